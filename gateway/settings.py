@@ -1,0 +1,55 @@
+"""Settings, read once from the environment and passed in; never read at import time."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every name has a working default for the embedded run (SQLite, embedded Redis, console SMS)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    sauti_port: int = 8000
+    sauti_var_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str = ""
+    sauti_public_url: str = "http://127.0.0.1:8000"
+    sauti_at_token: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = ""
+    sauti_sms_provider: Literal["console", "twilio"] = "console"
+    sauti_console_outbox: Path | None = None
+    sauti_pseudonym_key: str = ""
+    sauti_encryption_key: str = ""
+    sauti_sweep_interval: int = Field(default=60, ge=1)
+    sauti_default_language: str = "en"
+    sauti_languages: str = "en,fr"
+    sauti_service_code: str = "*384*123#"
+    sauti_ussd_session_ttl: int = Field(default=300, ge=30)
+    sauti_sms_session_ttl: int = Field(default=1800, ge=60)
+    sauti_draft_ttl: int = Field(default=86400, ge=60)
+    sauti_log_level: str = "INFO"
+
+    @cached_property
+    def var_dir(self) -> Path:
+        self.sauti_var_dir.mkdir(parents=True, exist_ok=True)
+        return self.sauti_var_dir
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.var_dir / 'sauti.db').resolve()}"
+
+    @property
+    def console_outbox(self) -> Path:
+        return self.sauti_console_outbox or self.var_dir / "outbox.jsonl"
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(code.strip() for code in self.sauti_languages.split(",") if code.strip())
