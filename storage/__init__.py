@@ -1,0 +1,1 @@
+"""The database, the Redis session store and the privacy helpers."""

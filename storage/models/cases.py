@@ -1,0 +1,153 @@
+"""Reports (cases) and the events that record every change to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    false,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.db import Base, UtcDateTime, one_of
+
+
+class Category(StrEnum):
+    OHS_HAZARD = "ohs_hazard"
+    ACCIDENT = "accident"
+    VIOLENCE = "violence"
+    ILLEGAL_TAX = "illegal_tax"
+    CHILD_LABOUR = "child_labour"
+    SEXUAL_VIOLENCE = "sexual_violence"
+    MINERAL_FRAUD = "mineral_fraud"
+    OTHER = "other"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Status(StrEnum):
+    RECEIVED = "received"
+    ROUTED = "routed"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+
+
+class Outcome(StrEnum):
+    RESOLVED = "resolved"
+    PERSISTENT = "persistent"
+    UNFOUNDED = "unfounded"
+    DUPLICATE = "duplicate"
+
+
+class Occurred(StrEnum):
+    TODAY = "today"
+    WEEK = "week"
+    MONTH = "month"
+    EARLIER = "earlier"
+
+
+class Channel(StrEnum):
+    USSD = "ussd"
+    SMS = "sms"
+    WEB = "web"
+
+
+class EventKind(StrEnum):
+    RECEIVED = "received"
+    ROUTING_REQUESTED = "routing_requested"
+    ROUTED = "routed"
+    ACKNOWLEDGED = "acknowledged"
+    NOTE = "note"
+    MESSAGE = "message"
+    INFO_ADDED = "info_added"
+    ESCALATED = "escalated"
+    REASSIGNED = "reassigned"
+    CLOSED = "closed"
+    CONTACT_ERASED = "contact_erased"
+
+
+class Case(Base):
+    """One report, from the moment it is received until it is closed.
+
+    Lifecycle: RECEIVED > ROUTED > ACKNOWLEDGED > IN_PROGRESS > CLOSED (with an outcome).
+    Escalation is an event, not a status. Every change adds a CaseEvent.
+    Free text (place, description) and the reporter's contact number are stored only as
+    ciphertext; the contact exists only while the reporter wants SMS updates.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        one_of("severity", Severity),
+        one_of("status", Status),
+        one_of("outcome", Outcome),
+        one_of("occurred", Occurred),
+        one_of("channel", Channel),
+        Index("ix_cases_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(10), unique=True)
+    category: Mapped[str] = mapped_column(String(32))
+    hazard: Mapped[str | None] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=Status.RECEIVED)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
+    place_text_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    occurred: Mapped[str] = mapped_column(String(16))
+    danger_now: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    description_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    channel: Mapped[str] = mapped_column(String(8))
+    language: Mapped[str] = mapped_column(String(8))
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    consent_updates: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    contact_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    flow_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    routing_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    routed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", passive_deletes=True
+    )
+
+
+class CaseEvent(Base):
+    """One thing that happened to a case: who (`actor`), when (`at`) and what (`kind`).
+
+    Append-only. `actor` is "reporter", "system", "member:<id>" or "user:<name>".
+    `body_enc` holds encrypted free text (a note, a message, added information);
+    `data` holds structured, non-personal detail (channel, committee id, old and new status).
+    """
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case_id_kind", "case_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    body_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")

@@ -1,0 +1,243 @@
+"""Importing the place tree from CSV, and an in-memory snapshot of it for the menus.
+
+`Place` is the menus' own class (`flows.places.Place`), re-exported here.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple, TextIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from flows.places import Place, StaticPlaces
+from storage.models import PARENT_LEVEL, Level, Location
+
+__all__ = [
+    "HEADER",
+    "ImportResult",
+    "LocationImportError",
+    "Place",
+    "PlaceTree",
+    "Problem",
+    "import_locations_csv",
+]
+
+HEADER = ("code", "name", "parent_code", "level")
+MAX_CODE = 64
+MAX_NAME = 128
+_CODE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason a file was refused: where, which field, and why."""
+
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, {self.field}: {self.message}"
+
+
+class LocationImportError(ValueError):
+    """The file was refused as a whole; nothing was written."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("locations refused: " + "; ".join(map(str, self.problems)))
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int = 0
+
+
+class _TreeRow(NamedTuple):
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    line: int
+    code: str
+    name: str
+    parent_code: str | None
+    level: Level
+
+
+def _field_problems(line: int, code: str, name: str, level: str) -> list[Problem]:
+    problems = []
+    if len(code) > MAX_CODE or not _CODE.fullmatch(code):
+        problems.append(Problem(line, "code", "use lower-case letters, digits and dashes"))
+    if not name or len(name) > MAX_NAME or _CONTROL.search(name):
+        problems.append(Problem(line, "name", f"give a name of 1 to {MAX_NAME} characters"))
+    if level not in set(Level):
+        problems.append(Problem(line, "level", "one of " + ", ".join(Level)))
+    return problems
+
+
+def _records(source: TextIO) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(source, strict=True)
+    try:
+        for record in reader:
+            yield reader.line_num, record
+    except csv.Error as exc:
+        raise LocationImportError([Problem(reader.line_num, "row", str(exc))]) from None
+
+
+def _parse(source: TextIO) -> tuple[list[_Row], list[Problem]]:
+    records = _records(source)
+    line, header = next(records, (1, []))
+    if tuple(cell.removeprefix("\ufeff") for cell in header) != HEADER:
+        raise LocationImportError([Problem(line, "header", "expected " + ",".join(HEADER))])
+    rows: list[_Row] = []
+    problems: list[Problem] = []
+    for line, record in records:
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) != len(HEADER):
+            problems.append(Problem(line, "row", f"expected {len(HEADER)} fields"))
+            continue
+        code, name, parent, level = (cell.strip() for cell in record)
+        found = _field_problems(line, code, name, level)
+        problems.extend(found)
+        if not found:
+            rows.append(_Row(line, code, name, parent or None, Level(level)))
+    return rows, problems
+
+
+def _parent_problem(row: _Row, levels: dict[str, Level]) -> Problem | None:
+    expected = PARENT_LEVEL[row.level]
+    if expected is None:
+        if row.parent_code is not None:
+            return Problem(row.line, "parent_code", "a country has no parent")
+        return None
+    if row.parent_code is None:
+        return Problem(row.line, "parent_code", f"a {row.level} needs a {expected} as parent")
+    parent_level = levels.get(row.parent_code)
+    if parent_level is None:
+        return Problem(row.line, "parent_code", f"unknown parent {row.parent_code!r}")
+    if parent_level != expected:
+        return Problem(
+            row.line, "level", f"a {row.level} sits under a {expected}, not a {parent_level}"
+        )
+    return None
+
+
+def _row_problems(row: _Row, levels: dict[str, Level], seen: set[str]) -> list[Problem]:
+    problems = []
+    if row.code in seen:
+        problems.append(Problem(row.line, "code", f"{row.code!r} appears twice"))
+    known = levels.get(row.code)
+    if known is not None and known != row.level and row.code not in seen:
+        problems.append(Problem(row.line, "level", f"{row.code!r} is already a {known}"))
+    parent = _parent_problem(row, levels)
+    if parent is not None:
+        problems.append(parent)
+    return problems
+
+
+def _tree_problems(rows: Iterable[_Row], existing: dict[str, Location]) -> list[Problem]:
+    levels = {code: Level(location.level) for code, location in existing.items()}
+    seen: set[str] = set()
+    problems: list[Problem] = []
+    for row in rows:
+        problems.extend(_row_problems(row, levels, seen))
+        seen.add(row.code)
+        levels.setdefault(row.code, row.level)
+    return problems
+
+
+def _move_subtree(existing: dict[str, Location], old: str, new: str) -> None:
+    for location in existing.values():
+        if location.path.startswith(old):
+            location.path = new + location.path[len(old) :]
+
+
+def _apply_row(session: Session, row: _Row, existing: dict[str, Location]) -> str:
+    parent = existing[row.parent_code] if row.parent_code else None
+    path = (parent.path if parent else "/") + row.code + "/"
+    location = existing.get(row.code)
+    if location is None:
+        location = Location(code=row.code, name=row.name, level=row.level, parent=parent, path=path)
+        session.add(location)
+        existing[row.code] = location
+        return "created"
+    # The path spells the whole chain of parents, so it stands for the parent here.
+    if (location.name, location.path, location.active) == (row.name, path, True):
+        return "unchanged"
+    if location.path != path:
+        _move_subtree(existing, location.path, path)
+    location.name, location.parent, location.active = row.name, parent, True
+    return "updated"
+
+
+def import_locations_csv(*, session: Session, source: TextIO) -> ImportResult:
+    """Create or update locations from `code,name,parent_code,level` CSV.
+
+    Parents come before children or already exist; every row is checked before anything
+    is written, and any problem refuses the whole file. Rows update by code; a place
+    moved to another parent takes its subtree along.
+    """
+    rows, problems = _parse(source)
+    existing = {location.code: location for location in session.scalars(select(Location))}
+    problems += _tree_problems(rows, existing)
+    if problems:
+        raise LocationImportError(sorted(problems, key=lambda problem: problem.line))
+    outcomes = [_apply_row(session, row, existing) for row in rows]
+    session.flush()
+    return ImportResult(
+        created=outcomes.count("created"),
+        updated=outcomes.count("updated"),
+        unchanged=outcomes.count("unchanged"),
+    )
+
+
+class PlaceTree(StaticPlaces):
+    """An immutable snapshot of the active place tree; every lookup is a dictionary get.
+
+    Children are sorted by name; inactive places are neither listed nor found, but still
+    name their descendants in labels. Build it once (`PlaceTree.load`) and again after an
+    import.
+    """
+
+    __slots__ = ("_names",)
+
+    def __init__(self, rows: Iterable[_TreeRow]) -> None:
+        rows = list(rows)
+        self._names = {row.code: (row.name, row.level, row.parent_code) for row in rows}
+        active = sorted((row for row in rows if row.active), key=lambda row: row.name.casefold())
+        super().__init__((row.code, row.name, row.parent_code, row.level) for row in active)
+
+    @classmethod
+    def load(cls, session: Session) -> PlaceTree:
+        """Read every location in one query."""
+        parent = aliased(Location)
+        query = select(Location.code, Location.name, Location.level, parent.code, Location.active)
+        query = query.outerjoin(parent, Location.parent_id == parent.id)
+        return cls(_TreeRow(*row) for row in session.execute(query))
+
+    def label(self, code: str) -> str:
+        """Name a place with its ancestors below country level: "Bisie, Walikale, North Kivu"."""
+        names: list[str] = []
+        current: str | None = code
+        while current is not None:
+            name, level, parent_code = self._names[current]
+            if level == Level.COUNTRY and names:
+                break
+            names.append(name)
+            current = parent_code
+        return ", ".join(names)

@@ -1,0 +1,144 @@
+"""Conversation state in Redis: sessions, hop replays, drafts and SMS de-duplication.
+
+Keys never hold a phone number or anything a person typed: session keys, hop ids and
+provider message ids are hashed; drafts are keyed by pseudonym. When a `Crypto` is given,
+values are encrypted too, since drafts and sessions carry the answers given so far.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+
+from storage.privacy import Crypto, DecryptionFailed, is_pseudonym
+
+Record = dict[str, Any]
+DIGEST_CHARS = 32
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_CHARS]
+
+
+class SessionStore:
+    """Async access to everything a conversation keeps between hops.
+
+    Each hop costs one round trip to read (`load_hop`) and one to write (`save_hop`).
+    """
+
+    def __init__(
+        self, redis: Redis, *, crypto: Crypto | None = None, prefix: str = "sauti:"
+    ) -> None:
+        self._redis = redis
+        self._crypto = crypto
+        self._prefix = prefix
+
+    def _session_key(self, session_key: str) -> str:
+        return f"{self._prefix}s:{_digest(session_key)}"
+
+    def _hop_key(self, session_key: str, hop_id: str) -> str:
+        return f"{self._prefix}h:{_digest(session_key)}:{_digest(hop_id)}"
+
+    def _draft_key(self, pseudonym: str) -> str:
+        if not is_pseudonym(pseudonym):
+            raise ValueError("drafts are keyed by pseudonym only")
+        return f"{self._prefix}d:{pseudonym}"
+
+    def _message_key(self, kind: str, message_id: str) -> str:
+        return f"{self._prefix}{kind}:{_digest(message_id)}"
+
+    def _seal(self, text: str) -> bytes:
+        return self._crypto.encrypt(text) if self._crypto else text.encode()
+
+    def _open(self, value: bytes | str | None) -> str | None:
+        if value is None:
+            return None
+        raw = value.encode() if isinstance(value, str) else value
+        if self._crypto is None:
+            return raw.decode()
+        try:
+            return self._crypto.decrypt(raw)
+        except DecryptionFailed:
+            # Sealed under a key no longer configured: as good as expired.
+            return None
+
+    def _seal_record(self, record: Record) -> bytes:
+        return self._seal(json.dumps(record, separators=(",", ":")))
+
+    def _open_record(self, value: bytes | str | None) -> Record | None:
+        text = self._open(value)
+        if text is None:
+            return None
+        record = json.loads(text)
+        return record if isinstance(record, dict) else None
+
+    async def load_hop(self, session_key: str, hop_id: str) -> tuple[Record | None, str | None]:
+        """Return the session record and the reply already given to this hop, if any."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._session_key(session_key))
+            pipe.get(self._hop_key(session_key, hop_id))
+            record, reply = await pipe.execute()
+        return self._open_record(record), self._open(reply)
+
+    async def save_hop(
+        self,
+        session_key: str,
+        record: Record,
+        ttl: int,
+        hop_id: str | None = None,
+        reply: str | None = None,
+        reply_ttl: int | None = None,
+    ) -> None:
+        """Store the session record and, when a hop id is given, the reply to replay."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._session_key(session_key), self._seal_record(record), ex=ttl)
+            if hop_id is not None and reply is not None:
+                pipe.set(self._hop_key(session_key, hop_id), self._seal(reply), ex=reply_ttl or ttl)
+            await pipe.execute()
+
+    async def remember_hop(self, session_key: str, hop_id: str, reply: str, ttl: int) -> None:
+        """Keep the reply to a hop, to give it again if the provider repeats the hop."""
+        await self._redis.set(self._hop_key(session_key, hop_id), self._seal(reply), ex=ttl)
+
+    async def finish_hop(self, session_key: str, hop_id: str, reply: str, reply_ttl: int) -> None:
+        """End a session on its last screen: forget the record, keep the reply for replays."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.delete(self._session_key(session_key))
+            pipe.set(self._hop_key(session_key, hop_id), self._seal(reply), ex=reply_ttl)
+            await pipe.execute()
+
+    async def drop(self, session_key: str) -> None:
+        """Forget a session; cached hop replies expire on their own."""
+        await self._redis.delete(self._session_key(session_key))
+
+    async def get_draft(self, pseudonym: str) -> Record | None:
+        """Return the unfinished report of this number, if one was kept."""
+        return self._open_record(await self._redis.get(self._draft_key(pseudonym)))
+
+    async def put_draft(self, pseudonym: str, draft: Record, ttl: int) -> None:
+        """Keep an unfinished report so the next dial can offer to continue it."""
+        await self._redis.set(self._draft_key(pseudonym), self._seal_record(draft), ex=ttl)
+
+    async def drop_draft(self, pseudonym: str) -> None:
+        """Forget the unfinished report of this number."""
+        await self._redis.delete(self._draft_key(pseudonym))
+
+    async def claim_message(self, message_id: str, ttl: int) -> bool:
+        """Return True for the first delivery of a provider message id, False for repeats."""
+        claimed = await self._redis.set(self._message_key("m", message_id), b"1", nx=True, ex=ttl)
+        return bool(claimed)
+
+    async def release_message(self, message_id: str) -> None:
+        """Undo a claim, so a delivery that failed half-way can be processed again."""
+        await self._redis.delete(self._message_key("m", message_id))
+
+    async def remember_reply(self, message_id: str, reply: str, ttl: int) -> None:
+        """Keep the reply given to a message, to answer a repeated delivery the same way."""
+        await self._redis.set(self._message_key("r", message_id), self._seal(reply), ex=ttl)
+
+    async def get_reply(self, message_id: str) -> str | None:
+        """Return the reply given to a message, if it is still remembered."""
+        return self._open(await self._redis.get(self._message_key("r", message_id)))

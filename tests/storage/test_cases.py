@@ -1,0 +1,334 @@
+"""The case lifecycle: reports, lookups, added information, routing hand-off."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import Session
+
+from storage import casenumber
+from storage.cases import (
+    InvalidReport,
+    NoFreeNumber,
+    StatusView,
+    add_information,
+    create_report,
+    find_case,
+    request_routing,
+    status_view,
+    unrouted_cases,
+)
+from storage.models import Case, CaseEvent, EventKind, Severity
+from storage.places import import_locations_csv
+from storage.privacy import Crypto
+from storage.severity import derive_severity
+
+PHONE = "+243812345678"
+ANSWERS = {
+    "category": "illegal_tax",
+    "hazard": "",
+    "place_code": "cd-nk-walikale-bisie",
+    "place_text": "",
+    "when": "week",
+    "danger_now": "no",
+    "description": "Soldiers take a bag of cassiterite per week at the pit",
+    "sms_updates": "no",
+}
+PLACES = (
+    "code,name,parent_code,level\n"
+    "cd,DR Congo,,country\n"
+    "cd-nk,North Kivu,cd,province\n"
+    "cd-nk-walikale,Walikale,cd-nk,territory\n"
+    "cd-nk-walikale-bisie,Bisie,cd-nk-walikale,site\n"
+)
+
+
+@pytest.fixture
+def places(session: Session) -> None:
+    import_locations_csv(session=session, source=io.StringIO(PLACES))
+
+
+def _report(
+    session: Session,
+    crypto: Crypto,
+    now: datetime,
+    *,
+    rng: random.Random | None = None,
+    contact: str | None = None,
+    base: Mapping[str, str] = ANSWERS,
+    **answers: str,
+) -> Case:
+    return create_report(
+        session=session,
+        crypto=crypto,
+        pseudonym=crypto.pseudonym(PHONE),
+        channel="ussd",
+        language="sw",
+        answers={**base, **answers},
+        contact_e164=contact,
+        flow_version="v1",
+        rng=rng or random.Random(),
+        now=now,
+    )
+
+
+def _events(session: Session, case: Case) -> list[CaseEvent]:
+    query = select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+    return list(session.scalars(query))
+
+
+@pytest.mark.parametrize(
+    ("category", "hazard", "danger_now", "severity"),
+    [
+        ("other", None, True, Severity.CRITICAL),
+        ("accident", None, False, Severity.HIGH),
+        ("violence", None, False, Severity.HIGH),
+        ("sexual_violence", None, False, Severity.HIGH),
+        ("ohs_hazard", "collapse", False, Severity.HIGH),
+        ("ohs_hazard", "bad_air", False, Severity.HIGH),
+        ("ohs_hazard", "no_ppe", False, Severity.MEDIUM),
+        ("child_labour", None, False, Severity.MEDIUM),
+        ("illegal_tax", None, False, Severity.MEDIUM),
+        ("mineral_fraud", None, False, Severity.MEDIUM),
+        ("other", None, False, Severity.LOW),
+    ],
+)
+def test_severity_rules(
+    category: str, hazard: str | None, danger_now: bool, severity: Severity
+) -> None:
+    assert derive_severity(category=category, hazard=hazard, danger_now=danger_now) == severity
+
+
+@pytest.mark.usefixtures("places")
+def test_report_is_stored_with_number_place_and_received_event(
+    session: Session, crypto: Crypto, now: datetime
+) -> None:
+    case = _report(session, crypto, now, danger_now="yes")
+    session.commit()
+    assert casenumber.is_valid(case.number)
+    assert (case.status, case.severity, case.occurred) == ("received", "critical", "week")
+    assert case.location_id is not None
+    assert case.place_text_enc is None
+    assert case.pseudonym == crypto.pseudonym(PHONE)
+    [event] = _events(session, case)
+    assert (event.kind, event.actor, event.at) == ("received", "reporter", now)
+    assert event.data == {"channel": "ussd", "severity": "critical"}
+
+
+def test_free_text_is_encrypted_in_the_row(session: Session, crypto: Crypto, now: datetime) -> None:
+    case = _report(session, crypto, now, place_text="Near the Mpama river")
+    session.commit()
+    row = session.execute(
+        text("SELECT description_enc, place_text_enc FROM cases WHERE id = :id"), {"id": case.id}
+    ).one()
+    description, place = bytes(row[0]), bytes(row[1])
+    assert b"cassiterite" not in description
+    assert b"Mpama" not in place
+    assert crypto.decrypt(description) == ANSWERS["description"]
+    assert crypto.decrypt(place) == "Near the Mpama river"
+
+
+def test_unknown_place_code_keeps_the_place_text(
+    session: Session, crypto: Crypto, now: datetime
+) -> None:
+    case = _report(session, crypto, now, place_code="cd-nowhere", place_text="Kilometre 45")
+    assert case.location_id is None
+    assert case.place_text_enc is not None
+    assert crypto.decrypt(case.place_text_enc) == "Kilometre 45"
+    assert _events(session, case)[0].data["unknown_place_code"] == "cd-nowhere"
+
+
+def test_contact_is_kept_encrypted_only_with_consent(
+    session: Session, crypto: Crypto, now: datetime
+) -> None:
+    wanted = _report(session, crypto, now, contact=PHONE, sms_updates="yes")
+    declined = _report(session, crypto, now, contact=PHONE, sms_updates="no")
+    no_number = _report(session, crypto, now, contact=None, sms_updates="yes")
+    session.commit()
+    assert wanted.consent_updates
+    assert wanted.contact_enc is not None
+    assert crypto.decrypt(wanted.contact_enc) == PHONE
+    assert (declined.consent_updates, declined.contact_enc) == (False, None)
+    assert (no_number.consent_updates, no_number.contact_enc) == (False, None)
+    stored = session.execute(text("SELECT contact_enc FROM cases WHERE contact_enc IS NOT NULL"))
+    assert all(PHONE[1:].encode() not in bytes(row[0]) for row in stored)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("category", "gossip"),
+        ("when", "yesterday"),
+        ("danger_now", "maybe"),
+        ("hazard", "Bad Air!"),
+    ],
+)
+def test_answers_outside_the_vocabulary_are_refused(
+    session: Session, crypto: Crypto, now: datetime, field: str, value: str
+) -> None:
+    with pytest.raises(InvalidReport) as refused:
+        _report(session, crypto, now, base={**ANSWERS, field: value})
+    assert refused.value.field == field
+
+
+def test_a_phone_number_is_never_accepted_as_pseudonym(
+    session: Session, crypto: Crypto, now: datetime
+) -> None:
+    with pytest.raises(InvalidReport, match="pseudonym"):
+        create_report(
+            session=session,
+            crypto=crypto,
+            pseudonym=PHONE,
+            channel="sms",
+            language="en",
+            answers=ANSWERS,
+            contact_e164=None,
+            flow_version="v1",
+            rng=random.Random(),
+            now=now,
+        )
+
+
+def test_a_taken_number_is_drawn_again(session: Session, crypto: Crypto, now: datetime) -> None:
+    first = _report(session, crypto, now, rng=random.Random(5))
+    second = _report(session, crypto, now, rng=random.Random(5))
+    session.commit()
+    assert first.number != second.number
+    assert second.number == _numbers(seed=5, count=2)[1]
+    assert len(_events(session, second)) == 1
+
+
+def test_numbers_running_out_raises(session: Session, crypto: Crypto, now: datetime) -> None:
+    _report(session, crypto, now, rng=random.Random(5))
+
+    class Stuck(random.Random):
+        def randrange(self, *args: object, **kwargs: object) -> int:
+            return int(_numbers(seed=5, count=1)[0][:9])
+
+    with pytest.raises(NoFreeNumber):
+        _report(session, crypto, now, rng=Stuck())
+
+
+def _numbers(*, seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    return [casenumber.new_number(rng) for _ in range(count)]
+
+
+def test_find_case_accepts_what_people_type(
+    session: Session, crypto: Crypto, now: datetime
+) -> None:
+    case = _report(session, crypto, now)
+    session.commit()
+    assert find_case(session=session, number=casenumber.display(case.number)) == case
+    assert find_case(session=session, number=case.number.replace("", " ").strip()) == case
+    assert find_case(session=session, number="123") is None
+    assert find_case(session=session, number="4821773501") is None
+
+
+def test_status_view_shows_the_latest_committee_message(
+    session: Session, crypto: Crypto, now: datetime
+) -> None:
+    case = _report(session, crypto, now)
+    assert status_view(session=session, crypto=crypto, case=case) == StatusView(
+        number=case.number, status="received", outcome=None, message=None
+    )
+    for minutes, body in ((5, "We are on our way"), (60, "The shaft is closed")):
+        session.add(
+            CaseEvent(
+                case_id=case.id,
+                at=now + timedelta(minutes=minutes),
+                kind=EventKind.MESSAGE,
+                actor="member:1",
+                body_enc=crypto.encrypt(body),
+                data={},
+            )
+        )
+    session.add(
+        CaseEvent(
+            case_id=case.id, at=now + timedelta(hours=2), kind="note", actor="member:1", data={}
+        )
+    )
+    session.flush()
+    view = status_view(session=session, crypto=crypto, case=case)
+    assert view.message == "The shaft is closed"
+
+
+def test_added_information_is_an_encrypted_event(
+    session: Session, crypto: Crypto, now: datetime
+) -> None:
+    case = _report(session, crypto, now)
+    later = now + timedelta(hours=1)
+    event = add_information(
+        session=session,
+        crypto=crypto,
+        case=case,
+        text="  Two more trucks today ",
+        channel="sms",
+        now=later,
+    )
+    session.commit()
+    assert (event.kind, event.actor, event.data) == ("info_added", "reporter", {"channel": "sms"})
+    assert event.body_enc is not None
+    assert crypto.decrypt(event.body_enc) == "Two more trucks today"
+    assert case.updated_at == later
+    with pytest.raises(InvalidReport):
+        add_information(session=session, crypto=crypto, case=case, text="   ", channel="sms")
+
+
+def test_request_routing_happens_once(session: Session, crypto: Crypto, now: datetime) -> None:
+    case = _report(session, crypto, now)
+    session.commit()
+    assert request_routing(session=session, case_id=case.id, now=now)
+    assert not request_routing(session=session, case_id=case.id, now=now + timedelta(minutes=1))
+    session.commit()
+    session.refresh(case)
+    assert case.routing_requested_at == now
+    kinds = [event.kind for event in _events(session, case)]
+    assert kinds == ["received", "routing_requested"]
+
+
+def test_request_routing_of_a_missing_case_changes_nothing(session: Session, now: datetime) -> None:
+    assert not request_routing(session=session, case_id=424242, now=now)
+
+
+def test_unrouted_cases_lists_old_received_unrouted_reports(
+    session: Session, crypto: Crypto, now: datetime
+) -> None:
+    old = _report(session, crypto, now - timedelta(minutes=10))
+    older = _report(session, crypto, now - timedelta(minutes=20))
+    routed = _report(session, crypto, now - timedelta(minutes=30))
+    routed.status, routed.routed_at = "routed", now
+    _report(session, crypto, now)
+    session.commit()
+    found = unrouted_cases(session=session, older_than=now - timedelta(minutes=5), limit=10)
+    assert found == [older.id, old.id]
+    assert unrouted_cases(session=session, older_than=now, limit=1) == [older.id]
+
+
+def test_timestamps_come_back_as_utc(
+    session: Session, crypto: Crypto, engine_now: datetime
+) -> None:
+    case = _report(session, crypto, engine_now)
+    session.commit()
+    session.expire_all()
+    stored = session.get(Case, case.id)
+    assert stored is not None
+    assert stored.created_at == engine_now
+    assert stored.created_at.tzinfo == UTC
+
+
+@pytest.fixture
+def engine_now() -> datetime:
+    """A time given in another zone, which must be stored as the same instant."""
+    return datetime(2026, 11, 26, 14, 30, tzinfo=UTC).astimezone(datetime.now().astimezone().tzinfo)
+
+
+def test_naive_datetimes_are_refused(session: Session, crypto: Crypto) -> None:
+    with pytest.raises(StatementError, match="naive datetime"):
+        _report(session, crypto, datetime(2026, 11, 26, 12, 0))
