@@ -1,0 +1,1 @@
+"""Flows: the pure USSD/SMS conversation engine, its definitions and translations."""

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Every name has a working default for the embedded run (SQLite, embedded Redis, console SMS)."""
+    """Every name has a working default for the embedded run (SQLite, embedded Redis)."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 

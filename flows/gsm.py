@@ -1,0 +1,153 @@
+"""The GSM 03.38 7-bit default alphabet: transliteration, septet counts and SMS segments.
+
+Screens are measured in septets because that is what a handset and an SMS gateway count:
+the characters of the extension table (``€ ^ { } [ ] ~ | \\``) take an escape septet
+plus their own. Segment counts follow 3GPP TS 23.038 / 23.040: one message holds 160
+septets or 70 UCS-2 code units; a concatenated part holds 153 or 67, and neither an
+escape pair nor a UTF-16 surrogate pair is ever split across two parts.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ"
+    " !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+EXTENSION = "^{}\\[~]|€"
+
+SINGLE_SEPTETS = 160
+PART_SEPTETS = 153
+SINGLE_UCS2 = 70
+PART_UCS2 = 67
+
+_BASIC = frozenset(BASIC)
+_EXTENSION = frozenset(EXTENSION)
+_ALPHABET = _BASIC | _EXTENSION
+
+# Closest GSM-7 spelling of common characters that NFKD does not reduce well.
+_EXPLICIT = {
+    "’": "'",
+    "‘": "'",
+    "‚": "'",
+    "‛": "'",
+    "′": "'",
+    "`": "'",
+    "´": "'",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "‟": '"',
+    "«": '"',
+    "»": '"',
+    "″": '"',
+    "‹": "'",
+    "›": "'",
+    "…": "...",
+    "–": "-",
+    "—": "-",
+    "‒": "-",
+    "―": "-",
+    "−": "-",
+    "‐": "-",
+    "‑": "-",
+    "•": "-",
+    "·": ".",
+    "œ": "oe",
+    "Œ": "OE",
+    "Ð": "D",
+    "ð": "d",
+    "Þ": "Th",
+    "þ": "th",
+    "ł": "l",
+    "Ł": "L",
+    "đ": "d",
+    "Đ": "D",
+    "ı": "i",
+    "×": "x",
+    "÷": "/",
+    "\t": " ",
+    "\v": " ",
+    "\f": " ",
+}
+_CACHE_LIMIT = 4096
+
+
+def _fallback(char: str) -> str:
+    """Reduce one character outside the alphabet: decompose, drop marks, else '?'."""
+    category = unicodedata.category(char)
+    if category.startswith("Z"):
+        return " "
+    if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Mc"):
+        return ""
+    reduced = "".join(
+        part
+        for part in unicodedata.normalize("NFKD", char)
+        if not unicodedata.combining(part) and part in _ALPHABET
+    )
+    return reduced or "?"
+
+
+class _Table(dict[int, str]):
+    """A str.translate table that works out unknown characters once and remembers them."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        value = _EXPLICIT.get(char)
+        if value is None:
+            value = char if char in _ALPHABET else _fallback(char)
+        if len(self) < _CACHE_LIMIT:
+            self[code] = value
+        return value
+
+
+_TABLE = _Table({ord(char): char for char in _ALPHABET if char not in "\r"})
+_TABLE[ord("\r")] = ""
+
+
+def transliterate(text: str) -> str:
+    """Return `text` in the GSM-7 alphabet, each character replaced by its closest spelling.
+
+    Accents outside the alphabet are dropped (``ê`` → ``e``), typographic quotes and dashes
+    become their plain forms, every kind of space becomes a space, control characters are
+    removed (line feeds are kept), and anything with no reasonable spelling becomes ``?``.
+    """
+    return text.translate(_TABLE)
+
+
+def is_gsm7(text: str) -> bool:
+    """Tell whether every character of `text` is in the default alphabet or its extension."""
+    return _ALPHABET.issuperset(text)
+
+
+def septets(text: str) -> int:
+    """Count the septets `text` takes in GSM-7; extension characters count two."""
+    if not _ALPHABET.issuperset(text):
+        raise ValueError("text has characters outside the GSM-7 alphabet")
+    if _EXTENSION.isdisjoint(text):
+        return len(text)
+    return len(text) + sum(map(text.count, EXTENSION))
+
+
+def _parts(costs: list[int], limit: int) -> int:
+    """Count parts of at most `limit` units, never splitting one character's units."""
+    parts, used = 1, 0
+    for cost in costs:
+        if used + cost > limit:
+            parts, used = parts + 1, 0
+        used += cost
+    return parts
+
+
+def segments(text: str) -> int:
+    """Count the SMS parts `text` needs: GSM-7 when it fits the alphabet, else UCS-2."""
+    if is_gsm7(text):
+        costs = [2 if char in _EXTENSION else 1 for char in text]
+        single, part = SINGLE_SEPTETS, PART_SEPTETS
+    else:
+        costs = [2 if ord(char) > 0xFFFF else 1 for char in text]
+        single, part = SINGLE_UCS2, PART_UCS2
+    return 1 if sum(costs) <= single else _parts(costs, part)

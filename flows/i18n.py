@@ -1,0 +1,250 @@
+"""Translation catalogs: read the .po files once, translate with a dictionary lookup.
+
+The msgids are the English texts of the flow definitions (and of the few messages the
+code marks with ``N_``). `extract_pot` writes them to ``locales/sauti.pot``,
+`update_catalogs` merges that template into each ``locales/<lang>/LC_MESSAGES/sauti.po``
+and `compile_catalogs` writes .mo files for tools that want them; the service itself
+reads the .po files and needs no .mo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from string import Formatter
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+from flows.loader import shipped_bundle
+from flows.model import Bundle, ListNode, Menu, TextInput
+
+LOCALES = Path(__file__).parent / "locales"
+DOMAIN = "sauti"
+FALLBACK = "en"
+_PROJECT_ROOT = Path(__file__).parent.parent
+CODE_PACKAGES = ("gateway", "storage", "workers")
+_HEADER = {"project": "Sauti", "version": "1", "copyright_holder": "Sauti contributors"}
+
+
+class Translator:
+    """Translates msgids of one language, falling back to English, then to the msgid."""
+
+    __slots__ = ("_messages", "lang")
+
+    def __init__(self, lang: str, messages: Mapping[str, str]) -> None:
+        self.lang = lang
+        self._messages = messages
+
+    def gettext(self, message: str, /) -> str:
+        """Return the translation of `message`."""
+        return self._messages.get(message, message)
+
+
+def catalog_path(lang: str, locales_dir: Path = LOCALES) -> Path:
+    """Return where the catalog of `lang` lives."""
+    return locales_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def read_catalog(path: Path) -> dict[str, str]:
+    """Return the translated, non-fuzzy messages of one .po file."""
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    return {
+        message.id: message.string
+        for message in catalog
+        if isinstance(message.id, str)
+        and message.id
+        and isinstance(message.string, str)
+        and message.string
+        and not message.fuzzy
+    }
+
+
+class Catalogs:
+    """Every loaded language's messages; `translator(lang)` is a dictionary lookup."""
+
+    def __init__(self, messages: Mapping[str, Mapping[str, str]]) -> None:
+        self._raw = {lang: dict(found) for lang, found in messages.items()}
+        fallback = self._raw.setdefault(FALLBACK, {})
+        self._translators = {
+            lang: Translator(lang, {**fallback, **found}) for lang, found in self._raw.items()
+        }
+        self._english = self._translators[FALLBACK]
+
+    @classmethod
+    def load(cls, languages: Iterable[str], locales_dir: Path | None = None) -> Catalogs:
+        """Read the catalogs of `languages` (and English); a missing file is an empty one."""
+        folder = LOCALES if locales_dir is None else locales_dir
+        found = {}
+        for lang in dict.fromkeys([FALLBACK, *languages]):
+            path = catalog_path(lang, folder)
+            found[lang] = read_catalog(path) if path.is_file() else {}
+        return cls(found)
+
+    def translator(self, lang: str) -> Translator:
+        """Return the translator of `lang`; English for a language not loaded."""
+        return self._translators.get(lang, self._english)
+
+    def translated(self, lang: str) -> Mapping[str, str]:
+        """Return the messages `lang` itself translates (no fallback)."""
+        return self._raw.get(lang, {})
+
+    def coverage(self, lang: str, msgids: Iterable[str] | None = None) -> tuple[int, int]:
+        """Return (translated, total) over `msgids` (default: the shipped flows' messages)."""
+        wanted = set(bundle_messages(shipped_bundle()) if msgids is None else msgids)
+        own = self.translated(lang)
+        return sum(1 for msgid in wanted if msgid in own), len(wanted)
+
+
+# -- extraction ----------------------------------------------------------------------------
+
+
+def _node_texts(bundle: Bundle) -> Iterator[tuple[str, str]]:
+    for node_id, node in bundle.nodes.items():
+        for line in getattr(node, "text", ()):
+            yield line, node_id
+        if isinstance(node, Menu):
+            yield from ((option.label, node_id) for option in node.options)
+        if isinstance(node, ListNode) and node.other is not None:
+            yield node.other.label, node_id
+        if isinstance(node, TextInput) and node.skip is not None:
+            yield node.skip.label, node_id
+        error = getattr(node, "error", None)
+        if error:
+            yield error, node_id
+
+
+def bundle_messages(bundle: Bundle) -> dict[str, list[str]]:
+    """Return every msgid of a bundle with the places (node ids, tables) it is used."""
+    found: dict[str, list[str]] = {}
+    pairs = [
+        *((text, f"texts.{role}") for role, text in bundle.texts.items()),
+        *_node_texts(bundle),
+        *(
+            (label, f"labels.{name}.{value}")
+            for name, table in bundle.labels.items()
+            for value, label in table.items()
+        ),
+    ]
+    for msgid, where in pairs:
+        if not translatable(msgid):
+            continue
+        places = found.setdefault(msgid, [])
+        if where not in places:
+            places.append(where)
+    return found
+
+
+def translatable(text: str) -> bool:
+    """Tell whether a text has words outside its placeholders (``"{place}"`` has none)."""
+    try:
+        literal = "".join(part for part, _, _, _ in Formatter().parse(text))
+    except ValueError:
+        literal = text
+    return any(char.isalpha() for char in literal)
+
+
+def code_messages(packages: Iterable[Path]) -> dict[str, list[str]]:
+    """Return the messages marked ``N_("...")`` in the Python files of `packages`."""
+    found: dict[str, list[str]] = {}
+    for folder in packages:
+        if not folder.is_dir():
+            continue
+        extracted = extract_from_dir(
+            str(folder), method_map=[("**.py", "python")], keywords={"N_": None}
+        )
+        for filename, lineno, message, _comments, _context in extracted:
+            if isinstance(message, str):
+                found.setdefault(message, []).append(f"{folder.name}/{filename}:{lineno}")
+    return found
+
+
+def placeholders(text: str) -> frozenset[str]:
+    """Return the ``{name}`` placeholders of a text (empty when its braces are malformed)."""
+    try:
+        return frozenset(name for _, name, _, _ in Formatter().parse(text) if name)
+    except ValueError:
+        return frozenset()
+
+
+def template(bundle: Bundle | None = None, packages: Sequence[Path] | None = None) -> Catalog:
+    """Build the message template of a bundle (default: the shipped one) and the code."""
+    chosen = shipped_bundle() if bundle is None else bundle
+    folders = [_PROJECT_ROOT / name for name in CODE_PACKAGES] if packages is None else packages
+    catalog = Catalog(domain=DOMAIN, fuzzy=False, **_HEADER)
+    merged = bundle_messages(chosen)
+    for msgid, places in code_messages(folders).items():
+        merged.setdefault(msgid, []).extend(places)
+    for msgid, places in merged.items():
+        flags = ("python-brace-format",) if placeholders(msgid) else ()
+        catalog.add(msgid, auto_comments=places, flags=flags)
+    return catalog
+
+
+def extract_pot(
+    bundle: Bundle | None = None,
+    output: Path | None = None,
+    packages: Sequence[Path] | None = None,
+) -> Path:
+    """Write the template of every message to `output` (default: locales/sauti.pot)."""
+    path = LOCALES / f"{DOMAIN}.pot" if output is None else output
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        write_po(handle, template(bundle, packages), width=100, omit_header=False)
+    return path
+
+
+def _languages(locales_dir: Path, languages: Iterable[str] | None) -> list[str]:
+    if languages is not None:
+        return list(languages)
+    return sorted(path.name for path in locales_dir.iterdir() if (path / "LC_MESSAGES").is_dir())
+
+
+def update_catalogs(
+    pot: Path | None = None,
+    locales_dir: Path | None = None,
+    languages: Iterable[str] | None = None,
+) -> list[Path]:
+    """Merge the template into each language's catalog (creating missing ones)."""
+    folder = LOCALES if locales_dir is None else locales_dir
+    with (folder / f"{DOMAIN}.pot" if pot is None else pot).open("rb") as handle:
+        source = read_po(handle)
+    written = []
+    for lang in _languages(folder, languages):
+        path = catalog_path(lang, folder)
+        catalog = Catalog(locale=lang, domain=DOMAIN, fuzzy=False, **_HEADER)
+        if path.is_file():
+            with path.open("rb") as handle:
+                catalog = read_po(handle, locale=lang, domain=DOMAIN)
+        catalog.update(source, no_fuzzy_matching=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            write_po(handle, catalog, width=100, ignore_obsolete=True)
+        written.append(path)
+    return written
+
+
+def compile_catalogs(
+    out: Path | None = None,
+    locales_dir: Path | None = None,
+    languages: Iterable[str] | None = None,
+) -> list[Path]:
+    """Write ``<out>/<lang>/LC_MESSAGES/sauti.mo`` for each catalog (default out: locales)."""
+    folder = LOCALES if locales_dir is None else locales_dir
+    target = folder if out is None else out
+    written = []
+    for lang in _languages(folder, languages):
+        source = catalog_path(lang, folder)
+        if not source.is_file():
+            continue
+        with source.open("rb") as handle:
+            catalog = read_po(handle, locale=lang, domain=DOMAIN)
+        path = target / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            write_mo(handle, catalog)
+        written.append(path)
+    return written

@@ -1,0 +1,354 @@
+"""`sauti flows lint`: prove every screen of a bundle fits, in every language and page.
+
+Besides the schema checks of the loader (dangling targets, key conflicts, ...), the lint
+finds nodes nothing leads to and placeholders nothing fills, then renders every node that
+shows something, in each language, on every page, with and without each error line it
+can carry, using the longest realistic values: 40-character place names with many
+siblings (so lists page), full-length typed answers, a full case number and a long
+committee message. A screen that needs a hard cut, or is not GSM-7, is an error naming
+the flow, node, language and page. Missing translations are warnings.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TextIO
+
+from flows import gsm
+from flows.i18n import Catalogs, bundle_messages, placeholders
+from flows.loader import BundleError, answers_set, load_bundle, successors, texts_with
+from flows.model import (
+    DRAFT_TARGET,
+    LANGUAGE_NODE,
+    MENU_NODE,
+    START_NODE,
+    Action,
+    Bundle,
+    End,
+    ListNode,
+    Menu,
+    Node,
+    Shown,
+    TextInput,
+)
+from flows.places import StaticPlaces
+from flows.render import BUDGET, Page, layout
+from flows.sources import LANGUAGE_NAMES
+from flows.state import Context, Entry, State
+
+PLACE_NAME_LENGTH = 40
+PLACE_CHILDREN = 30
+PLACE_LEVELS = ("country", "province", "territory", "site")
+# The one branch of the representative tree where every level is wide: p1, p1-1, p1-1-1, …
+WIDE_BRANCH = tuple("-".join(["p1", *["1"] * depth]) for depth in range(len(PLACE_LEVELS)))
+SERVICE_CODE = "*384*12345#"
+CASE = "482-177-3506"
+MESSAGE = (
+    "The committee visited the site on Monday with the mining service; the pit is closed "
+    "until the walls are shored up. Call the focal point if it reopens."
+)
+OUTCOME_NAMES = frozenset({"case", "status", "message"})
+CONTEXT_NAMES = frozenset({"service_code", "max_length"})
+_MAX_PAGES = 500
+_SHOWN_MISSING = 10
+
+Source = Bundle | Mapping[str, str] | Sequence[Path]
+
+
+@dataclass
+class LintReport:
+    """What the lint found; `errors` fail it, `warnings` do not."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    coverage: dict[str, tuple[int, int]] = field(default_factory=dict)
+    screens: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def format(self) -> str:
+        """Return the report as console text."""
+        lines = [f"error: {error}" for error in self.errors]
+        lines += [f"warning: {warning}" for warning in self.warnings]
+        if self.coverage:
+            done = ", ".join(f"{lang} {d}/{t}" for lang, (d, t) in self.coverage.items())
+            lines.append(f"translations: {done}")
+        verdict = "ok" if self.ok else f"FAILED with {len(self.errors)} error(s)"
+        lines.append(
+            f"{self.screens} screens checked (at most {BUDGET} GSM-7 characters): {verdict}"
+        )
+        return "\n".join(lines)
+
+
+# -- representative data -------------------------------------------------------------------
+
+
+def _name(code: str) -> str:
+    """A realistic long place name, exactly PLACE_NAME_LENGTH characters."""
+    base = f"{code} Coopérative minière de Nyabibwe-Kalehe "
+    return (base * 2)[:PLACE_NAME_LENGTH]
+
+
+def representative_places() -> StaticPlaces:
+    """Four levels, every place with many children and a long name."""
+    rows: list[tuple[str, str, str | None, str]] = []
+    parents: list[str | None] = [None]
+    for level in PLACE_LEVELS:
+        children: list[str | None] = []
+        for parent in parents:
+            width = PLACE_CHILDREN if parent is None or parent in WIDE_BRANCH else 1
+            for number in range(1, width + 1):
+                code = f"{parent}-{number}" if parent else f"p{number}"
+                rows.append((code, _name(code), parent, level))
+                children.append(code)
+        parents = children
+    return StaticPlaces(rows)
+
+
+def _longest(texts: Mapping[str, str], catalogs: Catalogs, lang: str) -> str:
+    """The value of a label table whose translation is longest."""
+    tr = catalogs.translator(lang)
+    return max(texts, key=lambda value: len(gsm.transliterate(tr.gettext(texts[value]))))
+
+
+def _typed(length: int) -> str:
+    words = "the wall of the pit fell on two diggers near the river, "
+    return (words * (length // len(words) + 1))[:length].strip()
+
+
+def _place_answers(bundle: Bundle) -> dict[str, str]:
+    """A place at the depth of each place answer, on the branch where every level is wide."""
+    depths: dict[str, int] = {}
+    for node in bundle.nodes.values():
+        if isinstance(node, ListNode) and node.source == "places":
+            depth = 0 if node.parent is None else depths.get(node.parent, 0) + 1
+            for name in (node.answer, *node.also):
+                depths[name] = max(depths.get(name, 0), depth)
+    deepest = len(WIDE_BRANCH) - 1
+    return {name: WIDE_BRANCH[min(depth, deepest)] for name, depth in depths.items()}
+
+
+def representative_answers(bundle: Bundle, catalogs: Catalogs, lang: str) -> dict[str, str]:
+    """The longest value each answer can show: labels, place names, typed text."""
+    answers = _place_answers(bundle)
+    for node in bundle.nodes.values():
+        if isinstance(node, TextInput):
+            answers[node.answer] = _typed(node.max_length)
+        if isinstance(node, ListNode) and node.source == "languages":
+            answers[node.answer] = max(LANGUAGE_NAMES, key=lambda code: len(LANGUAGE_NAMES[code]))
+    for name, table in bundle.labels.items():
+        if name not in OUTCOME_NAMES and table:
+            answers[name] = _longest(table, catalogs, lang)
+    return answers
+
+
+def representative_values(bundle: Bundle, catalogs: Catalogs, lang: str) -> dict[str, str]:
+    values = {"case": CASE, "message": MESSAGE}
+    if bundle.labels.get("status"):
+        values["status"] = _longest(bundle.labels["status"], catalogs, lang)
+    return values
+
+
+# -- structure -----------------------------------------------------------------------------
+
+
+def unreachable(bundle: Bundle) -> list[str]:
+    """Return the nodes no session can reach."""
+    roots = [START_NODE, LANGUAGE_NODE, MENU_NODE]
+    if any(
+        option.goto == DRAFT_TARGET
+        for node in bundle.nodes.values()
+        if isinstance(node, Menu)
+        for option in node.options
+    ):
+        roots += [n for n in bundle.nodes if bundle.in_draft(n) and _is_question(bundle.nodes[n])]
+    seen: set[str] = set()
+    while roots:
+        node_id = roots.pop()
+        if node_id not in seen and node_id in bundle.nodes:
+            seen.add(node_id)
+            roots.extend(successors(bundle.nodes[node_id]))
+    return [node_id for node_id in bundle.nodes if node_id not in seen]
+
+
+def _is_question(node: Node) -> bool:
+    return isinstance(node, Menu | ListNode | TextInput)
+
+
+def _where(node_id: str) -> str:
+    flow, _, node = node_id.partition(".")
+    return f"{flow}.yaml: node '{node.split('~')[0]}'"
+
+
+def unknown_placeholders(bundle: Bundle) -> list[str]:
+    """Return texts with placeholders that no answer, outcome or context ever fills."""
+    known = OUTCOME_NAMES | CONTEXT_NAMES
+    known |= {answer for node in bundle.nodes.values() for answer in answers_set(node)}
+    problems = []
+    for msgid, places in bundle_messages(bundle).items():
+        for name in sorted(placeholders(msgid) - known):
+            problems.append(f"{', '.join(places)}: '{{{name}}}' is never filled: {msgid!r}")
+    return problems
+
+
+# -- screens -------------------------------------------------------------------------------
+
+
+def _notices(bundle: Bundle, node: Shown) -> list[str | None]:
+    """Every error line the node can show, and none."""
+    found: list[str | None] = [None]
+    if isinstance(node, Menu | ListNode):
+        found.append(bundle.texts["invalid_choice"])
+    if isinstance(node, TextInput):
+        found += [bundle.texts["empty_text"], bundle.texts["too_long"]]
+        if node.validator == "case_number":
+            found.append(bundle.texts["invalid_case_number"])
+    found += [
+        other.error
+        for other in bundle.nodes.values()
+        if isinstance(other, Action) and other.error and other.on_fail == node.id
+    ]
+    return found
+
+
+def _pages(bundle: Bundle, state: State, ctx: Context) -> Iterator[tuple[int, Page]]:
+    offset = 0
+    for number in range(1, _MAX_PAGES + 1):
+        page = layout(bundle, replace(state, offset=offset), ctx)
+        yield number, page
+        if not page.more:
+            return
+        offset += max(page.shown, 1)
+
+
+def _problem(page: Page) -> str | None:
+    if page.cut:
+        return f"does not fit {BUDGET} characters even with values shortened"
+    if not gsm.is_gsm7(page.text):
+        return "has characters outside GSM-7"
+    return None
+
+
+def check_screens(
+    bundle: Bundle, catalogs: Catalogs, languages: Sequence[str], report: LintReport
+) -> None:
+    """Render every shown node in every language, page and error variant."""
+    places = representative_places()
+    for lang in languages:
+        ctx = Context(
+            lang=lang,
+            translators=catalogs.translator,
+            places=places,
+            languages=tuple(LANGUAGE_NAMES),
+            service_code=SERVICE_CODE,
+        )
+        answers = representative_answers(bundle, catalogs, lang)
+        values = representative_values(bundle, catalogs, lang)
+        for node in bundle.nodes.values():
+            if isinstance(node, Menu | ListNode | TextInput | End):
+                _check_node(bundle, node, ctx, answers, values, report)
+
+
+def _check_node(
+    bundle: Bundle,
+    node: Shown,
+    ctx: Context,
+    answers: dict[str, str],
+    values: dict[str, str],
+    report: LintReport,
+) -> None:
+    drafts = {k: v for k, v in answers.items() if k in bundle.draft_keys}
+    extras = {k: v for k, v in answers.items() if k not in bundle.draft_keys}
+    for notice in _notices(bundle, node):
+        state = State(
+            version=bundle.version,
+            lang=ctx.lang,
+            node=node.id,
+            history=(Entry(MENU_NODE, 0),),
+            answers=drafts,
+            extras=extras,
+            values=values,
+            notice=notice,
+        )
+        for number, page in _pages(bundle, state, ctx):
+            report.screens += 1
+            problem = _problem(page)
+            if problem:
+                variant = ", with error line" if notice else ""
+                report.errors.append(
+                    f"{_where(node.id)} [{ctx.lang}, page {number}{variant}]: screen {problem}:\n"
+                    + "\n".join(f"    | {line}" for line in page.text.splitlines())
+                )
+
+
+# -- translations --------------------------------------------------------------------------
+
+
+def check_translations(
+    bundle: Bundle, catalogs: Catalogs, languages: Sequence[str], report: LintReport
+) -> None:
+    """Warn about missing translations; refuse translations with foreign placeholders."""
+    messages = bundle_messages(bundle)
+    for lang in languages:
+        own = catalogs.translated(lang)
+        report.coverage[lang] = catalogs.coverage(lang, messages)
+        missing = [msgid for msgid in messages if msgid not in own]
+        if missing and lang != "en":
+            shown = ", ".join(repr(m) for m in missing[:_SHOWN_MISSING])
+            more = (
+                f" and {len(missing) - _SHOWN_MISSING} more"
+                if len(missing) > _SHOWN_MISSING
+                else ""
+            )
+            report.warnings.append(
+                f"{lang}: {len(missing)} message(s) not translated: {shown}{more}"
+            )
+        for msgid, text in own.items():
+            extra = placeholders(text) - placeholders(msgid)
+            if msgid in messages and extra:
+                names = ", ".join(f"{{{name}}}" for name in sorted(extra))
+                report.errors.append(f"{lang}: the translation of {msgid!r} uses {names}")
+
+
+# -- entry points --------------------------------------------------------------------------
+
+
+def _bundle(source: Source, report: LintReport) -> Bundle | None:
+    if isinstance(source, Bundle):
+        return source
+    texts = source if isinstance(source, Mapping) else texts_with(source)
+    try:
+        return load_bundle(texts)
+    except BundleError as exc:
+        report.errors.extend(exc.problems)
+        return None
+
+
+def lint(source: Source, catalogs: Catalogs, languages: Sequence[str]) -> LintReport:
+    """Check a bundle, definition texts, or files (added to the shipped definitions)."""
+    report = LintReport()
+    bundle = _bundle(source, report)
+    if bundle is None:
+        return report
+    report.errors += [f"{_where(node_id)}: nothing leads here" for node_id in unreachable(bundle)]
+    report.errors += unknown_placeholders(bundle)
+    check_translations(bundle, catalogs, languages, report)
+    check_screens(bundle, catalogs, languages, report)
+    return report
+
+
+def run_texts(texts: Mapping[str, str], languages: Sequence[str], out: TextIO | None = None) -> int:
+    """Lint definition texts with the shipped catalogs, print the report, return 0 or 1."""
+    report = lint(texts, Catalogs.load(languages), languages)
+    print(report.format(), file=out or sys.stdout)
+    return 0 if report.ok else 1
+
+
+def run(paths: Sequence[Path], languages: Sequence[str], out: TextIO | None = None) -> int:
+    """Lint the shipped definitions with `paths` added or replacing by file name."""
+    return run_texts(texts_with(paths), languages, out)

@@ -1,0 +1,283 @@
+"""Screens: translate, fill, transliterate to GSM-7, page, and fit the screen budget.
+
+A screen is, top to bottom: the error line (when the last input was refused), the
+node's text lines, the numbered items of this page, ``98 More`` when items follow, and
+``0 Back`` when there is somewhere to go back to. It never exceeds `BUDGET` septets, so
+``CON ``/``END `` plus the screen stays within one 160-character message.
+
+Items are numbered continuously across pages. A page takes as many whole items as fit,
+so an error line leaves room for fewer. Values filled into texts (place names, a
+description, a committee's message) are shortened with ``...``, longest first, when the
+screen would overflow; a line whose placeholders are all empty is left out. Only if that
+is not enough is the screen cut hard, which `Page.cut` reports and the lint forbids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from string import Formatter
+from typing import overload
+
+from flows import gsm
+from flows.model import MORE_KEY, Bundle, End, ListNode, Menu, Screen, Shown, TextInput
+from flows.sources import list_items
+from flows.state import Context, State, Translator
+
+BUDGET = 156
+MIN_VALUE = 8
+ELLIPSIS = "..."
+RESERVED_ITEMS = 3
+# Values never shortened; the others go free text first, then place names, then labels.
+KEPT_VALUES = frozenset({"case", "service_code", "max_length"})
+_LIMIT = BUDGET + 1  # every line costs its septets plus a line feed; the last has none
+_FORMATTER = Formatter()
+
+
+class RenderError(RuntimeError):
+    """Asked to render a node that shows nothing (an action awaiting its outcome)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One rendered screen, how many items it shows, and whether it had to be cut hard."""
+
+    text: str
+    shown: int
+    more: bool
+    cut: bool
+
+
+def cost(line: str) -> int:
+    """Septets a line takes on a screen, with its line feed."""
+    return gsm.septets(line) + 1
+
+
+def shorten(text: str, size: int) -> str:
+    """Cut `text` to at most `size` septets, ending with '...' when it was cut."""
+    if gsm.septets(text) <= size:
+        return text
+    keep = max(size - len(ELLIPSIS), 0)
+    while keep and gsm.septets(text[:keep]) > keep:
+        keep -= 1
+    return (text[:keep].rstrip() + ELLIPSIS)[: max(size, 0)]
+
+
+def clean_value(text: str) -> str:
+    """A value as a screen shows it: GSM-7, on one line, without repeated spaces."""
+    return " ".join(gsm.transliterate(text).split())
+
+
+@lru_cache(maxsize=4096)
+def parse_template(text: str) -> tuple[tuple[str, str | None], ...]:
+    """Split a translated text into (GSM-7 literal, placeholder name or None) parts."""
+    try:
+        parts = [(literal, name) for literal, name, _, _ in _FORMATTER.parse(text)]
+    except ValueError:
+        return ((gsm.transliterate(text), None),)
+    return tuple((gsm.transliterate(literal), name or None) for literal, name in parts)
+
+
+class _Line:
+    """A line being fitted: its parts, and (rank, index) of the values that may be shortened."""
+
+    __slots__ = ("parts", "values")
+
+    def __init__(self, parts: list[str], values: list[tuple[int, int]]) -> None:
+        self.parts = parts
+        self.values = values
+
+    def text(self) -> str:
+        return "".join(self.parts).strip()
+
+
+class _Filler:
+    """Resolves placeholders for one screen: outcome values, answers, then context."""
+
+    __slots__ = ("bundle", "ctx", "node", "state", "tr")
+
+    def __init__(
+        self, bundle: Bundle, state: State, ctx: Context, node: Shown, tr: Translator
+    ) -> None:
+        self.bundle, self.state, self.ctx, self.node, self.tr = bundle, state, ctx, node, tr
+
+    def raw(self, name: str) -> str:
+        state = self.state
+        found = state.values.get(name) or state.answers.get(name) or state.extras.get(name)
+        if found:
+            return found
+        if name == "service_code":
+            return self.ctx.service_code
+        if name == "max_length" and isinstance(self.node, TextInput):
+            return str(self.node.max_length)
+        return ""
+
+    def value(self, name: str) -> str:
+        raw = self.raw(name)
+        if not raw:
+            return ""
+        if name in self.bundle.place_answers:
+            place = self.ctx.places.get(raw)
+            return clean_value(place.name if place is not None else raw)
+        label = self.bundle.labels.get(name, {}).get(raw)
+        return clean_value(self.tr.gettext(label) if label else raw)
+
+    def rank(self, name: str) -> int | None:
+        """In which order values are shortened: lower first; None never."""
+        if name in KEPT_VALUES:
+            return None
+        if name in self.bundle.place_answers:
+            return 1
+        return 2 if name in self.bundle.labels else 0
+
+    def line(self, msgid: str) -> _Line | None:
+        parts: list[str] = []
+        values: list[tuple[int, int]] = []
+        named = filled = 0
+        for literal, name in parse_template(self.tr.gettext(msgid)):
+            parts.append(literal)
+            if name is not None:
+                value = self.value(name)
+                named, filled = named + 1, filled + bool(value)
+                rank = self.rank(name)
+                if rank is not None:
+                    values.append((rank, len(parts)))
+                parts.append(value)
+        if named and not filled:
+            return None
+        return _Line(parts, values)
+
+
+def _next_cut(lines: list[_Line]) -> tuple[_Line, int] | None:
+    """The longest value of the lowest rank that can still be shortened."""
+    candidates = [
+        (rank, -len(line.parts[index]), number, index)
+        for number, line in enumerate(lines)
+        for rank, index in line.values
+        if len(line.parts[index]) > MIN_VALUE
+    ]
+    if not candidates:
+        return None
+    _, _, number, index = min(candidates)
+    return lines[number], index
+
+
+def _fit(lines: list[_Line], limit: int) -> list[str]:
+    """Shorten the longest values until the lines cost at most `limit` (or cannot shrink)."""
+    while True:
+        texts = [line.text() for line in lines]
+        over = sum(map(cost, texts)) - limit
+        if over <= 0:
+            return texts
+        found = _next_cut(lines)
+        if found is None:
+            return texts
+        line, index = found
+        size = len(line.parts[index])
+        line.parts[index] = shorten(line.parts[index], max(MIN_VALUE, size - over))
+
+
+class _Numbered(Sequence[str]):
+    """List items numbered 1..n, each cleaned only when a page asks for it."""
+
+    __slots__ = ("_names",)
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self._names = names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return f"{index + 1} {clean_value(self._names[index])}"
+
+
+def _items(node: Shown, state: State, ctx: Context, tr: Translator) -> Sequence[str]:
+    """The node's item lines, unshortened; a place list is only read as far as shown."""
+    match node:
+        case Menu():
+            return [f"{o.key} {clean_value(tr.gettext(o.label))}" for o in node.options]
+        case TextInput(skip=skip) if skip is not None:
+            return [f"{skip.key} {clean_value(tr.gettext(skip.label))}"]
+        case ListNode():
+            found = list_items(node, {**state.extras, **state.answers}, ctx)
+            names = [name for _, name in found]
+            if node.other is not None:
+                names.append(tr.gettext(node.other.label))
+            return _Numbered(names)
+    return []
+
+
+def _page_items(
+    items: Sequence[str], offset: int, room: int, more_line: str
+) -> tuple[list[str], bool]:
+    """Take whole items from `offset` while they fit, keeping room for '98 More' if needed."""
+    count = len(items)
+    taken: list[str] = []
+    used, index = 0, offset
+    while index < count and used + cost(items[index]) <= room:
+        taken.append(items[index])
+        used, index = used + cost(taken[-1]), index + 1
+    if index < count:
+        while taken and used + cost(more_line) > room:
+            used -= cost(taken.pop())
+    if taken or count == 0:
+        more = offset + len(taken) < count
+        return ([*taken, more_line] if more else taken), more
+    more = offset + 1 < count
+    room -= cost(more_line) if more else 0
+    first = shorten(items[offset], max(room - 1, 1))
+    return ([first, more_line] if more else [first]), more
+
+
+def _reserve(items: Sequence[str], offset: int) -> int:
+    """Room kept for the first items when values in the text lines are shortened."""
+    first = [items[i] for i in range(offset, min(offset + RESERVED_ITEMS, len(items)))]
+    return min(sum(map(cost, first)), BUDGET // 2)
+
+
+def _hard_cut(text: str) -> str:
+    while gsm.septets(text) > BUDGET:
+        text = text[:-1]
+    return text
+
+
+def layout(bundle: Bundle, state: State, ctx: Context) -> Page:
+    """Render the shown node of `state` as one page."""
+    node = bundle.nodes[state.node]
+    if not isinstance(node, Menu | ListNode | TextInput | End):
+        raise RenderError(f"{state.node} shows nothing")
+    tr = ctx.translators(state.lang)
+    filler = _Filler(bundle, state, ctx, node, tr)
+    head = [filler.line(state.notice)] if state.notice else []
+    head.extend(filler.line(text) for text in node.text)
+    items = _items(node, state, ctx, tr)
+    offset = state.offset if state.offset < len(items) else 0
+    footer = []
+    if state.history and not isinstance(node, End):
+        footer.append(f"0 {clean_value(tr.gettext(bundle.texts['back']))}")
+    fixed = sum(map(cost, footer))
+    lines = _fit(
+        [line for line in head if line is not None], _LIMIT - fixed - _reserve(items, offset)
+    )
+    room = _LIMIT - fixed - sum(map(cost, lines))
+    more_line = f"{MORE_KEY} {clean_value(tr.gettext(bundle.texts['more']))}"
+    shown, more = _page_items(items, offset, room, more_line)
+    text = "\n".join([*lines, *shown, *footer])
+    fits = gsm.septets(text) <= BUDGET
+    return Page(text if fits else _hard_cut(text), len(shown) - more, more, not fits)
+
+
+def render(bundle: Bundle, state: State, ctx: Context) -> Screen:
+    """Return the screen of `state`: translated, filled, GSM-7, within `BUDGET`."""
+    page = layout(bundle, state, ctx)
+    return Screen(page.text, isinstance(bundle.nodes[state.node], End))

@@ -1,0 +1,71 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from gateway import health
+from gateway.channels.africastalking.views import router as africastalking
+from gateway.channels.twilio.views import router as twilio
+from gateway.conversation import Conversation
+from gateway.runtime import REFRESH_SECONDS, Runtime, build_runtime
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app; the runtime is built at startup unless one is given (tests, benchmarks)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or build_runtime(settings or Settings())
+        app.state.runtime = rt
+        app.state.conversation = Conversation(rt)
+        refresher = asyncio.create_task(_refresh_forever(rt))
+        try:
+            yield
+        finally:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
+            if runtime is None:
+                await rt.close()
+
+    app = FastAPI(title="Sauti", version="0.1.0", lifespan=lifespan)
+    app.include_router(health.router)
+    app.include_router(africastalking)
+    app.include_router(twilio)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse({"detail": jsonable_errors(errors)}, status_code=422)
+
+
+def jsonable_errors(errors: object) -> list[dict[str, object]]:
+    if not isinstance(errors, list | tuple):
+        return []
+    return [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))}
+        for e in errors
+        if isinstance(e, dict)
+    ]
+
+
+async def _refresh_forever(runtime: Runtime) -> None:
+    while True:
+        await asyncio.sleep(REFRESH_SECONDS)
+        try:
+            await runtime.refresh()
+        except Exception as exc:
+            log.warning("refresh of flows and places failed: %s", type(exc).__name__)

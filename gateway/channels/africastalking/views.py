@@ -1,0 +1,92 @@
+"""Africa's Talking USSD: the callback and the end-of-session notification.
+
+The callback carries `sessionId, serviceCode, phoneNumber, networkCode, text`, where `text`
+is every input of the session joined by `*`. Replies are `text/plain` starting `CON ` (more
+to come) or `END ` (last screen). A 4xx or 5xx shows the person a network error, so every
+failure inside the service is answered with an `END` apology instead.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from gateway import messages
+from gateway.deps import ConversationDep, RuntimeDep
+from gateway.forms import BadForm, clean, read_form
+from gateway.inbound import Channel, InboundMessage, SessionEvent
+from gateway.phones import pseudonymize
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+PROVIDER = "africastalking"
+
+
+def _authorised(request: Request, token: str) -> bool:
+    given = request.query_params.get("token", "")
+    return not token or hmac.compare_digest(given.encode(), token.encode())
+
+
+@router.post("/ussd/africastalking", response_class=PlainTextResponse)
+async def ussd_callback(
+    request: Request, runtime: RuntimeDep, conversation: ConversationDep
+) -> Response:
+    """Answer one USSD hop from Africa's Talking."""
+    if not _authorised(request, runtime.settings.sauti_at_token):
+        runtime.metrics.refused.labels(reason="at_token").inc()
+        return PlainTextResponse("forbidden", status_code=403)
+    try:
+        form = await read_form(request)
+    except BadForm as exc:
+        return PlainTextResponse(exc.reason, status_code=exc.status)
+    session_id = clean(form.get("sessionId", ""), limit=200)
+    phone = clean(form.get("phoneNumber", ""), limit=40)
+    if not session_id or not phone:
+        return PlainTextResponse("sessionId and phoneNumber are required", status_code=400)
+    started = time.perf_counter()
+    text = clean(form.get("text", ""), limit=2000)
+    inputs = tuple(text.split("*")) if text else ()
+    pseudonym, region, e164 = pseudonymize(runtime.crypto, phone)
+    msg = InboundMessage(
+        channel=Channel.USSD,
+        provider=PROVIDER,
+        event=SessionEvent.NEW if not inputs else SessionEvent.RESUME,
+        session_key=f"at:{session_id}",
+        pseudonym=pseudonym,
+        region=region,
+        inputs=inputs,
+        contact=e164,
+    )
+    try:
+        screen = await conversation.hop(msg)
+        body = ("END " if screen.final else "CON ") + screen.text
+    except Exception:
+        log.exception("USSD hop failed")
+        runtime.metrics.errors.labels(where="ussd").inc()
+        body = "END " + runtime.catalogs.translator(
+            runtime.settings.sauti_default_language
+        ).gettext(messages.UNAVAILABLE)
+    runtime.metrics.hops.labels(channel="ussd", provider=PROVIDER).inc()
+    runtime.metrics.hop_seconds.labels(channel="ussd").observe(time.perf_counter() - started)
+    return PlainTextResponse(body)
+
+
+@router.post("/ussd/africastalking/events", response_class=PlainTextResponse)
+async def ussd_events(request: Request, runtime: RuntimeDep) -> Response:
+    """Take the end-of-session notification (nothing of it is kept)."""
+    if not _authorised(request, runtime.settings.sauti_at_token):
+        runtime.metrics.refused.labels(reason="at_token").inc()
+        return PlainTextResponse("forbidden", status_code=403)
+    try:
+        form = await read_form(request)
+    except BadForm as exc:
+        return PlainTextResponse(exc.reason, status_code=exc.status)
+    status = clean(form.get("status", ""), limit=40) or "unknown"
+    log.info(
+        "USSD session ended status=%s hops=%s", status, clean(form.get("hopsCount", ""), limit=8)
+    )
+    return PlainTextResponse("OK")

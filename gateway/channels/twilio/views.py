@@ -1,0 +1,110 @@
+"""Twilio SMS: inbound messages (TwiML reply) and outbound status callbacks.
+
+Every request must carry a valid `X-Twilio-Signature`. Twilio retries on a connection
+failure and may then call the fallback URL, so each `MessageSid` is answered once and the
+reply remembered for its repeats.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from xml.sax.saxutils import escape
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from gateway.channels.twilio.signature import valid
+from gateway.deps import ConversationDep, RuntimeDep
+from gateway.forms import BadForm, clean, read_form
+from gateway.inbound import Channel, InboundMessage, SessionEvent
+from gateway.phones import pseudonymize
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+PROVIDER = "twilio"
+DEDUP_TTL = 48 * 3600
+IN_PROGRESS = "\x00"
+
+
+def twiml(text: str | None) -> Response:
+    body = f"<Response><Message>{escape(text)}</Message></Response>" if text else "<Response/>"
+    return Response(
+        '<?xml version="1.0" encoding="UTF-8"?>' + body, media_type="text/xml; charset=utf-8"
+    )
+
+
+@router.post("/sms/twilio")
+async def inbound_sms(
+    request: Request, runtime: RuntimeDep, conversation: ConversationDep
+) -> Response:
+    """Answer one inbound SMS with TwiML."""
+    try:
+        form = await read_form(request)
+    except BadForm as exc:
+        return PlainTextResponse(exc.reason, status_code=exc.status)
+    settings = runtime.settings
+    if not valid(
+        token=settings.twilio_auth_token,
+        base_url=settings.sauti_public_url,
+        request=request,
+        form=form,
+    ):
+        runtime.metrics.refused.labels(reason="twilio_signature").inc()
+        return PlainTextResponse("invalid signature", status_code=403)
+    sid = clean(form.get("MessageSid", ""), limit=64)
+    sender = clean(form.get("From", ""), limit=40)
+    if not sid or not sender:
+        return twiml(None)
+    started = time.perf_counter()
+    store = runtime.store
+    if not await store.claim_message(sid, DEDUP_TTL):
+        previous = await store.get_reply(sid)
+        return twiml(previous if previous and previous != IN_PROGRESS else None)
+    pseudonym, region, e164 = pseudonymize(runtime.crypto, sender)
+    msg = InboundMessage(
+        channel=Channel.SMS,
+        provider=PROVIDER,
+        event=SessionEvent.RESUME,
+        session_key=f"sms:{pseudonym}",
+        pseudonym=pseudonym,
+        region=region,
+        inputs=(clean(form.get("Body", ""), limit=1600).strip(),),
+        message_id=sid,
+        contact=e164,
+    )
+    try:
+        reply = await conversation.sms(msg)
+    except Exception:
+        log.exception("SMS handling failed; Twilio will retry")
+        runtime.metrics.errors.labels(where="sms").inc()
+        await store.release_message(sid)
+        return PlainTextResponse("temporarily unavailable", status_code=503)
+    await store.remember_reply(sid, reply or "", DEDUP_TTL)
+    runtime.metrics.hops.labels(channel="sms", provider=PROVIDER).inc()
+    runtime.metrics.hop_seconds.labels(channel="sms").observe(time.perf_counter() - started)
+    return twiml(reply)
+
+
+@router.post("/sms/twilio/status")
+async def status_callback(request: Request, runtime: RuntimeDep) -> Response:
+    """Take an outbound delivery status from Twilio."""
+    try:
+        form = await read_form(request)
+    except BadForm as exc:
+        return PlainTextResponse(exc.reason, status_code=exc.status)
+    settings = runtime.settings
+    if not valid(
+        token=settings.twilio_auth_token,
+        base_url=settings.sauti_public_url,
+        request=request,
+        form=form,
+    ):
+        runtime.metrics.refused.labels(reason="twilio_signature").inc()
+        return PlainTextResponse("invalid signature", status_code=403)
+    log.info(
+        "twilio status sid=%s status=%s",
+        clean(form.get("MessageSid", ""), limit=64),
+        clean(form.get("MessageStatus", ""), limit=20),
+    )
+    return PlainTextResponse("OK")

@@ -1,0 +1,320 @@
+"""The `sauti` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from gateway.services import ensure_redis, setup_logging
+from gateway.settings import Settings
+
+log = logging.getLogger("sauti")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    setup_logging(settings.sauti_log_level)
+    return settings
+
+
+@click.group(help="Sauti: anonymous incident reporting by USSD and SMS.")
+def main() -> None:
+    """The command group."""
+
+
+# -- database and data ---------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to DATABASE_URL."""
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.db_url)
+    click.echo("database is up to date")
+
+
+def prepare(settings: Settings) -> None:
+    """Migrate, then load demo places and the shipped flows into an empty database."""
+    from flows.loader import shipped_texts
+    from storage import flowstore
+    from storage.db import make_engine, make_sessionmaker
+    from storage.migrate import upgrade
+    from storage.seed import load_demo_if_empty
+
+    upgrade(settings.db_url)
+    sessions = make_sessionmaker(make_engine(settings.db_url))
+    with sessions.begin() as session:
+        if load_demo_if_empty(session=session):
+            click.echo("loaded the demo places")
+        if flowstore.published_bundle(session=session) is None:
+            texts, version = shipped_texts()
+            flowstore.publish_bundle(
+                session=session,
+                texts=texts,
+                version=version,
+                note="shipped flows",
+                created_by="system",
+                now=_now(),
+            )
+            click.echo(f"published the shipped flows (version {version[:12]})")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@main.group("import")
+def import_() -> None:
+    """Import places and committees."""
+
+
+@import_.command("locations")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+def import_locations(file: TextIO) -> None:
+    """Import places from a CSV file (code,name,parent_code,level); re-import updates by code."""
+    from storage.db import make_engine, make_sessionmaker
+    from storage.places import LocationImportError, import_locations_csv
+
+    settings = _settings()
+    sessions = make_sessionmaker(make_engine(settings.db_url))
+    try:
+        with sessions.begin() as session:
+            result = import_locations_csv(session=session, source=file)
+    except LocationImportError as exc:
+        raise click.ClickException(f"nothing imported:\n{exc}") from exc
+    click.echo(f"{result.created} places created, {result.updated} updated")
+
+
+# -- flows and translations ------------------------------------------------------------------
+
+
+@main.group()
+def flows() -> None:
+    """Flow definitions."""
+
+
+@flows.command("lint")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--languages", default=None, help="Comma-separated language codes (default: all enabled)."
+)
+def flows_lint(files: tuple[Path, ...], languages: str | None) -> None:
+    """Render every screen in every language and fail on any breach (default: the shipped flows)."""
+    from flows import lint
+
+    settings = Settings()
+    langs = [c.strip() for c in (languages or settings.sauti_languages).split(",") if c.strip()]
+    sys.exit(lint.run(list(files), langs))
+
+
+@flows.command("publish")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--note", default="", help="What changed, for the version history.")
+def flows_publish(files: tuple[Path, ...], note: str) -> None:
+    """Publish flow files (others stay as published); sessions in progress keep their version."""
+    from flows import lint
+    from flows.loader import bundle_version, shipped_texts
+    from storage import flowstore
+    from storage.db import make_engine, make_sessionmaker
+
+    settings = _settings()
+    sessions = make_sessionmaker(make_engine(settings.db_url))
+    with sessions.begin() as session:
+        current = flowstore.published_bundle(session=session)
+        texts = dict(current.texts) if current is not None else shipped_texts()[0]
+        texts.update({path.stem: path.read_text(encoding="utf-8") for path in files})
+        if lint.run_texts(texts, list(settings.languages)) != 0:
+            raise click.ClickException("not published: fix the lint errors above")
+        version = bundle_version(texts)
+        flowstore.publish_bundle(
+            session=session, texts=texts, version=version, note=note, created_by="cli", now=_now()
+        )
+    click.echo(f"published version {version[:12]}")
+
+
+@main.group()
+def i18n() -> None:
+    """Translation catalogs."""
+
+
+@i18n.command("extract")
+def i18n_extract() -> None:
+    """Extract every message of the flows and the code into the .pot template."""
+    from flows.i18n import extract_pot
+
+    click.echo(f"wrote {extract_pot()}")
+
+
+@i18n.command("update")
+def i18n_update() -> None:
+    """Merge the template into every language catalog."""
+    from flows.i18n import update_catalogs
+
+    for path in update_catalogs():
+        click.echo(f"updated {path}")
+
+
+@i18n.command("compile")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+def i18n_compile(out: Path | None) -> None:
+    """Compile the catalogs to .mo files (the service itself reads the .po files at start)."""
+    from flows.i18n import compile_catalogs
+
+    for path in compile_catalogs(out):
+        click.echo(f"compiled {path}")
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: SAUTI_PORT.")
+@click.option("--workers", type=int, default=1, show_default=True)
+def web(host: str, port: int | None, workers: int) -> None:
+    """Serve the webhooks, health, metrics (and later the console)."""
+    import uvicorn
+
+    settings, embedded = ensure_redis(_settings())
+    os.environ["REDIS_URL"] = settings.redis_url
+    try:
+        uvicorn.run(
+            "gateway.app:create_app",
+            factory=True,
+            host=host,
+            port=port or settings.sauti_port,
+            workers=workers,
+            access_log=False,
+            proxy_headers=True,
+            log_config=None,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(burst: bool) -> None:
+    """Run jobs from every queue."""
+    import redis
+    from rq import Worker
+
+    from workers import context, queues
+
+    settings, embedded = ensure_redis(_settings())
+    connection = redis.Redis.from_url(settings.redis_url)
+    context.use(context.build(settings))
+    try:
+        Worker(
+            [queues.queue(n, connection=connection) for n in queues.ALL], connection=connection
+        ).work(burst=burst, with_scheduler=True)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@main.command()
+def scheduler() -> None:
+    """Enqueue the periodic jobs (sweeps) on time."""
+    import redis
+
+    from workers.schedule import build_scheduler
+
+    settings, embedded = ensure_redis(_settings())
+    try:
+        connection = redis.Redis.from_url(settings.redis_url)
+        cron = build_scheduler(settings=settings, connection=connection)
+        cron.start()  # type: ignore[no-untyped-call]
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@main.command()
+def run() -> None:
+    """Start everything on this machine: migrations, demo data, Redis, web, worker, scheduler."""
+    settings, embedded = ensure_redis(_settings())
+    prepare(settings)
+    env = {**os.environ, "REDIS_URL": settings.redis_url}
+    exe = [sys.executable, "-m", "gateway.cli"]
+    children = [
+        subprocess.Popen([*exe, name], env=env)  # noqa: S603
+        for name in ("web", "worker", "scheduler")
+    ]
+    _print_where_to_dial(settings)
+    try:
+        _wait(children)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if embedded is not None:
+            embedded.stop()
+
+
+def _wait(children: list[subprocess.Popen[bytes]]) -> None:
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return
+    failed = [c for c in children if c.poll() is not None]
+    raise click.ClickException(
+        f"a process stopped (exit {failed[0].returncode}); stopping the rest"
+    )
+
+
+def _print_where_to_dial(settings: Settings) -> None:
+    base = f"http://127.0.0.1:{settings.sauti_port}"
+    token = f"?token={settings.sauti_at_token}" if settings.sauti_at_token else ""
+    click.echo(
+        "\nSauti is running.\n"
+        f"  Dial in this terminal:   .venv/bin/sauti simulate --url {base}\n"
+        f"  USSD callback:           POST {base}/ussd/africastalking{token}\n"
+        f"  SMS webhook (Twilio):    POST {base}/sms/twilio\n"
+        f"  Health and metrics:      {base}/readyz  {base}/metrics\n"
+        f"  Outbound SMS (console):  {settings.console_outbox}\n"
+        "Press Ctrl-C to stop.\n"
+    )
+
+
+@main.command()
+@click.option("--url", default=None, help="A running server (default: in process).")
+@click.option(
+    "--phone", default="+243812345678", show_default=True, help="The number to dial from."
+)
+@click.option("--service-code", default=None, help="Default: SAUTI_SERVICE_CODE.")
+def simulate(url: str | None, phone: str, service_code: str | None) -> None:
+    """Dial the USSD service in this terminal, as Africa's Talking would."""
+    from gateway.simulate import run_simulation
+
+    settings = _settings()
+    run_simulation(settings=settings, url=url, phone=phone, service_code=service_code)
+
+
+if __name__ == "__main__":
+    main()

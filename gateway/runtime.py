@@ -1,0 +1,108 @@
+"""Everything a request needs, built once when the app starts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+
+import redis
+import redis.asyncio as aredis
+from sqlalchemy.orm import Session, sessionmaker
+
+from flows.engine import Bundle
+from flows.i18n import Catalogs
+from flows.loader import load_bundle, shipped_bundle
+from gateway.metrics import Metrics
+from gateway.settings import Settings
+from storage import flowstore
+from storage.db import make_engine, make_sessionmaker
+from storage.keys import load_crypto
+from storage.places import PlaceTree
+from storage.privacy import Crypto
+from storage.sessions import SessionStore
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 10.0
+
+
+@dataclass
+class Runtime:
+    """Long-lived services; the only mutable parts are the caches refreshed in the background."""
+
+    settings: Settings
+    crypto: Crypto
+    sessions: sessionmaker[Session]
+    redis: redis.Redis
+    aredis: aredis.Redis
+    store: SessionStore
+    catalogs: Catalogs
+    metrics: Metrics
+    places: PlaceTree
+    bundle: Bundle
+    bundles: dict[str, Bundle] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=random.SystemRandom)
+    refreshed_at: float = 0.0
+
+    def bundle_for(self, version: str) -> Bundle | None:
+        """The compiled bundle a session is pinned to, if this process knows it."""
+        return self.bundles.get(version)
+
+    async def load_bundle_version(self, version: str) -> Bundle | None:
+        def fetch() -> Bundle | None:
+            with self.sessions() as session:
+                row = flowstore.bundle_by_version(session=session, version=version)
+                return load_bundle(row.texts) if row is not None else None
+
+        bundle = await asyncio.to_thread(fetch)
+        if bundle is not None:
+            self.bundles[bundle.version] = bundle
+        return bundle
+
+    async def refresh(self) -> None:
+        """Pick up a newly published bundle and newly imported places."""
+        bundle, places = await asyncio.to_thread(self._read_current)
+        self.bundles.setdefault(bundle.version, bundle)
+        self.bundle = self.bundles[bundle.version]
+        self.places = places
+        self.refreshed_at = time.monotonic()
+
+    def _read_current(self) -> tuple[Bundle, PlaceTree]:
+        with self.sessions() as session:
+            return current_bundle(session), PlaceTree.load(session)
+
+    async def close(self) -> None:
+        await self.aredis.aclose()
+        self.redis.close()
+
+
+def current_bundle(session: Session) -> Bundle:
+    row = flowstore.published_bundle(session=session)
+    return load_bundle(row.texts) if row is not None else shipped_bundle()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Connect to the database and Redis named by `settings` (REDIS_URL must be resolved)."""
+    sessions = make_sessionmaker(make_engine(settings.db_url))
+    with sessions() as session:
+        bundle = current_bundle(session)
+        places = PlaceTree.load(session)
+    async_redis = aredis.Redis.from_url(settings.redis_url)
+    crypto = load_crypto(settings)
+    return Runtime(
+        settings=settings,
+        crypto=crypto,
+        sessions=sessions,
+        redis=redis.Redis.from_url(settings.redis_url),
+        aredis=async_redis,
+        store=SessionStore(async_redis, crypto=crypto),
+        catalogs=Catalogs.load(settings.languages),
+        metrics=Metrics(),
+        places=places,
+        bundle=bundle,
+        bundles={bundle.version: bundle},
+        refreshed_at=time.monotonic(),
+    )
