@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from gateway.services import ensure_redis, setup_logging
 from gateway.settings import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
 log = logging.getLogger("sauti")
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on DATABASE_URL for one command; the connections are closed after."""
+    from storage.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.db_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
 
 
 def _settings() -> Settings:
@@ -53,13 +70,11 @@ def prepare(settings: Settings) -> None:
     """Migrate, then load demo places and the shipped flows into an empty database."""
     from flows.loader import shipped_texts
     from storage import flowstore
-    from storage.db import make_engine, make_sessionmaker
     from storage.migrate import upgrade
     from storage.seed import load_demo_if_empty
 
     upgrade(settings.db_url)
-    sessions = make_sessionmaker(make_engine(settings.db_url))
-    with sessions.begin() as session:
+    with database(settings) as sessions, sessions.begin() as session:
         if load_demo_if_empty(session=session):
             click.echo("loaded the demo places")
         if flowstore.published_bundle(session=session) is None:
@@ -88,13 +103,11 @@ def import_() -> None:
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
 def import_locations(file: TextIO) -> None:
     """Import places from a CSV file (code,name,parent_code,level); re-import updates by code."""
-    from storage.db import make_engine, make_sessionmaker
     from storage.places import LocationImportError, import_locations_csv
 
     settings = _settings()
-    sessions = make_sessionmaker(make_engine(settings.db_url))
     try:
-        with sessions.begin() as session:
+        with database(settings) as sessions, sessions.begin() as session:
             result = import_locations_csv(session=session, source=file)
     except LocationImportError as exc:
         raise click.ClickException(f"nothing imported:\n{exc}") from exc
@@ -133,11 +146,9 @@ def flows_publish(files: tuple[Path, ...], note: str) -> None:
     from flows import lint
     from flows.loader import bundle_version, shipped_texts
     from storage import flowstore
-    from storage.db import make_engine, make_sessionmaker
 
     settings = _settings()
-    sessions = make_sessionmaker(make_engine(settings.db_url))
-    with sessions.begin() as session:
+    with database(settings) as sessions, sessions.begin() as session:
         current = flowstore.published_bundle(session=session)
         texts = dict(current.texts) if current is not None else shipped_texts()[0]
         texts.update({path.stem: path.read_text(encoding="utf-8") for path in files})

@@ -77,6 +77,9 @@ class Runtime:
     async def close(self) -> None:
         await self.aredis.aclose()
         self.redis.close()
+        bind = self.sessions.kw.get("bind")
+        if bind is not None:
+            bind.dispose()
 
 
 def current_bundle(session: Session) -> Bundle:

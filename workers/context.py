@@ -20,6 +20,12 @@ class WorkerContext:
     crypto: Crypto
     redis: redis.Redis
 
+    def close(self) -> None:
+        bind = self.sessions.kw.get("bind")
+        if bind is not None:
+            bind.dispose()
+        self.redis.close()
+
 
 _current: WorkerContext | None = None
 
@@ -36,6 +42,8 @@ def build(settings: Settings) -> WorkerContext:
 def use(context: WorkerContext | None) -> None:
     """Install the context jobs in this process run with (the worker command and tests)."""
     global _current
+    if _current is not None and _current is not context:
+        _current.close()
     _current = context
 
 
