@@ -18,15 +18,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import casenumber
-from storage.db import utcnow
+from storage.assignments import (
+    active_assignments,
+    assign,
+    find_assignment,
+    height,
+    is_above,
+    next_above,
+)
+from storage.committees import members_for_pseudonym
+from storage.db import expire_loaded, utcnow
 from storage.models import (
+    AssignmentReason,
     Case,
+    CaseAssignment,
     CaseEvent,
     Category,
     Channel,
+    Committee,
+    CommitteeMember,
     EventKind,
     Location,
     Occurred,
+    Outcome,
     Status,
 )
 from storage.privacy import Crypto, is_e164, is_pseudonym
@@ -313,3 +327,324 @@ def unrouted_cases(*, session: Session, older_than: datetime, limit: int) -> lis
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def add_event(
+    *,
+    session: Session,
+    case_id: int,
+    kind: EventKind,
+    at: datetime,
+    actor: str,
+    body_enc: bytes | None = None,
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """Append one event to a case's history."""
+    event = _event(case_id, kind, at=at, actor=actor, body_enc=body_enc, data=data)
+    session.add(event)
+    return event
+
+
+# Committee actions. Each takes the acting person as `actor` ("member:<id>", "user:<name>",
+# "system"), writes a case event, flushes, and leaves the commit to the caller.
+
+
+class InvalidAction(ValueError):
+    """An action was given a value outside what it accepts (empty text, unknown outcome)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def member_actor(member: CommitteeMember) -> str:
+    """Return how case events name a committee member."""
+    return f"member:{member.id}"
+
+
+def _required_text(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise InvalidAction("text", "empty")
+    return text
+
+
+def _committee_code(session: Session, committee_id: int | None) -> str | None:
+    if committee_id is None:
+        return None
+    committee = session.get(Committee, committee_id)
+    return None if committee is None else committee.code
+
+
+def _acknowledge_assignment(
+    session: Session, case: Case, committee_id: int | None, now: datetime
+) -> bool:
+    if committee_id is None:
+        return False
+    assignment = find_assignment(session=session, case_id=case.id, committee_id=committee_id)
+    if assignment is None or assignment.acknowledged_at is not None:
+        return False
+    assignment.acknowledged_at = now
+    return True
+
+
+def acknowledge(
+    *, session: Session, case: Case, actor: str, committee_id: int | None, now: datetime
+) -> bool:
+    """Acknowledge a case, for a committee when `committee_id` is given.
+
+    The case becomes ACKNOWLEDGED when it was RECEIVED or ROUTED; its first acknowledgement
+    stops the deadline sweep. Return False, with no event, when nothing changed (already
+    acknowledged by that committee, or closed).
+    """
+    if case.status == Status.CLOSED:
+        return False
+    changed = _acknowledge_assignment(session, case, committee_id, now)
+    if case.acknowledged_at is None:
+        case.acknowledged_at, changed = now, True
+    if case.status in (Status.RECEIVED, Status.ROUTED):
+        case.status, changed = Status.ACKNOWLEDGED, True
+    if changed:
+        data = {"committee": _committee_code(session, committee_id)}
+        add_event(
+            session=session,
+            case_id=case.id,
+            kind=EventKind.ACKNOWLEDGED,
+            at=now,
+            actor=actor,
+            data=data,
+        )
+        case.updated_at = now
+        session.flush()
+    return changed
+
+
+def set_in_progress(*, session: Session, case: Case, actor: str, now: datetime) -> bool:
+    """Mark a case IN_PROGRESS (acknowledging it if nobody had); False if closed or already so."""
+    if case.status in (Status.CLOSED, Status.IN_PROGRESS):
+        return False
+    data = {"from": case.status}
+    case.status, case.updated_at = Status.IN_PROGRESS, now
+    case.acknowledged_at = case.acknowledged_at or now
+    add_event(
+        session=session, case_id=case.id, kind=EventKind.IN_PROGRESS, at=now, actor=actor, data=data
+    )
+    session.flush()
+    return True
+
+
+def _text_event(
+    session: Session,
+    crypto: Crypto,
+    case: Case,
+    kind: EventKind,
+    actor: str,
+    text: str,
+    now: datetime,
+) -> CaseEvent:
+    body = crypto.encrypt(_required_text(text))
+    event = add_event(
+        session=session, case_id=case.id, kind=kind, at=now, actor=actor, body_enc=body
+    )
+    case.updated_at = now
+    session.flush()
+    return event
+
+
+def add_note(
+    *, session: Session, crypto: Crypto, case: Case, actor: str, text: str, now: datetime
+) -> CaseEvent:
+    """Add an internal note (encrypted) to a case; the reporter never sees notes."""
+    return _text_event(session, crypto, case, EventKind.NOTE, actor, text, now)
+
+
+def message_reporter(
+    *, session: Session, crypto: Crypto, case: Case, actor: str, text: str, now: datetime
+) -> CaseEvent:
+    """Leave a message (encrypted) for the reporter; the status check shows the latest one.
+
+    Sending it by SMS, when the reporter consented, is the caller's: see `reporter_contact`.
+    """
+    return _text_event(session, crypto, case, EventKind.MESSAGE, actor, text, now)
+
+
+def reporter_contact(*, crypto: Crypto, case: Case) -> str | None:
+    """Return the number a consenting reporter gave for SMS updates, while it is kept."""
+    if not case.consent_updates or case.contact_enc is None:
+        return None
+    return crypto.decrypt(case.contact_enc)
+
+
+def close_case(
+    *,
+    session: Session,
+    crypto: Crypto,
+    case: Case,
+    actor: str,
+    outcome: str,
+    note: str | None,
+    now: datetime,
+) -> bool:
+    """Close a case with an outcome and an optional note (encrypted); False if already closed.
+
+    The reporter's contact is kept until the closing SMS is queued: call `erase_contact`
+    right after queueing it (the outbox row holds its own encrypted copy).
+    """
+    if outcome not in set(Outcome):
+        raise InvalidAction("outcome", "one of " + ", ".join(Outcome))
+    if case.status == Status.CLOSED:
+        return False
+    note = (note or "").strip()
+    case.status, case.outcome, case.closed_at, case.updated_at = Status.CLOSED, outcome, now, now
+    add_event(
+        session=session,
+        case_id=case.id,
+        kind=EventKind.CLOSED,
+        at=now,
+        actor=actor,
+        body_enc=crypto.encrypt(note) if note else None,
+        data={"outcome": outcome},
+    )
+    session.flush()
+    return True
+
+
+def erase_contact(*, session: Session, case: Case, now: datetime) -> bool:
+    """Drop the reporter's encrypted number; False when there was none."""
+    if case.contact_enc is None:
+        return False
+    case.contact_enc, case.updated_at = None, now
+    add_event(session=session, case_id=case.id, kind=EventKind.CONTACT_ERASED, at=now, actor=SYSTEM)
+    session.flush()
+    return True
+
+
+def _top_assignment(session: Session, case: Case) -> CaseAssignment | None:
+    assignments = active_assignments(session=session, case_id=case.id)
+    return max(assignments, key=lambda assignment: height(assignment.committee), default=None)
+
+
+def _claim_escalation(session: Session, case: Case, top: CaseAssignment, now: datetime) -> bool:
+    claim = (
+        update(CaseAssignment)
+        .where(CaseAssignment.id == top.id, CaseAssignment.escalated_at.is_(None))
+        .values(escalated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], session.execute(claim)).rowcount != 1:
+        return False
+    passed_up = (
+        update(CaseAssignment)
+        .where(
+            CaseAssignment.case_id == case.id,
+            CaseAssignment.active.is_(True),
+            CaseAssignment.escalated_at.is_(None),
+        )
+        .values(escalated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(passed_up)
+    expire_loaded(session, CaseAssignment)
+    return True
+
+
+def escalate(
+    *, session: Session, case: Case, actor: str, now: datetime, reason: str
+) -> Committee | None:
+    """Pass a case up from its highest committee to the nearest one above that takes it.
+
+    Every assignment it had is marked escalated (the deadline sweep leaves them alone); the
+    new one starts its own deadline. `reason` is a short code stored as is ("overdue",
+    "requested"), never personal text. Return the new committee, or None when there is none
+    above (the attempt is still recorded once), the case is closed or in triage, or a
+    concurrent escalation got there first.
+    """
+    top = None if case.status == Status.CLOSED else _top_assignment(session, case)
+    if top is None or not _claim_escalation(session, case, top, now):
+        return None
+    target = next_above(session=session, committee=top.committee, category=case.category)
+    if target is not None:
+        assign(
+            session=session,
+            case_id=case.id,
+            committee_id=target.id,
+            reason=AssignmentReason.ESCALATED,
+            now=now,
+        )
+    data = {
+        "reason": reason,
+        "from": top.committee.code,
+        "to": None if target is None else target.code,
+    }
+    add_event(
+        session=session, case_id=case.id, kind=EventKind.ESCALATED, at=now, actor=actor, data=data
+    )
+    case.updated_at = now
+    session.flush()
+    return target
+
+
+def reassign(
+    *, session: Session, case: Case, actor: str, committee_id: int, now: datetime
+) -> Committee:
+    """Move a case to one committee's inbox (out of triage, or away from others).
+
+    Other active assignments are deactivated; the case leaves triage and is ROUTED if it
+    was RECEIVED.
+    """
+    committee = session.get(Committee, committee_id)
+    if committee is None or not committee.active:
+        raise InvalidAction("committee", "no such active committee")
+    others = [
+        a
+        for a in active_assignments(session=session, case_id=case.id)
+        if a.committee_id != committee_id
+    ]
+    for assignment in others:
+        assignment.active = False
+    added = assign(
+        session=session,
+        case_id=case.id,
+        committee_id=committee_id,
+        reason=AssignmentReason.REASSIGNED,
+        now=now,
+    )
+    if not (others or added or case.triaged_at):
+        return committee
+    case.triaged_at, case.updated_at = None, now
+    case.routed_at = case.routed_at or now
+    if case.status == Status.RECEIVED:
+        case.status = Status.ROUTED
+    data = {"from": [a.committee.code for a in others], "to": committee.code}
+    add_event(
+        session=session, case_id=case.id, kind=EventKind.REASSIGNED, at=now, actor=actor, data=data
+    )
+    session.flush()
+    return committee
+
+
+def member_may_act(*, session: Session, member: CommitteeMember, case: Case) -> bool:
+    """Tell whether a focal point may act on a case.
+
+    Only an active member of an active committee that has the case in its inbox (an active
+    assignment), or of a committee above one that has (a higher level over the same place
+    or one above it). Cases in triage are for admins only.
+    """
+    committee = member.committee
+    if not (member.active and committee.active):
+        return False
+    return any(
+        assignment.committee_id == committee.id or is_above(committee, assignment.committee)
+        for assignment in active_assignments(session=session, case_id=case.id)
+    )
+
+
+def acting_member(*, session: Session, pseudonym: str, case: Case) -> CommitteeMember | None:
+    """Return the membership through which the number with `pseudonym` may act on `case`.
+
+    A member of the assigned committee is preferred over a member of one above it.
+    """
+    members = members_for_pseudonym(session=session, pseudonym=pseudonym)
+    assigned = {a.committee_id for a in active_assignments(session=session, case_id=case.id)}
+    members.sort(key=lambda member: member.committee_id not in assigned)
+    return next((m for m in members if member_may_act(session=session, member=m, case=case)), None)

@@ -75,7 +75,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front, so concurrent writers queue on busy_timeout
+    # instead of failing at once when a read transaction tries to become a write one.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -100,3 +102,14 @@ def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
     """Constrain a string column to a fixed vocabulary; the constraint is named after the column."""
     allowed = ", ".join(f"'{value}'" for value in values)
     return CheckConstraint(f"{column} IN ({allowed})", name=column)
+
+
+def expire_loaded(session: Session, model: type[Any]) -> None:
+    """Expire the loaded objects of `model` after a bulk UPDATE changed rows behind them.
+
+    Bulk UPDATEs here are conditional claims (`WHERE status = ...`); the session flushed
+    before running them, so expiring loses nothing and the next access reads the row.
+    """
+    for instance in list(session.identity_map.values()):
+        if isinstance(instance, model):
+            session.expire(instance)

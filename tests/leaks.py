@@ -32,8 +32,10 @@ def database_rows(url: str) -> Iterator[tuple[str, bytes]]:
         with engine.connect() as conn:
             for table in inspect(conn).get_table_names():
                 for row in conn.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
-                    yield table, repr(tuple(row)).encode() + b"".join(
-                        v if isinstance(v, bytes) else b"" for v in row
+                    yield (
+                        table,
+                        repr(tuple(row)).encode()
+                        + b"".join(v if isinstance(v, bytes) else b"" for v in row),
                     )
     finally:
         engine.dispose()

@@ -11,24 +11,45 @@ from storage.models.cases import (
     Severity,
     Status,
 )
+from storage.models.committees import (
+    LEVEL_RANK,
+    AssignmentReason,
+    CaseAssignment,
+    Committee,
+    CommitteeLevel,
+    CommitteeMember,
+    DigestRun,
+)
 from storage.models.flows import BundleStatus, FlowBundle
+from storage.models.outbox import MessageKind, OutboxMessage, OutboxStatus, RecipientKind
 from storage.models.places import PARENT_LEVEL, Level, Location
 from storage.models.prefs import NumberPrefs
 
 __all__ = [
+    "LEVEL_RANK",
     "PARENT_LEVEL",
+    "AssignmentReason",
     "BundleStatus",
     "Case",
+    "CaseAssignment",
     "CaseEvent",
     "Category",
     "Channel",
+    "Committee",
+    "CommitteeLevel",
+    "CommitteeMember",
+    "DigestRun",
     "EventKind",
     "FlowBundle",
     "Level",
     "Location",
+    "MessageKind",
     "NumberPrefs",
     "Occurred",
+    "OutboxMessage",
+    "OutboxStatus",
     "Outcome",
+    "RecipientKind",
     "Severity",
     "Status",
 ]

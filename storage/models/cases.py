@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.db import Base, UtcDateTime, one_of
+from storage.models.places import Location
 
 
 class Category(StrEnum):
@@ -71,7 +72,10 @@ class EventKind(StrEnum):
     RECEIVED = "received"
     ROUTING_REQUESTED = "routing_requested"
     ROUTED = "routed"
+    COPIED_UP = "copied_up"
+    TRIAGED = "triaged"
     ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
     NOTE = "note"
     MESSAGE = "message"
     INFO_ADDED = "info_added"
@@ -86,6 +90,8 @@ class Case(Base):
 
     Lifecycle: RECEIVED > ROUTED > ACKNOWLEDGED > IN_PROGRESS > CLOSED (with an outcome).
     Escalation is an event, not a status. Every change adds a CaseEvent.
+    A case no committee covers is routed to the admins' triage inbox: ROUTED with
+    `triaged_at` set and no assignment, until someone reassigns it to a committee.
     Free text (place, description) and the reporter's contact number are stored only as
     ciphertext; the contact exists only while the reporter wants SMS updates.
     """
@@ -123,9 +129,11 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     routing_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     routed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    triaged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
+    location: Mapped[Location | None] = relationship()
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", passive_deletes=True
     )

@@ -12,7 +12,7 @@ import os
 import random
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,9 +22,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from storage.cases import create_report
 from storage.db import Base, make_engine, make_sessionmaker
 from storage.migrate import upgrade
+from storage.models import Case
 from storage.privacy import Crypto
+from storage.seed import load_demo_if_empty
 from storage.sessions import SessionStore
 
 POSTGRES_URL = os.environ.get("SAUTI_TEST_DATABASE_URL", "")
@@ -141,3 +144,52 @@ async def key_prefix(async_redis: Redis) -> AsyncIterator[str]:
 def store(async_redis: Redis, crypto: Crypto, key_prefix: str) -> SessionStore:
     """A store that encrypts what it keeps."""
     return SessionStore(async_redis, crypto=crypto, prefix=key_prefix)
+
+
+REPORTER_PHONE = "+243990000042"
+
+
+@pytest.fixture
+def demo_places(session: Session) -> None:
+    """The demo place tree (DR Congo, Rwanda, Burundi), without committees."""
+    load_demo_if_empty(session=session)
+    session.flush()
+
+
+@pytest.fixture
+def make_case(
+    session: Session, crypto: Crypto, now: datetime, rng: random.Random
+) -> Callable[..., Case]:
+    """Build a report the way intake does; keywords override the answers."""
+
+    def make(
+        *,
+        place: str = "cd-nk-walikale-mpama",
+        category: str = "illegal_tax",
+        danger_now: str = "no",
+        contact: str | None = None,
+        at: datetime | None = None,
+        **answers: str,
+    ) -> Case:
+        return create_report(
+            session=session,
+            crypto=crypto,
+            pseudonym=crypto.pseudonym(REPORTER_PHONE),
+            channel="ussd",
+            language="sw",
+            answers={
+                "category": category,
+                "place_code": place,
+                "when": "today",
+                "danger_now": danger_now,
+                "description": "Something happened at the pit",
+                "sms_updates": "yes" if contact else "no",
+                **answers,
+            },
+            contact_e164=contact,
+            flow_version="v1",
+            rng=rng,
+            now=at or now,
+        )
+
+    return make

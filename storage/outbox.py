@@ -1,0 +1,284 @@
+"""The SMS outbox: queue a message once, claim it for sending, record what the provider said.
+
+The sending job works in two short transactions around the provider call:
+`claim_for_sending` (commit) > provider call > `mark_sent` or `mark_failed` (commit).
+A worker that dies in between leaves the row in SENDING; `due_messages` hands it out again
+after `STUCK_AFTER`, so a message is sent at least once (rarely twice), never lost.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, and_, case, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.db import expire_loaded
+from storage.models import (
+    MessageKind,
+    NumberPrefs,
+    OutboxMessage,
+    OutboxStatus,
+    RecipientKind,
+)
+from storage.privacy import Crypto, is_e164
+
+STUCK_AFTER = timedelta(minutes=10)
+MAX_ERROR = 255
+FINAL_STATUSES = frozenset(
+    {
+        OutboxStatus.DELIVERED,
+        OutboxStatus.UNDELIVERED,
+        OutboxStatus.FAILED,
+        OutboxStatus.CANCELLED,
+    }
+)
+# The order a provider's callbacks may move a row forward in; final statuses end it.
+_RANK = {
+    OutboxStatus.QUEUED: 0,
+    OutboxStatus.SENDING: 1,
+    OutboxStatus.SENT: 2,
+    OutboxStatus.DELIVERED: 3,
+    OutboxStatus.UNDELIVERED: 3,
+    OutboxStatus.FAILED: 3,
+    OutboxStatus.CANCELLED: 3,
+}
+# A long digit run in a provider's error text may be the recipient's number.
+_DIGITS = re.compile(r"\+?[0-9][0-9 ().-]{5,}[0-9]")
+
+
+def _rowcount(session: Session, statement: Any) -> int:
+    """Run a conditional UPDATE; return how many rows it changed."""
+    options = statement.execution_options(synchronize_session=False)
+    count = cast(CursorResult[Any], session.execute(options)).rowcount
+    expire_loaded(session, OutboxMessage)
+    return count
+
+
+def _scrub(error: str) -> str:
+    return _DIGITS.sub("<number>", error)[:MAX_ERROR]
+
+
+def _opted_out(session: Session, pseudonym: str) -> bool:
+    query = exists().where(
+        NumberPrefs.pseudonym == pseudonym, NumberPrefs.opted_out_at.is_not(None)
+    )
+    return bool(session.scalar(select(query)))
+
+
+def _by_dedupe_key(session: Session, dedupe_key: str) -> OutboxMessage | None:
+    return session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+
+
+def _erased_contact() -> Any:
+    """The new `to_enc`: dropped for reporters, kept for members (officials)."""
+    return case(
+        (OutboxMessage.recipient_kind == RecipientKind.REPORTER, None),
+        else_=OutboxMessage.to_enc,
+    )
+
+
+def _check(to_e164: str, kind: str, recipient_kind: str) -> None:
+    if not is_e164(to_e164):
+        raise ValueError("to_e164 is not an E.164 number")
+    if kind not in set(MessageKind) or recipient_kind not in set(RecipientKind):
+        raise ValueError(f"unknown message kind {kind!r} or recipient kind {recipient_kind!r}")
+
+
+def queue_sms(
+    *,
+    session: Session,
+    crypto: Crypto,
+    dedupe_key: str,
+    to_e164: str,
+    body: str,
+    language: str,
+    kind: str,
+    recipient_kind: str,
+    member_id: int | None = None,
+    case_id: int | None = None,
+    now: datetime,
+) -> OutboxMessage | None:
+    """Queue one SMS; return None when a message with `dedupe_key` exists already.
+
+    Number and body are stored encrypted. A recipient who opted out (STOP) gets a row in
+    CANCELLED, without the number, so the intent is recorded and nothing is sent: enqueue a
+    sending job only for a returned row whose status is QUEUED.
+    """
+    _check(to_e164, kind, recipient_kind)
+    if _by_dedupe_key(session, dedupe_key) is not None:
+        return None
+    pseudonym = crypto.pseudonym(to_e164)
+    cancelled = _opted_out(session, pseudonym)
+    message = OutboxMessage(
+        dedupe_key=dedupe_key,
+        recipient_kind=recipient_kind,
+        member_id=member_id,
+        case_id=case_id,
+        to_enc=None if cancelled else crypto.encrypt(to_e164),
+        to_pseudonym=pseudonym,
+        body_enc=crypto.encrypt(body),
+        language=language,
+        kind=kind,
+        status=OutboxStatus.CANCELLED if cancelled else OutboxStatus.QUEUED,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        if _by_dedupe_key(session, dedupe_key) is None:
+            raise
+        return None
+    return message
+
+
+def _cancel(session: Session, message: OutboxMessage, now: datetime) -> None:
+    message.status, message.to_enc, message.updated_at = OutboxStatus.CANCELLED, None, now
+    message.last_error = "recipient opted out"
+    session.flush()
+
+
+def _claimable(now: datetime) -> Any:
+    queued = and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now)
+    stuck = and_(
+        OutboxMessage.status == OutboxStatus.SENDING,
+        OutboxMessage.updated_at <= now - STUCK_AFTER,
+    )
+    return or_(queued, stuck)
+
+
+def claim_for_sending(*, session: Session, message_id: int, now: datetime) -> OutboxMessage | None:
+    """Take a due message for sending (QUEUED > SENDING, attempts + 1); None if not due.
+
+    Not due: already sent or being sent by another worker, retry time not reached, final,
+    or the recipient has opted out since it was queued (it is CANCELLED then).
+    """
+    claim = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, _claimable(now))
+        .values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1, updated_at=now)
+    )
+    if _rowcount(session, claim) != 1:
+        return None
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        return None
+    if _opted_out(session, message.to_pseudonym):
+        _cancel(session, message, now)
+        return None
+    return message
+
+
+def _from_sending(message_id: int) -> Any:
+    return update(OutboxMessage).where(
+        OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.SENDING
+    )
+
+
+def mark_sent(
+    *,
+    session: Session,
+    message_id: int,
+    provider: str,
+    provider_id: str | None,
+    now: datetime,
+    delivered: bool = False,
+) -> bool:
+    """Record that the provider accepted a message (SENDING > SENT, or DELIVERED when the
+    provider confirms delivery at once, as the console does); False if it was not SENDING.
+
+    A reporter's number is dropped here: no retry can follow an accepted message.
+    """
+    status = OutboxStatus.DELIVERED if delivered else OutboxStatus.SENT
+    statement = _from_sending(message_id).values(
+        status=status,
+        provider=provider,
+        provider_id=provider_id,
+        sent_at=now,
+        delivered_at=now if delivered else None,
+        last_error=None,
+        to_enc=_erased_contact(),
+        updated_at=now,
+    )
+    return _rowcount(session, statement) == 1
+
+
+def mark_failed(
+    *,
+    session: Session,
+    message_id: int,
+    final: bool,
+    error: str,
+    retry_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Record a failed attempt: back to QUEUED until `retry_at`, or FAILED when `final`.
+
+    A final failure drops a reporter's number. Digit runs in `error` (a provider may quote
+    the number) are masked. False if the message was not SENDING.
+    """
+    if not final and retry_at is None:
+        raise ValueError("a failure that will be retried needs retry_at")
+    values: dict[str, Any] = {"last_error": _scrub(error), "updated_at": now}
+    if final:
+        values |= {"status": OutboxStatus.FAILED, "to_enc": _erased_contact()}
+    else:
+        values |= {"status": OutboxStatus.QUEUED, "next_attempt_at": retry_at}
+    statement = _from_sending(message_id).values(**values)
+    return _rowcount(session, statement) == 1
+
+
+def apply_status(
+    *, session: Session, provider_id: str, status: str, error_code: str | None, now: datetime
+) -> bool:
+    """Apply a provider's status callback; False when it changes nothing.
+
+    `status` is one of sent, delivered, undelivered, failed (the caller maps the provider's
+    own words). Only forward moves apply: a late or repeated callback never takes a row
+    back, and a final status is never changed. Delivered, undelivered and failed drop a
+    reporter's number.
+    """
+    if status not in (OutboxStatus.SENT, *FINAL_STATUSES - {OutboxStatus.CANCELLED}):
+        return False
+    earlier = [known for known, rank in _RANK.items() if rank < _RANK[OutboxStatus(status)]]
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if status in FINAL_STATUSES:
+        values["to_enc"] = _erased_contact()
+    if status == OutboxStatus.DELIVERED:
+        values["delivered_at"] = now
+    if error_code:
+        values["last_error"] = _scrub(f"provider error {error_code}")
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.provider_id == provider_id, OutboxMessage.status.in_(earlier))
+        .values(**values)
+    )
+    return _rowcount(session, statement) > 0
+
+
+def due_messages(*, session: Session, now: datetime, limit: int) -> list[int]:
+    """Return ids of messages to (re)send: queued and due, or stuck in SENDING, oldest first."""
+    query = (
+        select(OutboxMessage.id)
+        .where(_claimable(now))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def recipient(*, crypto: Crypto, message: OutboxMessage) -> str | None:
+    """Return the message's number in clear, or None once it has been dropped."""
+    return None if message.to_enc is None else crypto.decrypt(message.to_enc)
+
+
+def message_body(*, crypto: Crypto, message: OutboxMessage) -> str:
+    """Return the message's text in clear."""
+    return crypto.decrypt(message.body_enc)
