@@ -111,7 +111,11 @@ async def post(client: aiohttp.ClientSession, url: str, form: dict[str, str], ta
 
 
 async def report_session(
-    client: aiohttp.ClientSession, url: str, tally: Tally, pace: asyncio.Queue[None] | None
+    client: aiohttp.ClientSession,
+    url: str,
+    tally: Tally,
+    pace: asyncio.Queue[None] | None,
+    until: float | None = None,
 ) -> None:
     """One complete report, first dial to case number, from a new number."""
     phone = f"+24381{random.randrange(10**7):07d}"
@@ -122,8 +126,11 @@ async def report_session(
     for label in (None, *PLAN):
         if label is not None:
             inputs.append(pick(screen, label))
-        if pace is not None:
-            await pace.get()
+        if pace is not None and until is not None:
+            try:
+                await asyncio.wait_for(pace.get(), timeout=max(0.001, until - time.monotonic()))
+            except TimeoutError:
+                return  # the phase is over: this session is abandoned, not counted
         screen = (await post(client, url, {**form, "text": "*".join(inputs)}, tally))[4:]
     if screen.startswith("Report sent."):
         tally.reports += 1
@@ -143,7 +150,7 @@ async def session_loop(
     pace: asyncio.Queue[None] | None,
 ) -> None:
     while time.monotonic() < until:
-        await report_session(client, url, tally, pace)
+        await report_session(client, url, tally, pace, until)
 
 
 async def pacer(rate: float, queue: asyncio.Queue[None], until: float) -> None:

@@ -1,4 +1,7 @@
-"""Annotated dependencies: the runtime and the conversation live on `app.state`."""
+"""Annotated dependencies: the runtime and the conversation live on `app.state`.
+
+They are coroutines so that FastAPI resolves them on the event loop, not in a thread.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ from gateway.conversation import Conversation
 from gateway.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_conversation(request: Request) -> Conversation:
+async def get_conversation(request: Request) -> Conversation:
     conversation: Conversation = request.app.state.conversation
     return conversation
 

@@ -23,9 +23,9 @@ class SessionEvent(StrEnum):
 class InboundMessage:
     """One hop from a phone, stripped of provider field names.
 
-    `pseudonym` replaces the phone number; the number itself travels only in `contact`,
-    kept in memory for the length of the request so that a reporter who asks for SMS
-    updates can have it stored encrypted.
+    `pseudonym` replaces the phone number; the number itself travels only in `contact`, as
+    the provider spelled it, kept in memory for the length of the request so that a
+    reporter who asks for SMS updates can have it stored encrypted.
     """
 
     channel: Channel

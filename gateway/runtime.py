@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from flows.engine import Bundle
 from flows.i18n import Catalogs
 from flows.loader import load_bundle, shipped_bundle
 from gateway.metrics import Metrics
+from gateway.phones import Pseudonyms
 from gateway.settings import Settings
 from storage import flowstore
 from storage.db import make_engine, make_sessionmaker
@@ -43,6 +45,7 @@ class Runtime:
     metrics: Metrics
     places: PlaceTree
     bundle: Bundle
+    pseudonyms: Pseudonyms
     bundles: dict[str, Bundle] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.SystemRandom)
     refreshed_at: float = 0.0
@@ -87,9 +90,25 @@ def current_bundle(session: Session) -> Bundle:
     return load_bundle(row.texts) if row is not None else shipped_bundle()
 
 
+def _pool_options(url: str) -> dict[str, int]:
+    """SQLite takes one writer at a time: a single pooled connection makes this process's
+    threads queue for it in order, instead of polling SQLite's lock with sleeps."""
+    return {"pool_size": 1, "max_overflow": 0} if url.startswith("sqlite") else {}
+
+
+def _share_the_interpreter() -> None:
+    """Hand the GIL over more often than the default 5 ms.
+
+    Database calls run in threads while the event loop answers hops; with the default
+    interval a short query waits whole intervals for the lock behind a busy loop.
+    """
+    sys.setswitchinterval(0.0005)
+
+
 def build_runtime(settings: Settings) -> Runtime:
     """Connect to the database and Redis named by `settings` (REDIS_URL must be resolved)."""
-    sessions = make_sessionmaker(make_engine(settings.db_url))
+    _share_the_interpreter()
+    sessions = make_sessionmaker(make_engine(settings.db_url, **_pool_options(settings.db_url)))
     with sessions() as session:
         bundle = current_bundle(session)
         places = PlaceTree.load(session)
@@ -106,6 +125,7 @@ def build_runtime(settings: Settings) -> Runtime:
         metrics=Metrics(),
         places=places,
         bundle=bundle,
+        pseudonyms=Pseudonyms(crypto),
         bundles={bundle.version: bundle},
         refreshed_at=time.monotonic(),
     )

@@ -9,14 +9,45 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from storage.privacy import Crypto, DecryptionFailed, is_pseudonym
 
 Record = dict[str, Any]
 DIGEST_CHARS = 32
+
+
+NO_LANGUAGE = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class HopLoad:
+    """What one hop reads from Redis. `language` is None when nothing is cached, and
+    NO_LANGUAGE when the number is known never to have picked one."""
+
+    record: Record | None
+    reply: str | None
+    draft: Record | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DraftChange:
+    """Keep (`draft` given) or forget (`draft` None) a number's unfinished report."""
+
+    pseudonym: str
+    draft: Record | None
+    ttl: int = 0
+
+
+def _language(value: bytes | str | None) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _digest(text: str) -> str:
@@ -50,8 +81,11 @@ class SessionStore:
     def _message_key(self, kind: str, message_id: str) -> str:
         return f"{self._prefix}{kind}:{_digest(message_id)}"
 
+    def _language_key(self, pseudonym: str) -> str:
+        return f"{self._prefix}l:{pseudonym}"
+
     def _seal(self, text: str) -> bytes:
-        return self._crypto.encrypt(text) if self._crypto else text.encode()
+        return self._crypto.seal(text.encode()) if self._crypto else text.encode()
 
     def _open(self, value: bytes | str | None) -> str | None:
         if value is None:
@@ -60,8 +94,8 @@ class SessionStore:
         if self._crypto is None:
             return raw.decode()
         try:
-            return self._crypto.decrypt(raw)
-        except DecryptionFailed:
+            return self._crypto.unseal(raw).decode()
+        except (DecryptionFailed, UnicodeDecodeError):
             # Sealed under a key no longer configured: as good as expired.
             return None
 
@@ -75,40 +109,62 @@ class SessionStore:
         record = json.loads(text)
         return record if isinstance(record, dict) else None
 
-    async def load_hop(self, session_key: str, hop_id: str) -> tuple[Record | None, str | None]:
-        """Return the session record and the reply already given to this hop, if any."""
+    async def load_hop(
+        self, session_key: str, hop_id: str, *, pseudonym: str | None = None
+    ) -> HopLoad:
+        """Read, in one round trip, the session record and the reply already given to this
+        hop; with `pseudonym`, also the number's unfinished report and remembered language."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.get(self._session_key(session_key))
             pipe.get(self._hop_key(session_key, hop_id))
-            record, reply = await pipe.execute()
-        return self._open_record(record), self._open(reply)
+            if pseudonym is not None:
+                pipe.get(self._draft_key(pseudonym))
+                pipe.get(self._language_key(pseudonym))
+            values = await pipe.execute()
+        record, reply, draft, language = (*values, None, None)[:4]
+        return HopLoad(
+            record=self._open_record(record),
+            reply=self._open(reply),
+            draft=self._open_record(draft),
+            language=_language(language),
+        )
 
     async def save_hop(
         self,
         session_key: str,
-        record: Record,
+        record: Record | None,
         ttl: int,
         hop_id: str | None = None,
         reply: str | None = None,
         reply_ttl: int | None = None,
+        *,
+        draft: DraftChange | None = None,
     ) -> None:
-        """Store the session record and, when a hop id is given, the reply to replay."""
+        """Store the session record (None: the session ended, forget it), the reply to
+        replay for this hop, and a change to the unfinished report, in one round trip."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(self._session_key(session_key), self._seal_record(record), ex=ttl)
+            key = self._session_key(session_key)
+            if record is None:
+                pipe.delete(key)
+            else:
+                pipe.set(key, self._seal_record(record), ex=ttl)
             if hop_id is not None and reply is not None:
                 pipe.set(self._hop_key(session_key, hop_id), self._seal(reply), ex=reply_ttl or ttl)
+            if draft is not None:
+                self._queue_draft(pipe, draft)
             await pipe.execute()
 
-    async def remember_hop(self, session_key: str, hop_id: str, reply: str, ttl: int) -> None:
-        """Keep the reply to a hop, to give it again if the provider repeats the hop."""
-        await self._redis.set(self._hop_key(session_key, hop_id), self._seal(reply), ex=ttl)
+    def _queue_draft(self, pipe: Pipeline, change: DraftChange) -> None:
+        key = self._draft_key(change.pseudonym)
+        if change.draft is None:
+            pipe.delete(key)
+        else:
+            pipe.set(key, self._seal_record(change.draft), ex=change.ttl)
 
-    async def finish_hop(self, session_key: str, hop_id: str, reply: str, reply_ttl: int) -> None:
-        """End a session on its last screen: forget the record, keep the reply for replays."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.delete(self._session_key(session_key))
-            pipe.set(self._hop_key(session_key, hop_id), self._seal(reply), ex=reply_ttl)
-            await pipe.execute()
+    async def remember_language(self, pseudonym: str, language: str | None, ttl: int) -> None:
+        """Cache a number's language choice (or that it never chose: None) for first dials."""
+        key = self._language_key(pseudonym)
+        await self._redis.set(key, (language or NO_LANGUAGE).encode(), ex=ttl)
 
     async def drop(self, session_key: str) -> None:
         """Forget a session; cached hop replies expire on their own."""

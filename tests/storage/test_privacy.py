@@ -97,3 +97,19 @@ def test_shape_checks() -> None:
     assert is_e164("+243812345678")
     assert not is_e164("0812345678")
     assert not is_pseudonym("+243812345678")
+
+
+def test_sealed_values_round_trip_and_survive_key_rotation() -> None:
+    from cryptography.fernet import Fernet
+
+    from storage.privacy import Crypto, DecryptionFailed
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    before = Crypto(b"k" * 32, old)
+    sealed = before.seal(b"militaires au puits")
+    assert b"militaires" not in sealed
+    assert before.seal(b"militaires au puits") != sealed  # a fresh nonce every time
+    after = Crypto(b"k" * 32, f"{new},{old}")
+    assert after.unseal(sealed) == b"militaires au puits"
+    with pytest.raises(DecryptionFailed):
+        Crypto(b"k" * 32, new).unseal(sealed)

@@ -7,7 +7,7 @@ from cryptography.fernet import Fernet
 from redis.asyncio import Redis
 
 from storage.privacy import Crypto
-from storage.sessions import SessionStore
+from storage.sessions import NO_LANGUAGE, DraftChange, HopLoad, SessionStore
 
 pytestmark = pytest.mark.anyio
 
@@ -16,20 +16,24 @@ SESSION = "ussd:ATUid_5c1e0b"
 RECORD = {"node": "report.description", "answers": {"description": "militaires au puits"}}
 
 
+def _pair(load: HopLoad) -> tuple[object, object]:
+    return load.record, load.reply
+
+
 async def _all_keys(redis: Redis, prefix: str) -> list[bytes]:
     return [key async for key in redis.scan_iter(match=f"{prefix}*")]
 
 
 async def test_an_unknown_hop_has_no_record_and_no_reply(store: SessionStore) -> None:
-    assert await store.load_hop(SESSION, "") == (None, None)
+    assert _pair(await store.load_hop(SESSION, "")) == (None, None)
 
 
 async def test_a_saved_hop_replays_its_reply(
     store: SessionStore, async_redis: Redis, key_prefix: str
 ) -> None:
     await store.save_hop(SESSION, RECORD, 300, "3*1", "CON Describe what happened", 120)
-    assert await store.load_hop(SESSION, "3*1") == (RECORD, "CON Describe what happened")
-    assert await store.load_hop(SESSION, "3*1*2") == (RECORD, None)
+    assert _pair(await store.load_hop(SESSION, "3*1")) == (RECORD, "CON Describe what happened")
+    assert _pair(await store.load_hop(SESSION, "3*1*2")) == (RECORD, None)
     ttls = sorted([await async_redis.ttl(key) for key in await _all_keys(async_redis, key_prefix)])
     assert len(ttls) == 2
     assert 110 <= ttls[0] <= 120
@@ -38,16 +42,37 @@ async def test_a_saved_hop_replays_its_reply(
 
 async def test_finishing_a_session_keeps_only_the_reply(store: SessionStore) -> None:
     await store.save_hop(SESSION, RECORD, 300, "1", "CON Menu", 300)
-    await store.finish_hop(SESSION, "1*2", "END Thank you", 300)
-    assert await store.load_hop(SESSION, "1*2") == (None, "END Thank you")
-    await store.remember_hop(SESSION, "1*3", "END Bye", 60)
-    assert await store.load_hop(SESSION, "1*3") == (None, "END Bye")
+    await store.save_hop(SESSION, None, 300, "1*2", "END Thank you", 300)
+    assert _pair(await store.load_hop(SESSION, "1*2")) == (None, "END Thank you")
+    assert _pair(await store.load_hop(SESSION, "1")) == (None, "CON Menu")
+
+
+async def test_one_load_brings_the_draft_and_the_language(
+    store: SessionStore, crypto: Crypto
+) -> None:
+    pseudonym = crypto.pseudonym(PHONE)
+    empty = await store.load_hop(SESSION, "", pseudonym=pseudonym)
+    assert (empty.draft, empty.language) == (None, None)
+    change = DraftChange(pseudonym, RECORD, 600)
+    await store.save_hop(SESSION, RECORD, 300, "1", "CON Menu", 300, draft=change)
+    await store.remember_language(pseudonym, None, 60)
+    load = await store.load_hop(SESSION, "2", pseudonym=pseudonym)
+    assert (load.record, load.reply, load.draft, load.language) == (
+        RECORD,
+        None,
+        RECORD,
+        NO_LANGUAGE,
+    )
+    await store.remember_language(pseudonym, "fr", 60)
+    await store.save_hop(SESSION, None, 300, draft=DraftChange(pseudonym, None))
+    load = await store.load_hop(SESSION, "3", pseudonym=pseudonym)
+    assert (load.record, load.draft, load.language) == (None, None, "fr")
 
 
 async def test_drop_forgets_the_session(store: SessionStore) -> None:
     await store.save_hop(SESSION, RECORD, 300)
     await store.drop(SESSION)
-    assert await store.load_hop(SESSION, "x") == (None, None)
+    assert _pair(await store.load_hop(SESSION, "x")) == (None, None)
 
 
 async def test_drafts_round_trip_by_pseudonym(
@@ -97,7 +122,7 @@ async def test_nothing_readable_reaches_redis(
 async def test_plain_store_keeps_json(async_redis: Redis, key_prefix: str) -> None:
     store = SessionStore(async_redis, prefix=key_prefix)
     await store.save_hop(SESSION, RECORD, 60, "1", "CON Menu", 60)
-    assert await store.load_hop(SESSION, "1") == (RECORD, "CON Menu")
+    assert _pair(await store.load_hop(SESSION, "1")) == (RECORD, "CON Menu")
 
 
 async def test_values_sealed_under_a_lost_key_read_as_expired(
@@ -106,4 +131,4 @@ async def test_values_sealed_under_a_lost_key_read_as_expired(
     await store.save_hop(SESSION, RECORD, 60, "1", "CON Menu", 60)
     other = Crypto(b"x" * 32, Fernet.generate_key())
     stranger = SessionStore(async_redis, crypto=other, prefix=key_prefix)
-    assert await stranger.load_hop(SESSION, "1") == (None, None)
+    assert _pair(await stranger.load_hop(SESSION, "1")) == (None, None)

@@ -19,7 +19,6 @@ from gateway import messages
 from gateway.deps import ConversationDep, RuntimeDep
 from gateway.forms import BadForm, clean, read_form
 from gateway.inbound import Channel, InboundMessage, SessionEvent
-from gateway.phones import pseudonymize
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -50,7 +49,7 @@ async def ussd_callback(
     started = time.perf_counter()
     text = clean(form.get("text", ""), limit=2000)
     inputs = tuple(text.split("*")) if text else ()
-    pseudonym, region, e164 = pseudonymize(runtime.crypto, phone)
+    pseudonym, region = runtime.pseudonyms(phone)
     msg = InboundMessage(
         channel=Channel.USSD,
         provider=PROVIDER,
@@ -59,7 +58,7 @@ async def ussd_callback(
         pseudonym=pseudonym,
         region=region,
         inputs=inputs,
-        contact=e164,
+        contact=phone,
     )
     try:
         screen = await conversation.hop(msg)
