@@ -37,5 +37,9 @@ class Metrics:
             "sauti_refused", "Requests refused at the edge", ["reason"], registry=self.registry
         )
 
+        # The children the USSD hot path touches, bound once.
+        self.ussd_hops = self.hops.labels(channel="ussd", provider="africastalking")
+        self.ussd_seconds = self.hop_seconds.labels(channel="ussd")
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

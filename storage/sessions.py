@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from storage.privacy import Crypto, DecryptionFailed, is_pseudonym
 
@@ -22,6 +21,28 @@ DIGEST_CHARS = 32
 
 
 NO_LANGUAGE = "-"
+
+# One hop's writes as one command (redis-py spends more time packing and parsing than
+# Redis spends on the work). KEYS: session, hop reply, [draft]. ARGV: record ("" deletes
+# the session), its ttl, reply ("" keeps none), its ttl, [draft ("" deletes it), its ttl].
+SAVE_HOP = """
+if ARGV[1] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+end
+if KEYS[3] then
+  if ARGV[5] == '' then
+    redis.call('DEL', KEYS[3])
+  else
+    redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6])
+  end
+end
+return 1
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +87,7 @@ class SessionStore:
         self._redis = redis
         self._crypto = crypto
         self._prefix = prefix
+        self._save_script = redis.register_script(SAVE_HOP)
 
     def _session_key(self, session_key: str) -> str:
         return f"{self._prefix}s:{_digest(session_key)}"
@@ -112,15 +134,12 @@ class SessionStore:
     async def load_hop(
         self, session_key: str, hop_id: str, *, pseudonym: str | None = None
     ) -> HopLoad:
-        """Read, in one round trip, the session record and the reply already given to this
+        """Read, in one command, the session record and the reply already given to this
         hop; with `pseudonym`, also the number's unfinished report and remembered language."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.get(self._session_key(session_key))
-            pipe.get(self._hop_key(session_key, hop_id))
-            if pseudonym is not None:
-                pipe.get(self._draft_key(pseudonym))
-                pipe.get(self._language_key(pseudonym))
-            values = await pipe.execute()
+        keys = [self._session_key(session_key), self._hop_key(session_key, hop_id)]
+        if pseudonym is not None:
+            keys += [self._draft_key(pseudonym), self._language_key(pseudonym)]
+        values = await self._redis.mget(keys)
         record, reply, draft, language = (*values, None, None)[:4]
         return HopLoad(
             record=self._open_record(record),
@@ -141,25 +160,18 @@ class SessionStore:
         draft: DraftChange | None = None,
     ) -> None:
         """Store the session record (None: the session ended, forget it), the reply to
-        replay for this hop, and a change to the unfinished report, in one round trip."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            key = self._session_key(session_key)
-            if record is None:
-                pipe.delete(key)
-            else:
-                pipe.set(key, self._seal_record(record), ex=ttl)
-            if hop_id is not None and reply is not None:
-                pipe.set(self._hop_key(session_key, hop_id), self._seal(reply), ex=reply_ttl or ttl)
-            if draft is not None:
-                self._queue_draft(pipe, draft)
-            await pipe.execute()
-
-    def _queue_draft(self, pipe: Pipeline, change: DraftChange) -> None:
-        key = self._draft_key(change.pseudonym)
-        if change.draft is None:
-            pipe.delete(key)
-        else:
-            pipe.set(key, self._seal_record(change.draft), ex=change.ttl)
+        replay for this hop, and a change to the unfinished report, in one command."""
+        keys = [self._session_key(session_key), self._hop_key(session_key, hop_id or "")]
+        args: list[bytes | int] = [
+            b"" if record is None else self._seal_record(record),
+            ttl,
+            b"" if hop_id is None or reply is None else self._seal(reply),
+            reply_ttl or ttl,
+        ]
+        if draft is not None:
+            keys.append(self._draft_key(draft.pseudonym))
+            args += [b"" if draft.draft is None else self._seal_record(draft.draft), draft.ttl]
+        await self._save_script(keys=keys, args=args)
 
     async def remember_language(self, pseudonym: str, language: str | None, ttl: int) -> None:
         """Cache a number's language choice (or that it never chose: None) for first dials."""
