@@ -197,10 +197,13 @@ def extract_pot(
     return path
 
 
-def _languages(locales_dir: Path, languages: Iterable[str] | None) -> list[str]:
-    if languages is not None:
-        return list(languages)
+def available_languages(locales_dir: Path = LOCALES) -> list[str]:
+    """Return the codes of the languages that have a catalog folder, sorted."""
     return sorted(path.name for path in locales_dir.iterdir() if (path / "LC_MESSAGES").is_dir())
+
+
+def _languages(locales_dir: Path, languages: Iterable[str] | None) -> list[str]:
+    return available_languages(locales_dir) if languages is None else list(languages)
 
 
 def update_catalogs(

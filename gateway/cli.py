@@ -67,16 +67,19 @@ def db_upgrade() -> None:
 
 
 def prepare(settings: Settings) -> None:
-    """Migrate, then load demo places and the shipped flows into an empty database."""
+    """Migrate, then load demo places, demo committees and the shipped flows into an empty
+    database."""
     from flows.loader import shipped_texts
     from storage import flowstore
+    from storage.keys import load_crypto
     from storage.migrate import upgrade
     from storage.seed import load_demo_if_empty
 
     upgrade(settings.db_url)
+    crypto = load_crypto(settings)
     with database(settings) as sessions, sessions.begin() as session:
-        if load_demo_if_empty(session=session):
-            click.echo("loaded the demo places")
+        if load_demo_if_empty(session=session, crypto=crypto):
+            click.echo("loaded the demo places and committees")
         if flowstore.published_bundle(session=session) is None:
             texts, version = shipped_texts()
             flowstore.publish_bundle(
@@ -112,6 +115,28 @@ def import_locations(file: TextIO) -> None:
     except LocationImportError as exc:
         raise click.ClickException(f"nothing imported:\n{exc}") from exc
     click.echo(f"{result.created} places created, {result.updated} updated")
+
+
+@import_.command("committees")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+def import_committees(file: TextIO) -> None:
+    """Import committees from a YAML file; re-import updates by code, a bad file changes nothing."""
+    from storage.committees import CommitteeImportError, import_committees_yaml
+    from storage.keys import load_crypto
+
+    settings = _settings()
+    crypto = load_crypto(settings)
+    try:
+        with database(settings) as sessions, sessions.begin() as session:
+            result = import_committees_yaml(session=session, crypto=crypto, source=file)
+    except CommitteeImportError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException("nothing imported: fix the problems above") from exc
+    click.echo(
+        f"{result.created} committees created, {result.updated} updated, "
+        f"{result.unchanged} unchanged"
+    )
 
 
 # -- flows and translations ------------------------------------------------------------------
@@ -227,7 +252,7 @@ def web(host: str, port: int | None, workers: int) -> None:
 def worker(burst: bool) -> None:
     """Run jobs from every queue."""
     import redis
-    from rq import Worker
+    from rq import SimpleWorker
 
     from workers import context, queues
 
@@ -235,9 +260,12 @@ def worker(burst: bool) -> None:
     connection = redis.Redis.from_url(settings.redis_url)
     context.use(context.build(settings))
     try:
-        Worker(
+        # Jobs are short (a few queries, one provider call): forking a process for each
+        # would cost more than the job and its fresh database connection. Job timeouts
+        # still apply; run more worker processes for more throughput.
+        SimpleWorker(
             [queues.queue(n, connection=connection) for n in queues.ALL], connection=connection
-        ).work(burst=burst, with_scheduler=True)
+        ).work(burst=burst, with_scheduler=True, logging_level=settings.sauti_log_level.upper())
     finally:
         if embedded is not None:
             embedded.stop()
@@ -245,7 +273,7 @@ def worker(burst: bool) -> None:
 
 @main.command()
 def scheduler() -> None:
-    """Enqueue the periodic jobs (sweeps) on time."""
+    """Enqueue the periodic jobs (sweep, digests) on time."""
     import redis
 
     from workers.schedule import build_scheduler

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +19,14 @@ from flows import effects as fx
 from flows import engine
 from flows.engine import Bundle, Context, FlowError, Outcome, Screen, State, Step
 from gateway import messages
+from gateway.commands import Commands, parse_command
 from gateway.inbound import Channel, InboundMessage
 from gateway.keywords import Keyword, match
 from gateway.runtime import Runtime
 from storage import cases, prefs
 from storage.casenumber import display
+from storage.privacy import InvalidPhone, normalize_phone
+from storage.sessions import NO_LANGUAGE, DraftChange, HopLoad
 from workers import queues
 from workers.routing import route_report
 
@@ -35,6 +38,7 @@ COUNTRY_LANGUAGES = {
     "BI": ("rn", "fr", "en"),
 }
 FALLBACK_ORDER = ("en", "fr", "sw", "rw", "rn", "ln")
+LANGUAGE_CACHE_TTL = 7 * 86400
 
 
 @dataclass
@@ -43,7 +47,7 @@ class Record:
 
     state: State
     consumed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    drop_draft: bool = False  # set for this hop only: the draft was sent or discarded
 
     def to_dict(self) -> dict[str, Any]:
         return {"s": self.state.to_dict(), "n": self.consumed}
@@ -95,12 +99,12 @@ class Conversation:
         gives it its first inputs; otherwise an SMS continues its conversation with its body.
         """
         hop = hop_id(msg)
-        data, cached = await self.rt.store.load_hop(msg.session_key, hop)
-        if cached is not None:
-            return Screen(text=cached[1:], final=cached[0] == "E")
-        record = await self._restore(data) if entry is None else None
+        load = await self.rt.store.load_hop(msg.session_key, hop, pseudonym=msg.pseudonym)
+        if load.reply is not None:
+            return Screen(text=load.reply[1:], final=load.reply[0] == "E")
+        record = await self._restore(load.record) if entry is None else None
         if record is None:
-            record, step = await self._begin(msg, entry)
+            record, step = await self._begin(msg, entry, load)
             inputs = msg.inputs if msg.channel is Channel.USSD else feed
         else:
             step = None
@@ -109,7 +113,7 @@ class Conversation:
             step = await self._feed(msg, record, step, inputs)
         except FlowError:
             log.warning("session state did not fit its flows; starting over")
-            record, step = await self._begin(msg, None)
+            record, step = await self._begin(msg, None, load)
             record.consumed = len(msg.inputs)
         screen = _screen(step)
         await self._save(msg, record, screen, hop)
@@ -134,11 +138,11 @@ class Conversation:
             raise FlowError(f"no flows of version {version[:12]}")
         return bundle
 
-    async def _begin(self, msg: InboundMessage, entry: str | None) -> tuple[Record, Step]:
-        language, draft = await asyncio.gather(
-            asyncio.to_thread(self._known_language, msg.pseudonym),
-            self.rt.store.get_draft(msg.pseudonym),
-        )
+    async def _begin(
+        self, msg: InboundMessage, entry: str | None, load: HopLoad
+    ) -> tuple[Record, Step]:
+        language = await self._language(msg.pseudonym, load.language)
+        draft = load.draft
         langs = self.languages_for(msg.region)
         lang = language or (langs[0] if langs else self.rt.settings.sauti_default_language)
         ctx = self.context(msg, lang)
@@ -147,6 +151,14 @@ class Conversation:
         )
         record = Record(state=step.state)
         return record, await self._settle(msg, record, step)
+
+    async def _language(self, pseudonym: str, cached: str | None) -> str | None:
+        """The number's language: from the Redis cache, else from the database (and cached)."""
+        if cached is not None:
+            return None if cached == NO_LANGUAGE else cached
+        language = await self.rt.db(self._known_language, pseudonym)
+        await self.rt.store.remember_language(pseudonym, language, LANGUAGE_CACHE_TTL)
+        return language
 
     def _known_language(self, pseudonym: str) -> str | None:
         with self.rt.sessions() as session:
@@ -197,12 +209,13 @@ class Conversation:
             else settings.sauti_sms_session_ttl
         )
         draft = record.state.draft()
+        change = None
         if draft is not None:
-            await self.rt.store.put_draft(msg.pseudonym, draft, settings.sauti_draft_ttl)
-        if screen.final:
-            await self.rt.store.finish_hop(msg.session_key, hop, reply, ttl)
-            return
-        await self.rt.store.save_hop(msg.session_key, record.to_dict(), ttl, hop, reply, ttl)
+            change = DraftChange(msg.pseudonym, draft, settings.sauti_draft_ttl)
+        elif record.drop_draft:
+            change = DraftChange(msg.pseudonym, None)
+        saved = None if screen.final else record.to_dict()
+        await self.rt.store.save_hop(msg.session_key, saved, ttl, hop, reply, ttl, draft=change)
 
     # -- effects -------------------------------------------------------------------------
 
@@ -212,14 +225,15 @@ class Conversation:
         if isinstance(effect, fx.SubmitReport):
             return await self._submit(msg, record, effect)
         if isinstance(effect, fx.LookupCase):
-            return await asyncio.to_thread(self._lookup, effect.number)
+            return await self.rt.db(self._lookup, effect.number)
         if isinstance(effect, fx.AddInformation):
-            return await asyncio.to_thread(self._add_information, msg, effect)
+            return await self.rt.db(self._add_information, msg, effect)
         if isinstance(effect, fx.SetLanguage):
-            await asyncio.to_thread(self._set_language, msg.pseudonym, effect.lang)
+            await self.rt.db(self._set_language, msg.pseudonym, effect.lang)
+            await self.rt.store.remember_language(msg.pseudonym, effect.lang, LANGUAGE_CACHE_TTL)
             return None
         if isinstance(effect, fx.DiscardDraft):
-            await self.rt.store.drop_draft(msg.pseudonym)
+            record.drop_draft = True
             return None
         raise TypeError(f"unknown effect {effect!r}")
 
@@ -227,13 +241,13 @@ class Conversation:
         self, msg: InboundMessage, record: Record, effect: fx.SubmitReport
     ) -> Outcome:
         try:
-            case_id, number = await asyncio.to_thread(self._commit_report, msg, record, effect)
+            case_id, number = await self.rt.db(self._commit_report, msg, record, effect)
         except Exception:
             log.exception("report could not be committed; the draft is kept")
             self.rt.metrics.errors.labels(where="submit").inc()
             return Outcome(ok=False, values={})
         self.rt.metrics.reports.labels(channel=msg.channel.value).inc()
-        await self.rt.store.drop_draft(msg.pseudonym)
+        record.drop_draft = True
         await asyncio.to_thread(
             queues.enqueue, queues.ROUTING, route_report, case_id, connection=self.rt.redis
         )
@@ -250,7 +264,9 @@ class Conversation:
                 channel=msg.channel.value,
                 language=record.state.lang,
                 answers=effect.answers,
-                contact_e164=msg.contact if effect.answers.get("sms_updates") == "yes" else None,
+                contact_e164=_e164(msg.contact)
+                if effect.answers.get("sms_updates") == "yes"
+                else None,
                 flow_version=record.state.version,
                 rng=self.rt.rng,
                 now=datetime.now(UTC),
@@ -292,8 +308,15 @@ class Conversation:
     # -- SMS keywords --------------------------------------------------------------------
 
     async def sms(self, msg: InboundMessage) -> str | None:
-        """Answer an inbound SMS: a keyword, or the next step of the conversation."""
-        found = match(msg.inputs[0] if msg.inputs else "")
+        """Answer an inbound SMS: a focal point's command, a keyword, or the next step of
+        the conversation."""
+        body = msg.inputs[0] if msg.inputs else ""
+        if parse_command(body) is not None:
+            commands = Commands(self.rt, datetime.now(UTC))
+            reply = await asyncio.to_thread(commands.answer, pseudonym=msg.pseudonym, body=body)
+            if reply is not None:
+                return reply
+        found = match(body)
         if found is None:
             return (await self.hop(msg)).text
         if found.keyword in (Keyword.STOP, Keyword.START):
@@ -306,7 +329,7 @@ class Conversation:
         return (await self.hop(msg, entry="status", feed=feed)).text
 
     async def _opt(self, msg: InboundMessage, *, stop: bool) -> str:
-        lang = await asyncio.to_thread(self._opt_write, msg.pseudonym, stop)
+        lang = await self.rt.db(self._opt_write, msg.pseudonym, stop)
         await self.rt.store.drop(msg.session_key)
         translator = self.rt.catalogs.translator(lang)
         return translator.gettext(messages.STOPPED if stop else messages.STARTED)
@@ -324,3 +347,13 @@ def _screen(step: Step) -> Screen:
     if step.screen is None:
         raise FlowError("an effect is still pending after the hop")
     return step.screen
+
+
+def _e164(raw: str | None) -> str | None:
+    """The caller's number in E.164, normalised only when it is to be kept (with consent)."""
+    if not raw:
+        return None
+    try:
+        return normalize_phone(raw).e164
+    except InvalidPhone:
+        return None

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     sauti_pseudonym_key: str = ""
     sauti_encryption_key: str = ""
     sauti_sweep_interval: int = Field(default=60, ge=1)
+    sauti_sms_rate: int = Field(default=10, ge=1)
     sauti_default_language: str = "en"
     sauti_languages: str = "en,fr"
     sauti_service_code: str = "*384*123#"

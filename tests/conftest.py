@@ -40,7 +40,15 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
             raise RuntimeError(f"test tried to reach {host}")
         return real_connect(self, address)  # type: ignore[arg-type]
 
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolve(host: object, *args: object, **kwargs: object) -> object:
+        if host not in {None, "127.0.0.1", "::1", "localhost"}:
+            raise RuntimeError(f"test tried to look up {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
     monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +119,7 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
         sauti_pseudonym_key=PSEUDONYM_KEY,
         sauti_encryption_key=ENCRYPTION_KEY,
         sauti_console_outbox=tmp_path / "outbox.jsonl",
+        sauti_sms_rate=1000,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -41,5 +42,20 @@ def enqueue(
         )
     except redis.RedisError as exc:
         log.warning("enqueue %s on %s failed: %s", func.__name__, name, type(exc).__name__)
+        return False
+    return True
+
+
+def enqueue_at(
+    when: datetime, name: str, func: Callable[..., Any], *args: Any, connection: redis.Redis
+) -> bool:
+    """Enqueue a job to run at `when` (a worker's scheduler moves it to its queue then);
+    False (logged, not raised) when Redis is out of reach. The sweep is the safety net."""
+    try:
+        queue(name, connection=connection).enqueue_at(
+            when, func, *args, result_ttl=3600, failure_ttl=7 * 86400
+        )
+    except redis.RedisError as exc:
+        log.warning("enqueue_at %s on %s failed: %s", func.__name__, name, type(exc).__name__)
         return False
     return True

@@ -7,8 +7,10 @@ reply remembered for its repeats.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
@@ -18,11 +20,23 @@ from gateway.channels.twilio.signature import valid
 from gateway.deps import ConversationDep, RuntimeDep
 from gateway.forms import BadForm, clean, read_form
 from gateway.inbound import Channel, InboundMessage, SessionEvent
-from gateway.phones import pseudonymize
+from gateway.runtime import Runtime
+from storage import outbox
+from storage.models import OutboxStatus
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 PROVIDER = "twilio"
+# Twilio's outbound statuses in the outbox's words; the others (queued, sending,
+# accepted, scheduled) say nothing the row does not know already.
+STATUS_WORDS = {
+    "sent": OutboxStatus.SENT,
+    "delivered": OutboxStatus.DELIVERED,
+    "read": OutboxStatus.DELIVERED,
+    "undelivered": OutboxStatus.UNDELIVERED,
+    "failed": OutboxStatus.FAILED,
+    "canceled": OutboxStatus.FAILED,
+}
 DEDUP_TTL = 48 * 3600
 IN_PROGRESS = "\x00"
 
@@ -61,7 +75,7 @@ async def inbound_sms(
     if not await store.claim_message(sid, DEDUP_TTL):
         previous = await store.get_reply(sid)
         return twiml(previous if previous and previous != IN_PROGRESS else None)
-    pseudonym, region, e164 = pseudonymize(runtime.crypto, sender)
+    pseudonym, region = runtime.pseudonyms(sender)
     msg = InboundMessage(
         channel=Channel.SMS,
         provider=PROVIDER,
@@ -71,7 +85,7 @@ async def inbound_sms(
         region=region,
         inputs=(clean(form.get("Body", ""), limit=1600).strip(),),
         message_id=sid,
-        contact=e164,
+        contact=sender,
     )
     try:
         reply = await conversation.sms(msg)
@@ -102,9 +116,23 @@ async def status_callback(request: Request, runtime: RuntimeDep) -> Response:
     ):
         runtime.metrics.refused.labels(reason="twilio_signature").inc()
         return PlainTextResponse("invalid signature", status_code=403)
-    log.info(
-        "twilio status sid=%s status=%s",
-        clean(form.get("MessageSid", ""), limit=64),
-        clean(form.get("MessageStatus", ""), limit=20),
-    )
+    sid = clean(form.get("MessageSid", ""), limit=64)
+    status = STATUS_WORDS.get(clean(form.get("MessageStatus", ""), limit=20).lower())
+    if sid and status is not None:
+        error_code = clean(form.get("ErrorCode", ""), limit=10) or None
+        changed = await asyncio.to_thread(_apply_status, runtime, sid, status, error_code)
+        log.info("twilio status sid=%s status=%s changed=%s", sid, status, changed)
     return PlainTextResponse("OK")
+
+
+def _apply_status(runtime: Runtime, sid: str, status: str, error_code: str | None) -> bool:
+    """Move the outbox row Twilio reports on forward; False for an unknown id or a stale
+    callback (a final status never changes)."""
+    with runtime.sessions.begin() as session:
+        return outbox.apply_status(
+            session=session,
+            provider_id=sid,
+            status=status,
+            error_code=error_code,
+            now=datetime.now(UTC),
+        )

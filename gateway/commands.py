@@ -1,0 +1,377 @@
+"""Focal-point SMS commands: ACK, NOTE, MSG, CLOSE, ESC, LIST and HELP.
+
+A command is an SMS whose first word is a command word (English, French or Swahili,
+matched without regard to case or accents), sent from the number of an active member of
+an active committee. A command on a case needs the case number next (with or without
+dashes) and a member of a committee that holds the case, or of one above it. Each
+command writes a case event through `storage.cases` and is confirmed by the SMS reply.
+
+Anyone else's message that has the shape of a command on a case (a command word and a
+case number), or is a bare LIST, is refused with a short reply and changes nothing;
+any other message starting with a command word is left to the conversation, so a
+reporter's free text that happens to begin with "Note" or "Message" is not taken.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from flows.i18n import Catalogs, Translator
+from gateway.keywords import fold
+from gateway.messages import N_
+from storage import cases, outbox, prefs
+from storage.casenumber import display, parse
+from storage.committees import members_for_pseudonym
+from storage.inbox import CaseLine, open_cases_for_member
+from storage.models import (
+    Case,
+    CommitteeMember,
+    MessageKind,
+    OutboxStatus,
+    RecipientKind,
+    Severity,
+    Status,
+)
+from storage.privacy import Crypto
+from workers.context import message_catalogs
+from workers.escalation import REQUESTED, escalate_and_alert
+from workers.notify import enqueue_sends
+from workers.texts import (
+    fill,
+    list_text,
+    reporter_closed_text,
+    reporter_message_text,
+)
+
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
+
+
+class Command(StrEnum):
+    ACK = "ack"
+    NOTE = "note"
+    MSG = "msg"
+    CLOSE = "close"
+    ESC = "esc"
+    LIST = "list"
+    HELP = "help"
+
+
+WORDS: dict[Command, tuple[str, ...]] = {
+    Command.ACK: ("ACK", "VU", "ACCUSE", "POKEA"),
+    Command.NOTE: ("NOTE", "MAELEZO"),
+    Command.MSG: ("MSG", "MESSAGE", "UJUMBE"),
+    Command.CLOSE: ("CLOSE", "FERMER", "CLORE", "FUNGA"),
+    Command.ESC: ("ESC", "ESCALATE", "ESCALADER", "PANDISHA"),
+    Command.LIST: ("LIST", "LISTE", "ORODHA"),
+    Command.HELP: ("HELP", "AIDE", "MSAADA"),
+}
+OUTCOME_WORDS: dict[str, tuple[str, ...]] = {
+    "resolved": ("RESOLVED", "RESOLU", "IMETATULIWA"),
+    "persistent": ("PERSISTENT", "PERSISTANT", "INAENDELEA"),
+    "unfounded": ("UNFOUNDED", "INFONDE", "BATILI"),
+    "duplicate": ("DUPLICATE", "DOUBLON", "NAKALA"),
+}
+ON_A_CASE = frozenset({Command.ACK, Command.NOTE, Command.MSG, Command.CLOSE, Command.ESC})
+LIST_LIMIT = 100
+
+_COMMANDS = {word: command for command, words in WORDS.items() for word in words}
+_OUTCOMES = {word: outcome for outcome, words in OUTCOME_WORDS.items() for word in words}
+# Ten digits, with spaces, dots or dashes between them, then the end, a space or a mark.
+_CASE_NUMBER = re.compile(r"((?:\d[ .\-]*){9}\d)(?=[\s.,;:!]|$)[.,;:!]?(.*)", re.DOTALL)
+_SEVERITY_RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(Severity)}
+
+HELP = N_(
+    "Sauti commands: ACK <case>, NOTE <case> <text>, MSG <case> <text for the reporter>, "
+    "CLOSE <case> resolved|persistent|unfounded|duplicate <note>, ESC <case>, LIST."
+)
+USAGE = {
+    Command.ACK: N_("Write ACK and the case number, e.g. ACK 482-177-3501."),
+    Command.NOTE: N_("Write NOTE, the case number, then your note."),
+    Command.MSG: N_("Write MSG, the case number, then your message to the reporter."),
+    Command.CLOSE: N_(
+        "Write CLOSE, the case number, then resolved, persistent, unfounded or duplicate, "
+        "then a note."
+    ),
+    Command.ESC: N_("Write ESC and the case number, e.g. ESC 482-177-3501."),
+}
+NOT_A_MEMBER = N_("Only committee focal points can use this command. To report, send REPORT.")
+BAD_NUMBER = N_("{number} is not a valid case number. Check the 10 digits.")
+NO_CASE = N_("There is no case {case}.")
+NOT_YOURS = N_("Case {case} is not with your committee.")
+IS_CLOSED = N_("Case {case} is closed.")
+ACKNOWLEDGED = N_("Case {case} acknowledged. The reporter sees it in the status.")
+ALREADY_ACKNOWLEDGED = N_("Case {case} was already acknowledged.")
+NOTED = N_("Note added to case {case}.")
+MESSAGE_SENT = N_("Message saved on case {case} and sent to the reporter by SMS.")
+MESSAGE_SAVED = N_("Message saved on case {case}. The reporter sees it when checking the status.")
+CLOSED = N_("Case {case} closed: {outcome}.")
+ESCALATED = N_("Case {case} passed up to {committee}.")
+NOT_ESCALATED = N_("Case {case} cannot go higher: no committee above takes it.")
+OUTCOME = {
+    "resolved": N_("resolved"),
+    "persistent": N_("persistent"),
+    "unfounded": N_("unfounded"),
+    "duplicate": N_("duplicate"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A message that starts with a command word; `typed` is the case number as typed."""
+
+    command: Command
+    typed: str | None
+    text: str
+
+
+def parse_command(body: str) -> Parsed | None:
+    """Split a message into command, case number and text; None when it is no command."""
+    parts = body.strip().split(None, 1)
+    command = _COMMANDS.get(fold(parts[0]).strip(".!:")) if parts else None
+    if command is None:
+        return None
+    rest = parts[1].strip() if len(parts) > 1 else ""
+    found = _CASE_NUMBER.match(rest) if command in ON_A_CASE else None
+    if found is None:
+        return Parsed(command, None, rest)
+    return Parsed(command, found[1], found[2].strip())
+
+
+@dataclass
+class Reply:
+    """The SMS reply, and the outbox rows to send once the transaction is committed."""
+
+    text: str
+    to_send: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Act:
+    """One command on one case by one member, inside the request's transaction."""
+
+    session: Session
+    crypto: Crypto
+    catalogs: Catalogs
+    member: CommitteeMember
+    case: Case
+    now: datetime
+
+    @property
+    def translator(self) -> Translator:
+        return self.catalogs.translator(self.member.language)
+
+    @property
+    def actor(self) -> str:
+        return cases.member_actor(self.member)
+
+    def reply(self, msgid: str, **values: str) -> Reply:
+        values = {"case": display(self.case.number), **values}
+        return Reply(fill(self.translator, msgid, values, shrink="committee"))
+
+
+def _ack(act: Act, parsed: Parsed) -> Reply:
+    changed = cases.acknowledge(
+        session=act.session,
+        case=act.case,
+        actor=act.actor,
+        committee_id=act.member.committee_id,
+        now=act.now,
+    )
+    return act.reply(ACKNOWLEDGED if changed else ALREADY_ACKNOWLEDGED)
+
+
+def _note(act: Act, parsed: Parsed) -> Reply:
+    cases.add_note(
+        session=act.session,
+        crypto=act.crypto,
+        case=act.case,
+        actor=act.actor,
+        text=parsed.text,
+        now=act.now,
+    )
+    return act.reply(NOTED)
+
+
+def _to_reporter(act: Act, key: str, body: str, kind: MessageKind) -> list[int]:
+    """Queue an SMS to the reporter when they asked for updates; ids of rows to send."""
+    contact = cases.reporter_contact(crypto=act.crypto, case=act.case)
+    if contact is None:
+        return []
+    message = outbox.queue_sms(
+        session=act.session,
+        crypto=act.crypto,
+        dedupe_key=key,
+        to_e164=contact,
+        body=body,
+        language=act.case.language,
+        kind=kind,
+        recipient_kind=RecipientKind.REPORTER,
+        case_id=act.case.id,
+        now=act.now,
+    )
+    return [message.id] if message is not None and message.status == OutboxStatus.QUEUED else []
+
+
+def _msg(act: Act, parsed: Parsed) -> Reply:
+    event = cases.message_reporter(
+        session=act.session,
+        crypto=act.crypto,
+        case=act.case,
+        actor=act.actor,
+        text=parsed.text,
+        now=act.now,
+    )
+    translator = act.catalogs.translator(act.case.language)
+    body = reporter_message_text(translator, act.case.number, parsed.text)
+    to_send = _to_reporter(act, f"message:{event.id}", body, MessageKind.REPORTER_MESSAGE)
+    # No consent, or the reporter sent STOP: the status check is where they will read it.
+    reply = act.reply(MESSAGE_SENT if to_send else MESSAGE_SAVED)
+    reply.to_send = to_send
+    return reply
+
+
+def _close(act: Act, parsed: Parsed) -> Reply | None:
+    words = parsed.text.split(None, 1)
+    outcome = _OUTCOMES.get(fold(words[0]).strip(".,:")) if words else None
+    if outcome is None:
+        return None
+    cases.close_case(
+        session=act.session,
+        crypto=act.crypto,
+        case=act.case,
+        actor=act.actor,
+        outcome=outcome,
+        note=words[1] if len(words) > 1 else None,
+        now=act.now,
+    )
+    translator = act.catalogs.translator(act.case.language)
+    body = reporter_closed_text(translator, act.case.number, outcome)
+    to_send = _to_reporter(act, f"closing:{act.case.id}", body, MessageKind.CLOSING)
+    # The outbox row holds its own encrypted copy until sent; the case's goes now.
+    cases.erase_contact(session=act.session, case=act.case, now=act.now)
+    reply = act.reply(CLOSED, outcome=act.translator.gettext(OUTCOME[outcome]))
+    reply.to_send = to_send
+    return reply
+
+
+def _esc(act: Act, parsed: Parsed) -> Reply:
+    target, to_send = escalate_and_alert(
+        session=act.session,
+        crypto=act.crypto,
+        catalogs=act.catalogs,
+        case=act.case,
+        actor=act.actor,
+        reason=REQUESTED,
+        now=act.now,
+    )
+    if target is None:
+        return act.reply(NOT_ESCALATED)
+    reply = act.reply(ESCALATED, committee=target.name)
+    reply.to_send = to_send
+    return reply
+
+
+# Each returns None when the text after the case number is not what the command needs.
+_ON_A_CASE: dict[Command, Callable[[Act, Parsed], Reply | None]] = {
+    Command.ACK: _ack,
+    Command.NOTE: _note,
+    Command.MSG: _msg,
+    Command.CLOSE: _close,
+    Command.ESC: _esc,
+}
+_NEEDS_TEXT = frozenset({Command.NOTE, Command.MSG, Command.CLOSE})
+
+
+@dataclass(frozen=True)
+class Commands:
+    """Answers the commands of one inbound SMS with the service's database, keys and Redis."""
+
+    runtime: Runtime
+    now: datetime
+
+    @property
+    def catalogs(self) -> Catalogs:
+        return message_catalogs(self.runtime.settings.languages)
+
+    def answer(self, *, pseudonym: str, body: str) -> str | None:
+        """The reply to a command, or None when the message is for the conversation."""
+        parsed = parse_command(body)
+        if parsed is None:
+            return None
+        with self.runtime.sessions.begin() as session:
+            members = members_for_pseudonym(session=session, pseudonym=pseudonym)
+            if members:
+                reply = self._member(session, members, parsed)
+            else:
+                reply = self._stranger(session, pseudonym, parsed)
+        if reply is None:
+            return None
+        enqueue_sends(reply.to_send, connection=self.runtime.redis)
+        return reply.text
+
+    def _text(self, language: str, msgid: str, **values: str) -> Reply:
+        return Reply(fill(self.catalogs.translator(language), msgid, values))
+
+    def _stranger(self, session: Session, pseudonym: str, parsed: Parsed) -> Reply | None:
+        looks_like_command = parsed.typed is not None or (
+            parsed.command is Command.LIST and not parsed.text
+        )
+        if not looks_like_command:
+            return None
+        found = prefs.get_prefs(session=session, pseudonym=pseudonym)
+        language = (found.language if found else None) or (
+            self.runtime.settings.sauti_default_language
+        )
+        return self._text(language, NOT_A_MEMBER)
+
+    def _member(
+        self, session: Session, members: list[CommitteeMember], parsed: Parsed
+    ) -> Reply | None:
+        language = members[0].language
+        if parsed.command is Command.HELP:
+            return self._text(language, HELP)
+        if parsed.command is Command.LIST:
+            lines = _open_cases(session, members)
+            return Reply(list_text(self.catalogs.translator(language), lines))
+        if parsed.typed is None or (parsed.command in _NEEDS_TEXT and not parsed.text):
+            return self._text(language, USAGE[parsed.command])
+        return self._on_case(session, members, parsed)
+
+    def _on_case(
+        self, session: Session, members: list[CommitteeMember], parsed: Parsed
+    ) -> Reply | None:
+        language = members[0].language
+        number = parse(parsed.typed or "")
+        if number is None:
+            return self._text(language, BAD_NUMBER, number=parsed.typed or "")
+        case = cases.find_case(session=session, number=number)
+        if case is None:
+            return self._text(language, NO_CASE, case=display(number))
+        pseudonym = members[0].phone_pseudonym
+        member = cases.acting_member(session=session, pseudonym=pseudonym, case=case)
+        if member is None:
+            return self._text(language, NOT_YOURS, case=display(number))
+        if case.status == Status.CLOSED:
+            return self._text(member.language, IS_CLOSED, case=display(number))
+        act = Act(session, self.runtime.crypto, self.catalogs, member, case, self.now)
+        reply = _ON_A_CASE[parsed.command](act, parsed)
+        return reply or self._text(member.language, USAGE[parsed.command])
+
+
+def _open_cases(session: Session, members: list[CommitteeMember]) -> list[CaseLine]:
+    """The open cases of every committee the member sits on, most urgent and oldest first."""
+    found: dict[str, CaseLine] = {}
+    for member in members:
+        for line in open_cases_for_member(session=session, member=member, limit=LIST_LIMIT):
+            found.setdefault(line.number, line)
+    return sorted(
+        found.values(), key=lambda line: (_SEVERITY_RANK.get(line.severity, 99), line.created_at)
+    )

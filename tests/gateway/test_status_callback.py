@@ -1,0 +1,126 @@
+"""Twilio's outbound status callbacks move outbox rows forward only: late or repeated
+callbacks never take a row back, and an unknown message is still answered 200."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.settings import Settings
+from storage import outbox
+from storage.keys import load_crypto
+from storage.models import OutboxMessage, RecipientKind
+from tests.conftest import TWILIO_TOKEN
+from tests.gateway.conftest import SmsPhone
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+MEMBER = "+243810000001"
+REPORTER = "+243990000042"
+
+
+@pytest.fixture
+def twilio(app_client: TestClient) -> SmsPhone:
+    return SmsPhone(app_client, "+15005550006", TWILIO_TOKEN, "https://sauti.example.org")
+
+
+@pytest.fixture
+def sent_message(
+    app_client: TestClient, settings: Settings, db: sessionmaker[Session]
+) -> Callable[..., str]:
+    """An outbox row Twilio took, in SENT; return Twilio's id for it."""
+    crypto = load_crypto(settings)
+
+    def make(sid: str, *, to: str = MEMBER) -> str:
+        reporter = to == REPORTER
+        with db.begin() as session:
+            message = outbox.queue_sms(
+                session=session,
+                crypto=crypto,
+                dedupe_key=f"test:{sid}",
+                to_e164=to,
+                body="hello",
+                language="en",
+                kind="reporter_message" if reporter else "alert",
+                recipient_kind=RecipientKind.REPORTER if reporter else RecipientKind.MEMBER,
+                now=NOW,
+            )
+            assert message is not None
+            outbox.claim_for_sending(session=session, message_id=message.id, now=NOW)
+            assert outbox.mark_sent(
+                session=session, message_id=message.id, provider="twilio", provider_id=sid, now=NOW
+            )
+        return sid
+
+    return make
+
+
+def callback(twilio: SmsPhone, sid: str, status: str, error: str | None = None) -> int:
+    form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC" + "0" * 32}
+    if error:
+        form["ErrorCode"] = error
+    code, _ = twilio.post_form(form, path="/sms/twilio/status")
+    return code
+
+
+def row(db: sessionmaker[Session], sid: str) -> OutboxMessage:
+    with db() as session:
+        found = session.query(OutboxMessage).filter_by(provider_id=sid).one()
+        return found
+
+
+def test_delivered_then_late_callbacks_change_nothing(
+    twilio: SmsPhone, sent_message: Callable[..., str], db: sessionmaker[Session]
+) -> None:
+    sid = sent_message("SM" + "1" * 32)
+    for status in ("queued", "sending"):
+        assert callback(twilio, sid, status) == 200
+        assert row(db, sid).status == "sent"
+    assert callback(twilio, sid, "delivered") == 200
+    assert row(db, sid).status == "delivered"
+    for late in ("sent", "sending", "failed", "undelivered"):
+        assert callback(twilio, sid, late) == 200
+        assert row(db, sid).status == "delivered"
+
+
+def test_a_failure_arriving_before_sent_is_kept(
+    twilio: SmsPhone, sent_message: Callable[..., str], db: sessionmaker[Session]
+) -> None:
+    sid = sent_message("SM" + "2" * 32)
+    assert callback(twilio, sid, "undelivered", error="30003") == 200
+    assert callback(twilio, sid, "sent") == 200
+    found = row(db, sid)
+    assert (found.status, found.last_error) == ("undelivered", "provider error 30003")
+
+
+@pytest.mark.parametrize(
+    ("twilio_word", "status"),
+    [("read", "delivered"), ("canceled", "failed"), ("failed", "failed"), ("sent", "sent")],
+)
+def test_twilio_words_map_to_outbox_statuses(
+    twilio: SmsPhone,
+    sent_message: Callable[..., str],
+    db: sessionmaker[Session],
+    twilio_word: str,
+    status: str,
+) -> None:
+    sid = sent_message("SM" + "3" * 32)
+    assert callback(twilio, sid, twilio_word) == 200
+    assert row(db, sid).status == status
+
+
+def test_delivery_drops_a_reporters_number(
+    twilio: SmsPhone, sent_message: Callable[..., str], db: sessionmaker[Session]
+) -> None:
+    sid = sent_message("SM" + "4" * 32, to=REPORTER)
+    callback(twilio, sid, "delivered")
+    assert row(db, sid).to_enc is None
+
+
+def test_an_unknown_message_is_answered_200(twilio: SmsPhone) -> None:
+    assert callback(twilio, "SM" + "9" * 32, "delivered") == 200
+    assert callback(twilio, "", "delivered") == 200
+    assert callback(twilio, "SM" + "9" * 32, "no-such-status") == 200

@@ -1,0 +1,109 @@
+"""The daily digest: at its `digest_at` local time, each committee's focal points get one
+SMS listing the committee's open cases, overdue first, then new since the last digest,
+then the rest.
+
+Checked every minute; `mark_digest_sent` records the (committee, local date) pair in the
+transaction that queues the SMS, so with several schedulers or after a restart a
+committee still gets one digest a day. A committee with no open case gets no SMS.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from storage import outbox
+from storage.db import utcnow
+from storage.inbox import (
+    DigestItems,
+    committees_due_for_digest,
+    digest_items,
+    digest_local_date,
+    last_digest_at,
+    mark_digest_sent,
+)
+from storage.models import Committee, MessageKind, OutboxStatus, RecipientKind
+from workers import context
+from workers.context import WorkerContext
+from workers.notify import enqueue_sends
+from workers.texts import DigestFacts, digest_text
+
+log = logging.getLogger(__name__)
+
+FIRST_DIGEST_COVERS = timedelta(days=1)
+
+
+def _queue_digest(
+    ctx: WorkerContext,
+    session: Session,
+    committee: Committee,
+    facts: DigestFacts,
+    key: str,
+    now: datetime,
+) -> list[int]:
+    queued: list[int] = []
+    for member in (m for m in committee.members if m.active):
+        message = outbox.queue_sms(
+            session=session,
+            crypto=ctx.crypto,
+            dedupe_key=f"{key}:{member.id}",
+            to_e164=member.phone,
+            body=digest_text(ctx.catalogs.translator(member.language), facts),
+            language=member.language,
+            kind=MessageKind.DIGEST,
+            recipient_kind=RecipientKind.MEMBER,
+            member_id=member.id,
+            now=now,
+        )
+        if message is not None and message.status == OutboxStatus.QUEUED:
+            queued.append(message.id)
+    return queued
+
+
+def _facts(committee: Committee, items: DigestItems, now: datetime) -> DigestFacts:
+    return DigestFacts(
+        local_date=digest_local_date(committee=committee, now=now).strftime("%d/%m"),
+        committee=committee.name,
+        overdue=items.overdue,
+        new=items.new,
+        open=items.open,
+    )
+
+
+def _digest_one(ctx: WorkerContext, committee_id: int, now: datetime) -> bool:
+    """Record and queue one committee's digest for today; False if another run did."""
+    with ctx.sessions.begin() as session:
+        committee = session.get(Committee, committee_id)
+        if committee is None:
+            return False
+        local_date = digest_local_date(committee=committee, now=now)
+        since = last_digest_at(session=session, committee_id=committee_id)
+        if not mark_digest_sent(
+            session=session, committee_id=committee_id, local_date=local_date, now=now
+        ):
+            return False
+        items = digest_items(
+            session=session,
+            committee_id=committee_id,
+            since=since or now - FIRST_DIGEST_COVERS,
+            now=now,
+        )
+        queued: list[int] = []
+        if items.overdue or items.new or items.open:
+            key = f"digest:{committee_id}:{local_date.isoformat()}"
+            queued = _queue_digest(ctx, session, committee, _facts(committee, items, now), key, now)
+    enqueue_sends(queued, connection=ctx.redis)
+    log.info("digest committee_id=%s messages=%d", committee_id, len(queued))
+    return True
+
+
+def send_digests(*, now: datetime | None = None) -> int:
+    """Send the digest of every committee whose local digest time has come today;
+    return how many committees this run handled."""
+    ctx = context.current()
+    at = now or utcnow()
+    with ctx.sessions() as session:
+        due = committees_due_for_digest(session=session, now=at)
+    return sum(_digest_one(ctx, committee_id, at) for committee_id in due)

@@ -1,0 +1,126 @@
+"""Sending the outbox: one job per message, retried with backoff, never sent twice at once.
+
+`send_sms(message_id)` waits for a slot under the provider's rate limit, claims the row
+(QUEUED > SENDING, one attempt more), calls the provider outside any transaction, then
+records the outcome. A failure worth retrying puts the row back in QUEUED with a later
+`next_attempt_at` and schedules the job again for then; after `MAX_ATTEMPTS`, or on an
+error that cannot get better, the row is FAILED. A job that finds its row already sent,
+cancelled or not yet due does nothing, so running it twice has one effect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import redis
+
+from storage import outbox
+from storage.db import utcnow
+from workers import context, queues
+from workers.context import WorkerContext
+from workers.providers import SendError, Sent
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+# Wait before attempt 2, 3, 4, 5: a network blip, then a provider outage.
+BACKOFF = (
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+)
+RATE_LIMITED_DELAY = timedelta(seconds=5)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Return how long to wait after the `attempts`-th failed attempt."""
+    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+
+
+def enqueue_sends(message_ids: Iterable[int], *, connection: redis.Redis) -> None:
+    """Enqueue the sending job of each message; call it after the rows are committed."""
+    for message_id in message_ids:
+        queues.enqueue(queues.SMS, send_sms, message_id, connection=connection)
+
+
+def _claim(ctx: WorkerContext, message_id: int, now: datetime) -> tuple[str, str, int] | None:
+    """Claim a due message; return (number, text, attempts), or None when not due."""
+    with ctx.sessions.begin() as session:
+        message = outbox.claim_for_sending(session=session, message_id=message_id, now=now)
+        if message is None:
+            return None
+        to = outbox.recipient(crypto=ctx.crypto, message=message)
+        if to is None:
+            outbox.mark_failed(
+                session=session,
+                message_id=message_id,
+                final=True,
+                error="no number",
+                retry_at=None,
+                now=now,
+            )
+            return None
+        return to, outbox.message_body(crypto=ctx.crypto, message=message), message.attempts
+
+
+def _record_sent(ctx: WorkerContext, message_id: int, sent: Sent, now: datetime) -> None:
+    with ctx.sessions.begin() as session:
+        outbox.mark_sent(
+            session=session,
+            message_id=message_id,
+            provider=ctx.provider.name,
+            provider_id=sent.provider_id,
+            delivered=sent.delivered,
+            now=now,
+        )
+
+
+def _record_failure(
+    ctx: WorkerContext, message_id: int, attempts: int, error: SendError, now: datetime
+) -> str:
+    final = not error.retry or attempts >= MAX_ATTEMPTS
+    retry_at = None if final else now + backoff(attempts)
+    with ctx.sessions.begin() as session:
+        outbox.mark_failed(
+            session=session,
+            message_id=message_id,
+            final=final,
+            error=error.reason,
+            retry_at=retry_at,
+            now=now,
+        )
+    log.warning(
+        "sms %s attempt %d failed (%s)%s",
+        message_id,
+        attempts,
+        error.reason,
+        "; given up" if final else "",
+    )
+    if retry_at is not None:
+        queues.enqueue_at(retry_at, queues.SMS, send_sms, message_id, connection=ctx.redis)
+        return "retry"
+    return "failed"
+
+
+def send_sms(message_id: int, *, now: datetime | None = None) -> str:
+    """Send one outbox message; return what happened (sent, retry, failed, not due, deferred)."""
+    ctx = context.current()
+    if not ctx.rate_limit.acquire():
+        later = utcnow() + RATE_LIMITED_DELAY
+        queues.enqueue_at(later, queues.SMS, send_sms, message_id, connection=ctx.redis)
+        return "deferred"
+    at = now or utcnow()
+    claimed = _claim(ctx, message_id, at)
+    if claimed is None:
+        return "not due"
+    to, body, attempts = claimed
+    try:
+        sent = ctx.provider.send(to=to, body=body)
+    except SendError as exc:
+        return _record_failure(ctx, message_id, attempts, exc, at)
+    _record_sent(ctx, message_id, sent, at)
+    log.info("sms %s sent by %s", message_id, ctx.provider.name)
+    return "sent"

@@ -1,0 +1,280 @@
+"""The SMS texts Sauti composes: alerts, digests, case lists, and messages to reporters.
+
+Each text is a translated message (a msgid marked with `N_`) filled with values, turned
+into the GSM-7 alphabet and made to fit its segment budget: alerts and ordinary messages
+two segments, digests three. Free text (a description excerpt, a committee's message) is
+what gets shortened, with "...", so the case number and the instructions always arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flows import gsm
+from flows.i18n import Translator
+from flows.render import ELLIPSIS, clean_value, shorten
+from gateway.messages import N_
+from storage.casenumber import display
+from storage.inbox import CaseLine
+
+ALERT_SEGMENTS = 2
+DIGEST_SEGMENTS = 3
+SMS_SEGMENTS = 2
+EXCERPT_CHARS = 60
+PLACE_CHARS = 30
+NAME_CHARS = 40
+
+CATEGORY = {
+    "ohs_hazard": N_("Pit danger"),
+    "accident": N_("Accident"),
+    "violence": N_("Violence"),
+    "illegal_tax": N_("Illegal tax"),
+    "child_labour": N_("Child labour"),
+    "sexual_violence": N_("Sexual violence"),
+    "mineral_fraud": N_("Mineral fraud"),
+    "other": N_("Other"),
+}
+HAZARD = {
+    "collapse": N_("Collapse"),
+    "flooding": N_("Flooding"),
+    "bad_air": N_("Bad air"),
+    "explosives": N_("Explosives"),
+    "no_protection": N_("No protective equipment"),
+    "landslide": N_("Landslide"),
+}
+SEVERITY = {
+    "critical": N_("CRITICAL"),
+    "high": N_("HIGH"),
+    "medium": N_("MEDIUM"),
+    "low": N_("LOW"),
+}
+OCCURRED = {
+    "today": N_("Today"),
+    "week": N_("This week"),
+    "month": N_("This month"),
+    "earlier": N_("Earlier"),
+}
+# What a closing means to the person who reported.
+OUTCOME_FOR_REPORTER = {
+    "resolved": N_("the problem was resolved"),
+    "persistent": N_("the problem persists; the committee has done what it can"),
+    "unfounded": N_("the facts could not be confirmed"),
+    "duplicate": N_("it was already reported"),
+}
+
+ALERT = N_(
+    "Sauti case {case} ({severity}): {category}, {place}. When: {when}, reported {reported}. "
+    "{words}Reply ACK {number} or HELP."
+)
+ESCALATED_ALERT = N_(
+    "Sauti case {case} ({severity}) passed up to you, not acknowledged below: {category}, "
+    "{place}. When: {when}, reported {reported}. {words}Reply ACK {number} or HELP."
+)
+NO_PLACE = N_("place not given")
+DIGEST_HEADER = N_("Sauti {date}, {committee}: {new} new, {open} open, {overdue} overdue.")
+DIGEST_OVERDUE = N_("OVERDUE:")
+DIGEST_NEW = N_("NEW:")
+DIGEST_OPEN = N_("OPEN:")
+DIGEST_MORE = N_("+{count} more, reply LIST")
+LIST_HEADER = N_("Open cases: {count}")
+LIST_EMPTY = N_("No open cases for your committee.")
+LIST_MORE = N_("+{count} more")
+REPORTER_MESSAGE = N_("Sauti case {case}. The committee says: {text}")
+REPORTER_CLOSED = N_("Sauti case {case} is closed: {outcome}. Thank you for reporting.")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFacts:
+    """What an alert says about a case; `place` and `excerpt` are already plain text."""
+
+    number: str
+    category: str
+    hazard: str | None
+    severity: str
+    occurred: str
+    place: str | None
+    excerpt: str | None
+    created_at: datetime
+
+
+def fits(text: str, budget: int) -> bool:
+    """Tell whether a GSM-7 text takes at most `budget` SMS segments."""
+    return gsm.segments(text) <= budget
+
+
+def _format(translator: Translator, msgid: str, values: Mapping[str, str]) -> str:
+    try:
+        text = translator.gettext(msgid).format_map(values)
+    except (KeyError, IndexError, ValueError):
+        # A broken translation must not cost the message: fall back to the English text.
+        text = msgid.format_map(values)
+    return gsm.transliterate(text)
+
+
+def _cut(text: str, budget: int) -> str:
+    """The longest prefix of `text` that fits (a last resort: templates are short)."""
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(text[:middle], budget):
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low]
+
+
+def fill(
+    translator: Translator,
+    msgid: str,
+    values: Mapping[str, str],
+    *,
+    budget: int = SMS_SEGMENTS,
+    shrink: str | None = None,
+) -> str:
+    """Translate `msgid`, fill it and make it fit `budget` segments, shortening `shrink`."""
+    text = _format(translator, msgid, values)
+    if fits(text, budget):
+        return text
+    if shrink is not None and values.get(shrink):
+        value = clean_value(values[shrink])
+        low, high = 0, len(value)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if fits(_format(translator, msgid, {**values, shrink: shorten(value, middle)}), budget):
+                low = middle
+            else:
+                high = middle - 1
+        text = _format(translator, msgid, {**values, shrink: shorten(value, low)})
+    return text if fits(text, budget) else _cut(text, budget)
+
+
+def excerpt(text: str | None, size: int = EXCERPT_CHARS) -> str | None:
+    """The first whole words of a free text, on one line, at most `size` characters."""
+    cleaned = clean_value(text or "")
+    if len(cleaned) <= size:
+        return cleaned or None
+    words = cleaned[: size - len(ELLIPSIS)].rsplit(" ", 1)[0]
+    return words.rstrip(" ,.;:") + ELLIPSIS
+
+
+def label(translator: Translator, table: Mapping[str, str], code: str | None) -> str:
+    """The translated label of a code, or the code itself when it has none."""
+    if code is None:
+        return ""
+    msgid = table.get(code)
+    return translator.gettext(msgid) if msgid is not None else code
+
+
+def alert_text(
+    translator: Translator, facts: AlertFacts, *, timezone: str, escalated: bool = False
+) -> str:
+    """A focal point's alert about a case, in two segments at most."""
+    category = label(translator, CATEGORY, facts.category)
+    if facts.hazard in HAZARD:
+        category += ": " + label(translator, HAZARD, facts.hazard)
+    reported = facts.created_at.astimezone(ZoneInfo(timezone)).strftime("%d/%m %H:%M")
+    values = {
+        "case": display(facts.number),
+        "number": facts.number,
+        "severity": label(translator, SEVERITY, facts.severity),
+        "category": category,
+        "place": facts.place or translator.gettext(NO_PLACE),
+        "when": label(translator, OCCURRED, facts.occurred),
+        "reported": reported,
+        "words": f'"{facts.excerpt}" ' if facts.excerpt else "",
+    }
+    msgid = ESCALATED_ALERT if escalated else ALERT
+    return fill(translator, msgid, values, budget=ALERT_SEGMENTS, shrink="words")
+
+
+def case_line(translator: Translator, line: CaseLine) -> str:
+    """One short line about a case: number, severity, category and place."""
+    severity = label(translator, SEVERITY, line.severity)
+    text = f"{display(line.number)} {severity} {label(translator, CATEGORY, line.category)}"
+    if line.place:
+        text += ", " + shorten(clean_value(line.place), PLACE_CHARS)
+    return gsm.transliterate(text)
+
+
+def _with_lines(
+    head: str,
+    sections: Sequence[tuple[str | None, Sequence[str]]],
+    more: str,
+    translator: Translator,
+    budget: int,
+) -> str:
+    """`head` then as many lines as fit, each section under its title; then "+N more"."""
+    total = sum(len(lines) for _, lines in sections)
+    text, shown = head, 0
+    for title, lines in sections:
+        for index, line in enumerate(lines):
+            addition = (f"\n{title}" if title and index == 0 else "") + "\n" + line
+            left = total - shown - 1
+            tail = "\n" + fill(translator, more, {"count": str(left)}) if left else ""
+            if not fits(text + addition + tail, budget):
+                rest = fill(translator, more, {"count": str(total - shown)})
+                return _cut(text + "\n" + rest, budget)
+            text, shown = text + addition, shown + 1
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFacts:
+    """What a committee's digest covers, most urgent group first."""
+
+    local_date: str
+    committee: str
+    overdue: Sequence[CaseLine]
+    new: Sequence[CaseLine]
+    open: Sequence[CaseLine]
+
+
+def digest_text(translator: Translator, facts: DigestFacts) -> str:
+    """A committee's daily digest in three segments at most, overdue cases first."""
+    head = fill(
+        translator,
+        DIGEST_HEADER,
+        {
+            "date": facts.local_date,
+            "committee": shorten(clean_value(facts.committee), NAME_CHARS),
+            "new": str(len(facts.new)),
+            "open": str(len(facts.open)),
+            "overdue": str(len(facts.overdue)),
+        },
+    )
+    sections = [
+        (gsm.transliterate(translator.gettext(title)), [case_line(translator, c) for c in group])
+        for title, group in (
+            (DIGEST_OVERDUE, facts.overdue),
+            (DIGEST_NEW, facts.new),
+            (DIGEST_OPEN, facts.open),
+        )
+    ]
+    return _with_lines(head, sections, DIGEST_MORE, translator, DIGEST_SEGMENTS)
+
+
+def list_text(translator: Translator, lines: Sequence[CaseLine]) -> str:
+    """The reply to LIST: the committee's open cases, most urgent first, in two segments."""
+    if not lines:
+        return fill(translator, LIST_EMPTY, {})
+    head = fill(translator, LIST_HEADER, {"count": str(len(lines))})
+    section = [(None, [case_line(translator, line) for line in lines])]
+    return _with_lines(head, section, LIST_MORE, translator, SMS_SEGMENTS)
+
+
+def reporter_message_text(translator: Translator, number: str, text: str) -> str:
+    """A committee's message to the reporter of a case."""
+    values = {"case": display(number), "text": clean_value(text)}
+    return fill(translator, REPORTER_MESSAGE, values, shrink="text")
+
+
+def reporter_closed_text(translator: Translator, number: str, outcome: str) -> str:
+    """The last SMS a reporter gets about a case: it is closed, and how."""
+    values = {
+        "case": display(number),
+        "outcome": label(translator, OUTCOME_FOR_REPORTER, outcome),
+    }
+    return fill(translator, REPORTER_CLOSED, values)
