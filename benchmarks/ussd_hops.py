@@ -66,11 +66,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def serve(app: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
     command = [
         sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
         "--port", str(port), "--log-level", "warning", "--no-access-log",
-        "--loop", "uvloop", "--http", "httptools",
+        "--loop", "uvloop", "--http", "httptools", "--workers", str(workers),
     ]  # fmt: skip
     return subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
 
@@ -241,8 +241,8 @@ def stored_reports(settings: Settings) -> int:
 async def main_async(args: argparse.Namespace, settings: Settings, env: dict[str, str]) -> None:
     app_port, bare_port = free_port(), free_port()
     servers = [
-        serve("gateway.app:create_app", app_port, env),
-        serve("benchmarks.bare_app:create_app", bare_port, env),
+        serve("gateway.app:create_app", app_port, env, args.workers),
+        serve("benchmarks.bare_app:create_app", bare_port, env, args.workers),
     ]
     try:
         app = f"http://127.0.0.1:{app_port}"
@@ -252,7 +252,8 @@ async def main_async(args: argparse.Namespace, settings: Settings, env: dict[str
         print(
             f"{os.cpu_count()} cores, {args.connections} connections, "
             f"{args.seconds:.0f} s a phase, "
-            f"database {settings.db_url.split(':')[0]}, one uvicorn worker each (uvloop, httptools)"
+            f"database {settings.db_url.split(':')[0]}, "
+            f"{args.workers} uvicorn worker(s) each (uvloop, httptools)"
         )
         bare_tally, bare_time = await run_phase(
             bare + "/ussd/africastalking", args.seconds, args.connections, bare=True
@@ -293,6 +294,7 @@ def main() -> None:
         "--rate", type=float, default=200.0, help="hops per second in the paced phase"
     )
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers, both servers")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
     parser.add_argument("--redis-url", default="", help="default: an embedded redis-server")
     args = parser.parse_args()

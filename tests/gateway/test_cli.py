@@ -1,0 +1,106 @@
+"""The `sauti` command: importing places, linting flows, dialling in the terminal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway import cli
+from gateway.settings import Settings
+from storage.keys import load_crypto
+from storage.models import Case, Location
+from storage.prefs import set_language
+from tests.conftest import AT_TOKEN, ENCRYPTION_KEY, PSEUDONYM_KEY
+
+PLACES = """\
+code,name,parent_code,level
+cd-sk-shabunda,Shabunda,cd-sk,territory
+cd-sk-shabunda-lulingu,Lulingu,cd-sk-shabunda,site
+"""
+
+BROKEN = """\
+flow: status
+nodes:
+  number:
+    kind: menu
+    text: Pick
+    options:
+      - {label: Go, goto: nowhere}
+"""
+
+
+@pytest.fixture
+def run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    cli.prepare(settings)
+    for name, value in {
+        "DATABASE_URL": settings.db_url,
+        "REDIS_URL": settings.redis_url,
+        "SAUTI_VAR_DIR": str(settings.sauti_var_dir),
+        "SAUTI_PSEUDONYM_KEY": PSEUDONYM_KEY,
+        "SAUTI_ENCRYPTION_KEY": ENCRYPTION_KEY,
+        "SAUTI_AT_TOKEN": AT_TOKEN,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(cli, "setup_logging", lambda level: None)
+    return CliRunner()
+
+
+def test_import_locations_adds_places_under_the_demo_tree(
+    run: CliRunner, tmp_path: Path, db: sessionmaker[Session]
+) -> None:
+    path = tmp_path / "places.csv"
+    path.write_text(PLACES)
+    result = run.invoke(cli.main, ["import", "locations", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "2 places created" in result.output
+    with db() as session:
+        rubaya = session.scalars(
+            select(Location).where(Location.code == "cd-sk-shabunda-lulingu")
+        ).one()
+    assert rubaya.path.endswith("/cd-sk/cd-sk-shabunda/cd-sk-shabunda-lulingu/")
+
+
+def test_a_bad_locations_file_is_refused_whole(
+    run: CliRunner, tmp_path: Path, db: sessionmaker[Session]
+) -> None:
+    path = tmp_path / "places.csv"
+    path.write_text(PLACES + "cd-sk-ghost,Ghost,cd-sk-nowhere,site\n")
+    result = run.invoke(cli.main, ["import", "locations", str(path)])
+    assert result.exit_code == 1
+    assert "nothing imported" in result.output
+    assert "line 4" in result.output
+    with db() as session:
+        assert (
+            session.scalars(select(Location).where(Location.code == "cd-sk-shabunda")).first()
+            is None
+        )
+
+
+def test_flows_lint_passes_on_the_shipped_flows(run: CliRunner) -> None:
+    result = run.invoke(cli.main, ["flows", "lint", "--languages", "en,fr"])
+    assert result.exit_code == 0, result.output
+
+
+def test_flows_lint_fails_on_a_broken_flow(run: CliRunner, tmp_path: Path) -> None:
+    broken = tmp_path / "status.yaml"
+    broken.write_text(BROKEN)
+    result = run.invoke(cli.main, ["flows", "lint", str(broken), "--languages", "en"])
+    assert result.exit_code == 1
+    assert "nowhere" in result.output
+
+
+def test_simulate_files_a_report_in_the_terminal(run: CliRunner, db: sessionmaker[Session]) -> None:
+    keys = ["2", "1", "2", "3", "1", "1", "1", "1", "Wall fell on two diggers", "2", "1"]
+    result = run.invoke(
+        cli.main, ["simulate", "--phone", "+243812345678"], input="\n".join(keys) + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Report sent. Case" in result.output
+    assert "(session ended)" in result.output
+    with db() as session:
+        assert len(session.scalars(select(Case)).all()) == 1
