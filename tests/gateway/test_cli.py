@@ -94,8 +94,13 @@ def test_flows_lint_fails_on_a_broken_flow(run: CliRunner, tmp_path: Path) -> No
     assert "nowhere" in result.output
 
 
-def test_simulate_files_a_report_in_the_terminal(run: CliRunner, db: sessionmaker[Session]) -> None:
-    keys = ["2", "1", "2", "3", "1", "1", "1", "1", "Wall fell on two diggers", "2", "1"]
+def test_simulate_files_a_report_in_the_terminal(
+    run: CliRunner, db: sessionmaker[Session], settings: Settings
+) -> None:
+    pseudonym = load_crypto(settings).pseudonym("+243812345678")
+    with db.begin() as session:  # a number that chose English before: no language list
+        set_language(session=session, pseudonym=pseudonym, language="en", now=datetime.now(UTC))
+    keys = ["1", "2", "3", "1", "1", "1", "1", "Wall fell on two diggers", "2", "1"]
     result = run.invoke(
         cli.main, ["simulate", "--phone", "+243812345678"], input="\n".join(keys) + "\n"
     )
