@@ -22,10 +22,10 @@ from gateway import messages
 from gateway.commands import Commands, parse_command
 from gateway.inbound import Channel, InboundMessage
 from gateway.keywords import Keyword, match
+from gateway.phones import parse_caller
 from gateway.runtime import Runtime
 from storage import cases, prefs
 from storage.casenumber import display
-from storage.privacy import InvalidPhone, normalize_phone
 from storage.sessions import NO_LANGUAGE, DraftChange, HopLoad
 from workers import queues
 from workers.routing import route_report
@@ -351,9 +351,5 @@ def _screen(step: Step) -> Screen:
 
 def _e164(raw: str | None) -> str | None:
     """The caller's number in E.164, normalised only when it is to be kept (with consent)."""
-    if not raw:
-        return None
-    try:
-        return normalize_phone(raw).e164
-    except InvalidPhone:
-        return None
+    phone = parse_caller(raw) if raw else None
+    return phone.e164 if phone is not None else None

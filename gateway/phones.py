@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from storage.privacy import Crypto, InvalidPhone, normalize_phone
+from storage.privacy import Crypto, InvalidPhone, Phone, normalize_phone
 
 
 class Pseudonyms:
@@ -35,9 +35,19 @@ class Pseudonyms:
 
 def pseudonymize(crypto: Crypto, raw: str) -> tuple[str, str | None]:
     """(pseudonym, region) of a number; an unparseable one is keyed by its digits."""
-    try:
-        phone = normalize_phone(raw)
-    except InvalidPhone:
+    phone = parse_caller(raw)
+    if phone is None:
         digits = "".join(ch for ch in raw if ch.isdigit()) or raw
         return crypto.pseudonym(digits), None
     return crypto.pseudonym(phone.e164), phone.region
+
+
+def parse_caller(raw: str) -> Phone | None:
+    """The caller's number; international digits without their '+' are read as if it were
+    there (a '+' posted without URL-encoding arrives as a space)."""
+    for candidate in (raw, "+" + raw.strip()):
+        try:
+            return normalize_phone(candidate)
+        except InvalidPhone:
+            continue
+    return None

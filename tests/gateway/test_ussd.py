@@ -93,7 +93,8 @@ def test_status_check_shows_the_status_in_plain_words(phone: UssdPhone) -> None:
 
 
 def test_status_check_of_an_unknown_number_asks_again(phone: UssdPhone) -> None:
-    phone.dial("2")  # a first dial: the language list
+    phone.dial()  # a first dial: the language list
+    phone.choose("English")
     phone.dial()
     phone.choose("Check a report")
     screen = phone.press("123-456-7890")
@@ -214,3 +215,14 @@ def test_a_report_submitted_enqueues_its_routing_job(
             select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "routing_requested")
         )
     assert count == 1
+
+
+def test_a_plus_sent_without_url_encoding_still_reads_the_country(app_client: TestClient) -> None:
+    """curl -d phoneNumber=+243… turns the '+' into a space; the caller is still in CD."""
+    body = "sessionId=S9&serviceCode=%2A384%2A123%23&phoneNumber=+243812345678&text="
+    response = app_client.post(
+        f"/ussd/africastalking?token={AT_TOKEN}",
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.text.index("Francais") < response.text.index("English")
