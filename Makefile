@@ -33,6 +33,7 @@ check: lint types test
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ussd_hops.py
+	$(BIN)/python benchmarks/routing.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

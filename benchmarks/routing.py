@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from gateway import embedded_redis  # noqa: E402
 from gateway.cli import database, prepare  # noqa: E402
@@ -118,7 +119,9 @@ def key(screen: str, label: str) -> str:
     raise RuntimeError(f"no option {label!r} on {screen!r}")
 
 
-async def learn(client: aiohttp.ClientSession, url: str, site: tuple[str, ...], category: str) -> Route:
+async def learn(
+    client: aiohttp.ClientSession, url: str, site: tuple[str, ...], category: str
+) -> Route:
     """Walk one report hop by hop to learn the keys of its route."""
     form = {"sessionId": f"L{random.getrandbits(48):x}", "serviceCode": "*384*123#",
             "phoneNumber": new_phone(), "networkCode": "63001"}  # fmt: skip
@@ -157,8 +160,10 @@ async def report(client: aiohttp.ClientSession, url: str, route: Route, run: Run
     run.submitted[found.group(0).replace("-", "")] = pressed
 
 
-def first_alerts(settings: Settings, after_id: int) -> tuple[list[tuple[int, str]], int]:
-    with database(settings) as sessions, sessions() as session:
+def first_alerts(
+    sessions: sessionmaker[Session], after_id: int
+) -> tuple[list[tuple[int, str]], int]:
+    with sessions() as session:
         rows = session.execute(
             select(OutboxMessage.id, Case.number)
             .join(Case, OutboxMessage.case_id == Case.id)
@@ -172,22 +177,31 @@ async def watch(settings: Settings, run: Run, stop: asyncio.Event) -> None:
     """Note the first time each case's alert shows in the outbox and in the console file."""
     last_id, offset = 0, 0
     path = settings.console_outbox
-    while not stop.is_set():
-        rows, last_id = await asyncio.to_thread(first_alerts, settings, last_id)
-        seen = time.time()
-        for _, number in rows:
-            run.queued.setdefault(number, seen)
-        if path.exists():
-            with path.open("rb") as handle:
-                handle.seek(offset)
-                chunk = handle.read()
-            complete = chunk[: chunk.rfind(b"\n") + 1]
-            offset += len(complete)
-            for line in complete.decode().splitlines():
-                found = NUMBER.search(json.loads(line)["body"])
-                if found is not None:
-                    run.sent.setdefault(found.group(0).replace("-", ""), seen)
-        await asyncio.sleep(POLL_SECONDS)
+    with database(settings) as sessions:
+        while not stop.is_set():
+            last_id, offset = await poll(sessions, path, run, last_id, offset)
+            await asyncio.sleep(POLL_SECONDS)
+
+
+async def poll(
+    sessions: sessionmaker[Session], path: Path, run: Run, last_id: int, offset: int
+) -> tuple[int, int]:
+    """One look at the outbox table and the console file; return where to look next."""
+    rows, last_id = await asyncio.to_thread(first_alerts, sessions, last_id)
+    seen = time.time()
+    for _, number in rows:
+        run.queued.setdefault(number, seen)
+    if not path.exists():
+        return last_id, offset
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        chunk = handle.read()
+    complete = chunk[: chunk.rfind(b"\n") + 1]
+    for line in complete.decode().splitlines():
+        found = NUMBER.search(json.loads(line)["body"])
+        if found is not None:
+            run.sent.setdefault(found.group(0).replace("-", ""), seen)
+    return last_id, offset + len(complete)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -209,7 +223,8 @@ async def measure(args: argparse.Namespace, settings: Settings, url: str) -> Run
     connector = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(connector=connector) as client:
         routes = [
-            await learn(client, url, site, category) for site, category in zip(SITES, CATEGORIES)
+            await learn(client, url, site, category)
+            for site, category in zip(SITES, CATEGORIES, strict=True)
         ]
         watcher = asyncio.create_task(watch(settings, run, stop))
         tasks = []

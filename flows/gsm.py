@@ -67,6 +67,24 @@ _EXPLICIT = {
     "đ": "d",
     "Đ": "D",
     "ı": "i",
+    # Lingala open vowels, and letters some Lingala and Bantu spellings use.
+    "ɛ": "e",
+    "Ɛ": "E",
+    "ɔ": "o",
+    "Ɔ": "O",
+    "ŋ": "ng",
+    "Ŋ": "Ng",
+    "ɲ": "ny",
+    "Ɲ": "Ny",
+    # Apostrophes typed in Kinyarwanda and Ikirundi ("w'umwana") by phones and keyboards
+    # that offer a modifier letter or a saltillo instead of the plain one.
+    "ʼ": "'",
+    "ʻ": "'",
+    "ʹ": "'",
+    "ʽ": "'",
+    "ˈ": "'",
+    "ꞌ": "'",
+    "ʺ": '"',
     "×": "x",
     "÷": "/",
     "\t": " ",
@@ -111,10 +129,14 @@ _TABLE[ord("\r")] = ""
 def transliterate(text: str) -> str:
     """Return `text` in the GSM-7 alphabet, each character replaced by its closest spelling.
 
-    Accents outside the alphabet are dropped (``ê`` → ``e``), typographic quotes and dashes
-    become their plain forms, every kind of space becomes a space, control characters are
-    removed (line feeds are kept), and anything with no reasonable spelling becomes ``?``.
+    Accents outside the alphabet are dropped (``ê`` → ``e``, and tone marks), typographic
+    quotes, apostrophes and dashes become their plain forms, Lingala's open vowels become
+    ``e`` and ``o``, every kind of space becomes a space, control characters are removed
+    (line feeds are kept), and anything with no reasonable spelling becomes ``?``. Text is
+    composed first, so an ``e`` followed by a combining acute is the GSM-7 ``é`` as typed.
     """
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     return text.translate(_TABLE)
 
 

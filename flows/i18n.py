@@ -170,13 +170,18 @@ def placeholders(text: str) -> frozenset[str]:
         return frozenset()
 
 
+def shipped_code_messages() -> dict[str, list[str]]:
+    """Return the messages marked ``N_("...")`` in the service's own packages."""
+    return code_messages([_PROJECT_ROOT / name for name in CODE_PACKAGES])
+
+
 def template(bundle: Bundle | None = None, packages: Sequence[Path] | None = None) -> Catalog:
     """Build the message template of a bundle (default: the shipped one) and the code."""
     chosen = shipped_bundle() if bundle is None else bundle
-    folders = [_PROJECT_ROOT / name for name in CODE_PACKAGES] if packages is None else packages
     catalog = Catalog(domain=DOMAIN, fuzzy=False, **_HEADER)
     merged = bundle_messages(chosen)
-    for msgid, places in code_messages(folders).items():
+    found = shipped_code_messages() if packages is None else code_messages(packages)
+    for msgid, places in found.items():
         merged.setdefault(msgid, []).extend(places)
     for msgid, places in merged.items():
         flags = ("python-brace-format",) if placeholders(msgid) else ()

@@ -1,4 +1,4 @@
-"""`sauti flows lint`: prove every screen of a bundle fits, in every language and page.
+"""`sauti flows lint`: prove every screen and SMS fits, in every language and page.
 
 Besides the schema checks of the loader (dangling targets, key conflicts, ...), the lint
 finds nodes nothing leads to and placeholders nothing fills, then renders every node that
@@ -6,19 +6,23 @@ shows something, in each language, on every page, with and without each error li
 can carry, using the longest realistic values: 40-character place names with many
 siblings (so lists page), full-length typed answers, a full case number and a long
 committee message. A screen that needs a hard cut, or is not GSM-7, is an error naming
-the flow, node, language and page. Missing translations are warnings.
+the flow, node, language and page. Every SMS template (`flows.sms`) is filled with its
+samples in each language and must keep within its segment budget. A translation that
+adds, drops or breaks a placeholder is an error; a missing one is a warning (the English
+text is shown), and the coverage of each language, over the flows and the code's
+messages, is printed.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-from flows import gsm
-from flows.i18n import Catalogs, bundle_messages, placeholders
+from flows import gsm, sms
+from flows.i18n import Catalogs, bundle_messages, placeholders, shipped_code_messages
 from flows.loader import BundleError, answers_set, load_bundle, successors, texts_with
 from flows.model import (
     DRAFT_TARGET,
@@ -37,7 +41,7 @@ from flows.model import (
 from flows.places import StaticPlaces
 from flows.render import BUDGET, Page, layout
 from flows.sources import LANGUAGE_NAMES
-from flows.state import Context, Entry, State
+from flows.state import Context, Entry, State, Translator
 
 PLACE_NAME_LENGTH = 40
 PLACE_CHILDREN = 30
@@ -66,21 +70,29 @@ class LintReport:
     warnings: list[str] = field(default_factory=list)
     coverage: dict[str, tuple[int, int]] = field(default_factory=dict)
     screens: int = 0
+    texts: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    def percent(self, lang: str) -> int:
+        """Return the share of messages `lang` translates, rounded down to a whole percent."""
+        done, total = self.coverage[lang]
+        return 100 * done // total if total else 100
+
     def format(self) -> str:
         """Return the report as console text."""
         lines = [f"error: {error}" for error in self.errors]
         lines += [f"warning: {warning}" for warning in self.warnings]
-        if self.coverage:
-            done = ", ".join(f"{lang} {d}/{t}" for lang, (d, t) in self.coverage.items())
-            lines.append(f"translations: {done}")
+        lines += [
+            f"translations: {lang} {done}/{total} ({self.percent(lang)}%)"
+            for lang, (done, total) in self.coverage.items()
+        ]
         verdict = "ok" if self.ok else f"FAILED with {len(self.errors)} error(s)"
         lines.append(
-            f"{self.screens} screens checked (at most {BUDGET} GSM-7 characters): {verdict}"
+            f"{self.screens} screens (at most {BUDGET} GSM-7 characters) and {self.texts} SMS "
+            f"(within their segment budgets) checked: {verdict}"
         )
         return "\n".join(lines)
 
@@ -289,30 +301,77 @@ def _check_node(
 # -- translations --------------------------------------------------------------------------
 
 
+def placeholder_problem(msgid: str, text: str) -> str | None:
+    """Tell how a translation mishandles the placeholders of its msgid, if it does."""
+    if text.count("{") != text.count("}") or (not placeholders(text) and "{" in text):
+        return "has broken braces"
+    extra = placeholders(text) - placeholders(msgid)
+    if extra:
+        return "uses " + ", ".join(f"{{{name}}}" for name in sorted(extra))
+    dropped = placeholders(msgid) - placeholders(text)
+    if dropped:
+        return "leaves out " + ", ".join(f"{{{name}}}" for name in sorted(dropped))
+    return None
+
+
+def _missing_warning(lang: str, missing: Sequence[str]) -> str:
+    shown = ", ".join(repr(m) for m in missing[:_SHOWN_MISSING])
+    more = f" and {len(missing) - _SHOWN_MISSING} more" if len(missing) > _SHOWN_MISSING else ""
+    return f"{lang}: {len(missing)} message(s) not translated: {shown}{more}"
+
+
 def check_translations(
-    bundle: Bundle, catalogs: Catalogs, languages: Sequence[str], report: LintReport
+    messages: Iterable[str], catalogs: Catalogs, languages: Sequence[str], report: LintReport
 ) -> None:
-    """Warn about missing translations; refuse translations with foreign placeholders."""
-    messages = bundle_messages(bundle)
+    """Warn about missing translations; refuse translations that break their placeholders."""
+    wanted = list(dict.fromkeys(messages))
     for lang in languages:
         own = catalogs.translated(lang)
-        report.coverage[lang] = catalogs.coverage(lang, messages)
-        missing = [msgid for msgid in messages if msgid not in own]
+        report.coverage[lang] = catalogs.coverage(lang, wanted)
+        missing = [msgid for msgid in wanted if msgid not in own]
         if missing and lang != "en":
-            shown = ", ".join(repr(m) for m in missing[:_SHOWN_MISSING])
-            more = (
-                f" and {len(missing) - _SHOWN_MISSING} more"
-                if len(missing) > _SHOWN_MISSING
-                else ""
-            )
-            report.warnings.append(
-                f"{lang}: {len(missing)} message(s) not translated: {shown}{more}"
-            )
-        for msgid, text in own.items():
-            extra = placeholders(text) - placeholders(msgid)
-            if msgid in messages and extra:
-                names = ", ".join(f"{{{name}}}" for name in sorted(extra))
-                report.errors.append(f"{lang}: the translation of {msgid!r} uses {names}")
+            report.warnings.append(_missing_warning(lang, missing))
+        for msgid in wanted:
+            problem = placeholder_problem(msgid, own[msgid]) if msgid in own else None
+            if problem:
+                report.errors.append(f"{lang}: the translation of {msgid!r} {problem}")
+
+
+# -- SMS -----------------------------------------------------------------------------------
+
+
+def sms_problem(template: sms.Template, tr: Translator) -> str | None:
+    """Tell how a filled template breaks its budget in the language of `tr`, if it does."""
+    unsampled = placeholders(template.msgid) - set(template.samples)
+    if unsampled:
+        return "no sample for " + ", ".join(f"{{{name}}}" for name in sorted(unsampled))
+    try:
+        text = sms.fill(template, tr)
+    except sms.TemplateError as exc:
+        return str(exc)
+    parts = gsm.segments(text)
+    quoted = "\n".join(f"    | {line}" for line in text.splitlines())
+    if parts > template.budget:
+        return f"takes {parts} segments, more than its {template.budget}:\n{quoted}"
+    if template.screen and gsm.septets(text) > BUDGET:
+        return f"does not fit a USSD screen of {BUDGET} characters:\n{quoted}"
+    return None
+
+
+def check_sms(
+    templates: Sequence[sms.Template],
+    catalogs: Catalogs,
+    languages: Sequence[str],
+    report: LintReport,
+) -> None:
+    """Fill every SMS template in every language with its samples; check its budget."""
+    for lang in languages:
+        tr = catalogs.translator(lang)
+        for template in templates:
+            report.texts += 1
+            problem = sms_problem(template, tr)
+            if problem:
+                report.errors.append(f"SMS {template.msgid[:50]!r} [{lang}]: {problem}")
 
 
 # -- entry points --------------------------------------------------------------------------
@@ -329,16 +388,26 @@ def _bundle(source: Source, report: LintReport) -> Bundle | None:
         return None
 
 
-def lint(source: Source, catalogs: Catalogs, languages: Sequence[str]) -> LintReport:
-    """Check a bundle, definition texts, or files (added to the shipped definitions)."""
+def lint(
+    source: Source,
+    catalogs: Catalogs,
+    languages: Sequence[str],
+    *,
+    templates: Sequence[sms.Template] | None = None,
+    code_messages: Iterable[str] | None = None,
+) -> LintReport:
+    """Check a bundle, definition texts, or files (added to the shipped definitions), and
+    the SMS templates and code messages (default: those of the service's own modules)."""
     report = LintReport()
     bundle = _bundle(source, report)
     if bundle is None:
         return report
     report.errors += [f"{_where(node_id)}: nothing leads here" for node_id in unreachable(bundle)]
     report.errors += unknown_placeholders(bundle)
-    check_translations(bundle, catalogs, languages, report)
+    code = shipped_code_messages() if code_messages is None else code_messages
+    check_translations([*bundle_messages(bundle), *code], catalogs, languages, report)
     check_screens(bundle, catalogs, languages, report)
+    check_sms(sms.collect() if templates is None else templates, catalogs, languages, report)
     return report
 
 

@@ -200,11 +200,21 @@ def i18n_extract() -> None:
 
 
 @i18n.command("update")
-def i18n_update() -> None:
-    """Merge the template into every language catalog."""
-    from flows.i18n import update_catalogs
+@click.option(
+    "--languages",
+    default=None,
+    help="Comma-separated codes; one without a catalog gets a new one "
+    "(default: every catalog and every language of SAUTI_LANGUAGES).",
+)
+def i18n_update(languages: str | None) -> None:
+    """Merge the template into each language catalog, creating the missing ones."""
+    from flows.i18n import available_languages, update_catalogs
 
-    for path in update_catalogs():
+    if languages is None:
+        chosen = [*available_languages(), *Settings().languages]
+    else:
+        chosen = [code.strip() for code in languages.split(",") if code.strip()]
+    for path in update_catalogs(languages=dict.fromkeys(chosen)):
         click.echo(f"updated {path}")
 
 

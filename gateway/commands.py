@@ -173,6 +173,7 @@ class Act:
         return cases.member_actor(self.member)
 
     def reply(self, msgid: str, **values: str) -> Reply:
+        """The confirmation in the member's language; a committee's long name may be cut."""
         values = {"case": display(self.case.number), **values}
         return Reply(fill(self.translator, msgid, values, shrink="committee"))
 

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     sauti_sweep_interval: int = Field(default=60, ge=1)
     sauti_sms_rate: int = Field(default=10, ge=1)
     sauti_default_language: str = "en"
-    sauti_languages: str = "en,fr"
+    sauti_languages: str = "sw,fr,en,rw,rn,ln"
     sauti_service_code: str = "*384*123#"
     sauti_ussd_session_ttl: int = Field(default=300, ge=30)
     sauti_sms_session_ttl: int = Field(default=1800, ge=60)

@@ -121,6 +121,11 @@ def send_sms(message_id: int, *, now: datetime | None = None) -> str:
         sent = ctx.provider.send(to=to, body=body)
     except SendError as exc:
         return _record_failure(ctx, message_id, attempts, exc, at)
+    except Exception as exc:
+        # A bug, not the provider: count the attempt so it cannot loop, and fail the job.
+        unexpected = SendError(f"unexpected {type(exc).__name__}", retry=True)
+        _record_failure(ctx, message_id, attempts, unexpected, at)
+        raise
     _record_sent(ctx, message_id, sent, at)
     log.info("sms %s sent by %s", message_id, ctx.provider.name)
     return "sent"

@@ -8,7 +8,7 @@ what gets shortened, with "...", so the case number and the instructions always 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -114,16 +114,16 @@ def _format(translator: Translator, msgid: str, values: Mapping[str, str]) -> st
     return gsm.transliterate(text)
 
 
-def _cut(text: str, budget: int) -> str:
-    """The longest prefix of `text` that fits (a last resort: templates are short)."""
-    low, high = 0, len(text)
+def _largest(good: Callable[[int], bool], high: int) -> int:
+    """The largest n in [0, high] with good(n), for a `good` that holds up to some n."""
+    low = 0
     while low < high:
         middle = (low + high + 1) // 2
-        if fits(text[:middle], budget):
+        if good(middle):
             low = middle
         else:
             high = middle - 1
-    return text[:low]
+    return low
 
 
 def fill(
@@ -133,22 +133,32 @@ def fill(
     *,
     budget: int = SMS_SEGMENTS,
     shrink: str | None = None,
+    frame: str = "{}",
 ) -> str:
-    """Translate `msgid`, fill it and make it fit `budget` segments, shortening `shrink`."""
-    text = _format(translator, msgid, values)
-    if fits(text, budget):
-        return text
-    if shrink is not None and values.get(shrink):
-        value = clean_value(values[shrink])
-        low, high = 0, len(value)
-        while low < high:
-            middle = (low + high + 1) // 2
-            if fits(_format(translator, msgid, {**values, shrink: shorten(value, middle)}), budget):
-                low = middle
-            else:
-                high = middle - 1
-        text = _format(translator, msgid, {**values, shrink: shorten(value, low)})
+    """Translate `msgid`, fill it and make it fit `budget` segments.
+
+    `shrink` names the value to shorten (with "...") when the text is too long; `frame`
+    is how that value is shown when it is not empty ('"{}" ' quotes it, an empty one
+    leaves no quotes behind). A text still too long is cut: a last resort, as templates
+    are short.
+    """
+    raw = clean_value(values.get(shrink, "")) if shrink is not None else ""
+
+    def render(size: int) -> str:
+        if shrink is None:
+            return _format(translator, msgid, values)
+        cut = shorten(raw, size)
+        return _format(translator, msgid, {**values, shrink: frame.format(cut) if cut else ""})
+
+    text = render(len(raw))
+    if not fits(text, budget):
+        text = render(_largest(lambda size: fits(render(size), budget), len(raw)))
     return text if fits(text, budget) else _cut(text, budget)
+
+
+def _cut(text: str, budget: int) -> str:
+    """The longest start of `text` that fits `budget` segments."""
+    return text[: _largest(lambda size: fits(text[:size], budget), len(text))]
 
 
 def excerpt(text: str | None, size: int = EXCERPT_CHARS) -> str | None:
@@ -184,10 +194,10 @@ def alert_text(
         "place": facts.place or translator.gettext(NO_PLACE),
         "when": label(translator, OCCURRED, facts.occurred),
         "reported": reported,
-        "words": f'"{facts.excerpt}" ' if facts.excerpt else "",
+        "words": facts.excerpt or "",
     }
     msgid = ESCALATED_ALERT if escalated else ALERT
-    return fill(translator, msgid, values, budget=ALERT_SEGMENTS, shrink="words")
+    return fill(translator, msgid, values, budget=ALERT_SEGMENTS, shrink="words", frame='"{}" ')
 
 
 def case_line(translator: Translator, line: CaseLine) -> str:

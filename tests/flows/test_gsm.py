@@ -103,3 +103,74 @@ def test_an_escape_pair_is_never_split_across_parts() -> None:
 def test_a_surrogate_pair_is_never_split_across_ucs2_parts() -> None:
     text = "ç" * 66 + "😀" + "ç" * 66
     assert gsm.segments(text) == 3
+
+
+# The vectors the issue names: what each becomes, and what it costs on its own.
+@pytest.mark.parametrize(
+    ("typed", "expected", "cost"),
+    [
+        ("ç", "c", 1),
+        ("ê", "e", 1),
+        ("€", "€", 2),
+        ("[", "[", 2),
+        ("“", '"', 1),
+        ("”", '"', 1),
+        ("‘", "'", 1),
+        ("’", "'", 1),
+        ("\u00a0", " ", 1),
+    ],
+)
+def test_the_issue_vectors(typed: str, expected: str, cost: int) -> None:
+    assert gsm.transliterate(typed) == expected
+    assert gsm.septets(expected) == cost
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("mbɔ́tɛ", "mbote"),  # Lingala open vowels carrying a tone mark
+        ("ƐƆ ɛɔ", "EO eo"),
+        ("nsɔ̂ni", "nsoni"),
+        ("w’umwana", "w'umwana"),  # Kinyarwanda and Ikirundi apostrophes, however typed
+        ("wʼumwana", "w'umwana"),
+        ("wʻumwana", "w'umwana"),
+        ("wꞌumwana", "w'umwana"),
+        ("Ikinyarwandá ǎ ě ǐ ǒ ǔ", "Ikinyarwanda a e i o u"),
+        ("ŋ Ŋ ɲ", "ng Ng ny"),
+        ("e\u0301te\u0301", "été"),  # composed first: the GSM-7 é survives
+        ("ng’ombe", "ng'ombe"),  # Kiswahili
+    ],
+)
+def test_transliterate_spells_the_six_languages(typed: str, expected: str) -> None:
+    assert gsm.transliterate(typed) == expected
+
+
+def test_the_default_alphabet_is_in_3gpp_order() -> None:
+    """TS 23.038 6.2.1: 128 positions, 0x1B being the escape to the extension table."""
+    table = gsm.BASIC[:0x1B] + "\x1b" + gsm.BASIC[0x1B:]
+    assert len(table) == 128
+    known = {0x00: "@", 0x02: "$", 0x09: "Ç", 0x0A: "\n", 0x0D: "\r", 0x11: "_", 0x20: " "}
+    known |= {0x24: "¤", 0x40: "¡", 0x5B: "Ä", 0x5F: "§", 0x60: "¿", 0x7B: "ä", 0x7F: "à"}
+    assert {code: table[code] for code in known} == known
+    assert sorted(gsm.EXTENSION) == sorted("^{}\\[~]|€")
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("Reçu, en attente du comité", 1),  # UCS-2 as typed: one part of 70
+        ("ç" + "a" * 69, 1),
+        ("ç" + "a" * 70, 2),
+        ("€" * 76 + "a" * 1, 1),  # 153 septets
+        ("[" * 80, 1),  # 160 septets
+        ("[" * 80 + "]", 2),
+    ],
+)
+def test_segment_vectors(text: str, parts: int) -> None:
+    assert gsm.segments(text) == parts
+
+
+def test_transliterated_text_goes_back_to_gsm7_segments() -> None:
+    typed = "Reçu, en attente du comité « vite » " * 4
+    assert gsm.segments(typed) == 3  # 144 UCS-2 units: 67 + 67 + 10
+    assert gsm.segments(gsm.transliterate(typed)) == 1

@@ -6,15 +6,18 @@ import gettext
 from pathlib import Path
 from typing import Any
 
+import pytest
 from babel.messages.pofile import read_po
 
 from flows.i18n import (
     LOCALES,
     Catalogs,
     bundle_messages,
+    catalog_path,
     compile_catalogs,
     extract_pot,
     read_catalog,
+    template,
     translatable,
     update_catalogs,
 )
@@ -102,3 +105,29 @@ def test_only_texts_with_words_are_messages() -> None:
     assert translatable("Case {case}")
     assert not translatable('"{description}"')
     assert not translatable("{place_code} {place_text}")
+
+
+SHIPPED = ("sw", "fr", "en", "rw", "rn", "ln")
+
+
+def _pot_ids() -> set[str]:
+    with (LOCALES / "sauti.pot").open("rb") as handle:
+        return {message.id for message in read_po(handle) if isinstance(message.id, str)} - {""}
+
+
+def test_the_template_is_up_to_date_with_the_flows_and_the_code() -> None:
+    assert {message.id for message in template() if message.id} == _pot_ids()
+
+
+@pytest.mark.parametrize("lang", SHIPPED)
+def test_each_shipped_catalog_translates_the_whole_template(lang: str) -> None:
+    translated = read_catalog(catalog_path(lang))
+    assert sorted(_pot_ids() - set(translated)) == []
+
+
+@pytest.mark.parametrize("lang", SHIPPED)
+def test_drafts_are_marked_by_comments_never_by_the_fuzzy_flag(lang: str) -> None:
+    """A fuzzy entry is not used (the English text is shown), so it cannot mark a draft."""
+    with catalog_path(lang).open("rb") as handle:
+        catalog = read_po(handle)
+    assert [message.id for message in catalog if message.id and message.fuzzy] == []

@@ -1,4 +1,4 @@
-"""The lint: the shipped flows pass in English and French; broken flows fail clearly."""
+"""The lint: the shipped flows and SMS pass in all six languages; breaches fail clearly."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from flows import lint
-from flows.i18n import Catalogs
+from flows import lint, sms
+from flows.i18n import Catalogs, bundle_messages
 from flows.loader import shipped_texts
+
+SHIPPED = ["sw", "fr", "en", "rw", "rn", "ln"]
 
 
 def run(paths: list[Path], languages: list[str]) -> tuple[int, str]:
@@ -33,11 +35,30 @@ def test_every_node_and_page_is_rendered(catalogs: Catalogs) -> None:
     assert report.coverage["fr"][0] == report.coverage["fr"][1]
 
 
+def test_every_screen_and_sms_fits_and_is_translated_in_the_six_languages() -> None:
+    """The build fails on any screen or SMS breach, in any shipped language."""
+    report = lint.lint(shipped_texts()[0], Catalogs.load(SHIPPED), SHIPPED)
+    assert report.ok, report.format()
+    assert report.warnings == []
+    assert {lang: report.percent(lang) for lang in SHIPPED} == dict.fromkeys(SHIPPED, 100)
+    assert report.screens > 1000
+    assert report.texts == len(sms.collect()) * len(SHIPPED)
+
+
+def test_the_command_prints_coverage_per_language() -> None:
+    code, report = run([], SHIPPED)
+    assert code == 0, report
+    for lang in SHIPPED:
+        assert f"translations: {lang} " in report
+        assert f"translations: {lang} 0/" not in report
+
+
 def test_a_language_without_catalog_passes_with_warnings() -> None:
-    code, report = run([], ["sw"])
+    code, report = run([], ["xx"])
     assert code == 0
-    assert "warning: sw: " in report
+    assert "warning: xx: " in report
     assert "message(s) not translated" in report
+    assert "translations: xx 0/" in report
 
 
 def test_a_dangling_target_fails(tmp_path: Path) -> None:
@@ -99,15 +120,71 @@ def test_representative_places_are_long_and_many(
 
 
 def test_the_report_format_lists_errors_warnings_and_coverage() -> None:
-    report = lint.LintReport(errors=["e1"], warnings=["w1"], coverage={"fr": (3, 4)}, screens=9)
+    report = lint.LintReport(
+        errors=["e1"], warnings=["w1"], coverage={"fr": (3, 4), "sw": (4, 4)}, screens=9, texts=2
+    )
     assert report.format().splitlines() == [
         "error: e1",
         "warning: w1",
-        "translations: fr 3/4",
-        "9 screens checked (at most 156 GSM-7 characters): FAILED with 1 error(s)",
+        "translations: fr 3/4 (75%)",
+        "translations: sw 4/4 (100%)",
+        "9 screens (at most 156 GSM-7 characters) and 2 SMS (within their segment budgets) "
+        "checked: FAILED with 1 error(s)",
     ]
 
 
 def test_run_texts_is_what_publishing_calls(capsys: pytest.CaptureFixture[str]) -> None:
     assert lint.run_texts(shipped_texts()[0], ["en"]) == 0
     assert ": ok" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("translation", "problem"),
+    [
+        ("Dossier annulé.", "leaves out {case}"),
+        ("Dossier {case} {status} annulé.", "uses {status}"),
+        ("Dossier {case annulé.", "has broken braces"),
+    ],
+)
+def test_a_translation_that_breaks_a_placeholder_fails(
+    bundle: Any, translation: str, problem: str
+) -> None:
+    msgid = "Thank you. Added to case {case}."
+    catalogs = Catalogs({"en": {}, "fr": {msgid: translation}})
+    report = lint.lint(bundle, catalogs, ["fr"], templates=[], code_messages=[])
+    assert f"fr: the translation of {msgid!r} {problem}" in report.errors
+
+
+def test_code_messages_count_in_the_coverage(bundle: Any) -> None:
+    catalogs = Catalogs({"en": {}, "fr": {"Busy.": "Occupé."}})
+    report = lint.lint(bundle, catalogs, ["fr"], templates=[], code_messages=["Busy.", "Later."])
+    done, total = report.coverage["fr"]
+    assert (done, total) == (1, len(bundle_messages(bundle)) + 2)
+    assert report.warnings[0].startswith(f"fr: {total - 1} message(s) not translated")
+
+
+def test_an_sms_over_its_budget_fails_naming_the_language(bundle: Any) -> None:
+    msgid = "Case {case}: {text}"
+    template = sms.Template(msgid, budget=1, samples={"case": sms.CASE, "text": "x" * 150})
+    catalogs = Catalogs({"en": {}, "fr": {msgid: "Dossier {case} : {text}"}})
+    report = lint.lint(bundle, catalogs, ["en", "fr"], templates=[template], code_messages=[])
+    assert not report.ok
+    assert any(
+        error.startswith("SMS 'Case {case}: {text}' [fr]: takes 2 segments, more than its 1")
+        for error in report.errors
+    ), report.errors
+    assert report.texts == 2
+
+
+def test_an_sms_placeholder_without_a_sample_fails(bundle: Any) -> None:
+    template = sms.Template("Case {case} by {who}", budget=1, samples={"case": sms.CASE})
+    catalogs = Catalogs({"en": {}})
+    report = lint.lint(bundle, catalogs, ["en"], templates=[template], code_messages=[])
+    assert report.errors == ["SMS 'Case {case} by {who}' [en]: no sample for {who}"]
+
+
+def test_a_message_shown_on_ussd_must_fit_a_screen(bundle: Any) -> None:
+    template = sms.Template("Busy: {why}", budget=1, samples={"why": "y" * 152}, screen=True)
+    catalogs = Catalogs({"en": {}})
+    report = lint.lint(bundle, catalogs, ["en"], templates=[template], code_messages=[])
+    assert "does not fit a USSD screen of 156 characters" in report.errors[0]

@@ -1,4 +1,5 @@
-"""The `sauti` command: importing places, linting flows, dialling in the terminal."""
+"""The `sauti` command: importing places and committees, linting flows, dialling in the
+terminal."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway import cli
 from gateway.settings import Settings
 from storage.keys import load_crypto
-from storage.models import Case, Location
+from storage.models import Case, Committee, CommitteeMember, Location
 from storage.prefs import set_language
 from tests.conftest import AT_TOKEN, ENCRYPTION_KEY, PSEUDONYM_KEY
 
@@ -109,3 +110,95 @@ def test_simulate_files_a_report_in_the_terminal(
     assert "(session ended)" in result.output
     with db() as session:
         assert len(session.scalars(select(Case)).all()) == 1
+
+
+# -- committees --------------------------------------------------------------------------
+
+GOOD = """\
+- code: walikale-local
+  name: Walikale committee, renamed
+  level: local
+  location: cd-nk-walikale
+  categories: all
+  language: sw
+  timezone: Africa/Lubumbashi
+  digest_at: "19:00"
+  members:
+    - {name: New focal point, phone: "+243 81 000 0009", language: fr}
+- code: masisi-local
+  name: Masisi local committee
+  level: local
+  location: cd-nk-masisi
+  categories: [mineral_fraud, illegal_tax]
+  language: sw
+  timezone: Africa/Lubumbashi
+  ack_deadlines: {critical: 90m}
+  digest_at: "18:00"
+  members:
+    - {name: Rubaya focal point, phone: "+243 81 000 0010"}
+"""
+
+BAD = """\
+- code: masisi-local
+  name: Masisi local committee
+  level: local
+  location: cd-nk-nowhere
+  language: sw
+  timezone: Africa/Lubumbashi
+  digest_at: "25:00"
+  members:
+    - {name: Rubaya focal point, phone: "12"}
+"""
+
+
+def committees(db: sessionmaker[Session]) -> dict[str, tuple[str, str, list[str]]]:
+    with db() as session:
+        return {
+            c.code: (c.name, c.digest_at, [m.phone for m in c.members if m.active])
+            for c in session.scalars(select(Committee))
+        }
+
+
+def test_demo_committees_are_loaded_into_a_fresh_database(
+    run: CliRunner, db: sessionmaker[Session]
+) -> None:
+    found = committees(db)
+    assert len(found) == 13
+    assert found["walikale-local"][2] == ["+243810000001", "+243810000002"]
+
+
+def test_import_creates_and_updates_by_code(
+    run: CliRunner, tmp_path: Path, db: sessionmaker[Session]
+) -> None:
+    path = tmp_path / "committees.yaml"
+    path.write_text(GOOD)
+    result = run.invoke(cli.main, ["import", "committees", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "1 committees created, 1 updated, 0 unchanged"
+    found = committees(db)
+    assert found["walikale-local"] == ("Walikale committee, renamed", "19:00", ["+243810000009"])
+    assert found["masisi-local"][2] == ["+243810000010"]
+    with db() as session:
+        old = session.scalar(
+            select(CommitteeMember).where(CommitteeMember.phone == "+243810000001")
+        )
+        assert old is not None
+        assert old.active is False
+    again = run.invoke(cli.main, ["import", "committees", str(path)])
+    assert again.output.strip() == "0 committees created, 0 updated, 2 unchanged"
+
+
+def test_a_bad_file_is_refused_whole_with_line_and_field(
+    run: CliRunner, tmp_path: Path, db: sessionmaker[Session]
+) -> None:
+    before = committees(db)
+    path = tmp_path / "bad.yaml"
+    path.write_text(GOOD + BAD)
+    result = run.invoke(cli.main, ["import", "committees", str(path)])
+    assert result.exit_code != 0
+    lines = result.output.splitlines()
+    assert "line 25, location: unknown location 'cd-nk-nowhere'" in lines
+    assert 'line 28, digest_at: a local time "HH:MM"' in lines
+    assert any(line.startswith("line 30, members.phone:") for line in lines)
+    assert "nothing imported" in result.output
+    assert committees(db) == before

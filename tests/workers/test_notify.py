@@ -18,6 +18,7 @@ from tests.workers.conftest import NOW, console_lines, outbox_rows
 from workers import queues
 from workers.context import WorkerContext
 from workers.notify import enqueue_sends, send_sms
+from workers.providers import Sent
 from workers.ratelimit import RateLimit
 
 MEMBER = "+243810000011"
@@ -131,3 +132,23 @@ def test_acquire_waits_for_the_next_second_and_gives_up_after_max_wait(
     assert limit.acquire(clock=lambda: clock[0], sleep=sleep)
     assert slept == [pytest.approx(0.5)]
     assert not limit.acquire(clock=lambda: clock[0], sleep=sleep, max_wait=0.1)
+
+
+class Broken:
+    name = "broken"
+
+    def send(self, *, to: str, body: str) -> Sent:
+        raise RuntimeError("a bug in the provider")
+
+
+@pytest.mark.parametrize("provider", [Broken()])
+def test_an_unexpected_error_counts_as_an_attempt_and_fails_the_job(ctx: WorkerContext) -> None:
+    message_id = queue(ctx)
+    with pytest.raises(RuntimeError):
+        send_sms(message_id, now=NOW)
+    [row] = outbox_rows(ctx)
+    assert (row.status, row.attempts, row.row.last_error) == (
+        "queued",
+        1,
+        "unexpected RuntimeError",
+    )

@@ -17,9 +17,9 @@ from workers.context import WorkerContext
 from workers.routing import route_report
 from workers.sweep import sweep
 
-SW_MEMBER, FR_MEMBER, PROVINCIAL = "+243810000011", "+243810000012", "+243810000013"
+EN_MEMBER, FR_MEMBER, PROVINCIAL = "+243810000011", "+243810000012", "+243810000013"
 COMMITTEES = committee_yaml(
-    "walikale-local", "local", "cd-nk-walikale", [(SW_MEMBER, "sw"), (FR_MEMBER, "fr")]
+    "walikale-local", "local", "cd-nk-walikale", [(EN_MEMBER, "en"), (FR_MEMBER, "fr")]
 ) + committee_yaml("nk-provincial", "provincial", "cd-nk", [(PROVINCIAL, "fr")])
 
 
@@ -46,12 +46,12 @@ def test_alert_rows_for_each_member_in_their_language(
     alerts = outbox_rows(ctx, kind="alert")
     ids = _ids(ctx, case.number)
     assert [(a.to, a.language, a.status) for a in alerts] == [
-        (SW_MEMBER, "sw", "queued"),
+        (EN_MEMBER, "en", "queued"),
         (FR_MEMBER, "fr", "queued"),
     ]
     local = ids["walikale-local"]
     assert [a.dedupe_key for a in alerts] == [
-        f"alert:{case.id}:{ids[SW_MEMBER]}:{local}",
+        f"alert:{case.id}:{ids[EN_MEMBER]}:{local}",
         f"alert:{case.id}:{ids[FR_MEMBER]}:{local}",
     ]
     english, french = alerts[0].body, alerts[1].body
@@ -69,7 +69,7 @@ def test_a_high_case_alerts_the_committee_above_too(
 ) -> None:
     case = make_case(category="accident")
     route_report(case.id, now=NOW)
-    assert [a.to for a in outbox_rows(ctx, kind="alert")] == [SW_MEMBER, FR_MEMBER, PROVINCIAL]
+    assert [a.to for a in outbox_rows(ctx, kind="alert")] == [EN_MEMBER, FR_MEMBER, PROVINCIAL]
 
 
 def test_routing_twice_assigns_and_alerts_once(
@@ -91,7 +91,7 @@ def test_routing_twice_assigns_and_alerts_once(
     assert (assignments, routed) == (1, 1)
     assert len(outbox_rows(ctx, kind="alert")) == 2
     sent = console_lines(settings.console_outbox)
-    assert sorted(line["to"] for line in sent) == [SW_MEMBER, FR_MEMBER]
+    assert sorted(line["to"] for line in sent) == [EN_MEMBER, FR_MEMBER]
     assert all(row.status == "delivered" for row in outbox_rows(ctx))
 
 
@@ -135,10 +135,10 @@ def test_a_member_who_sent_stop_gets_nothing(
     route_report(case.id, now=NOW)
     run_jobs()
     assert [(a.to, a.status) for a in outbox_rows(ctx, kind="alert")] == [
-        (SW_MEMBER, "delivered"),
+        (EN_MEMBER, "delivered"),
         (None, "cancelled"),
     ]
-    assert [line["to"] for line in console_lines(settings.console_outbox)] == [SW_MEMBER]
+    assert [line["to"] for line in console_lines(settings.console_outbox)] == [EN_MEMBER]
 
 
 def test_inactive_members_are_not_alerted(

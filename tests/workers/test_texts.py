@@ -169,3 +169,12 @@ def test_closing_tells_the_reporter_the_outcome_in_their_language(catalogs: Cata
     text = reporter_closed_text(catalogs.translator("fr"), "4821773506", "resolved")
     assert text.startswith("Sauti : le dossier 482-177-3506 est clos : le problème a été résolu")
     assert gsm.segments(text) <= SMS_SEGMENTS
+
+
+def test_a_long_translation_shortens_the_description_not_the_number() -> None:
+    padding = "Taarifa ndefu sana ya tahadhari. " * 6
+    translator = Translator("xx", {ALERT: padding + "{case} {words}ACK {number}"})
+    text = alert_text(translator, facts(), timezone="Africa/Lubumbashi")
+    assert gsm.segments(text) <= ALERT_SEGMENTS
+    assert text.endswith('..." ACK 4821773506')
+    assert '"Le mur' in text

@@ -1,0 +1,110 @@
+"""SMS templates and their budgets, declared where the texts are composed, proved by the lint.
+
+A module that composes SMS (or a message shown as a USSD screen outside the flows)
+declares them in a module-level ``SMS_TEMPLATES``, a sequence of `Template`, and is
+listed in `SOURCES`. `collect` imports those modules and gathers their templates, so
+the list of what is checked is written down in one place and nothing registers itself
+as a side effect of an import.
+
+Each template carries the longest realistic value of each of its placeholders. A sample
+is either a literal (a full case number, a 40-character place name, a 60-character
+description excerpt) or a function of the translator, for values that are themselves
+translated (a category label is longest in some language, not in English): `longest`
+and `joined` build those. `fill` translates a template, fills it with its samples and
+turns it into GSM-7, the way an SMS is sent.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from flows import gsm
+from flows.state import Translator
+
+Sample = str | Callable[[Translator], str]
+
+SOURCES: tuple[str, ...] = ("gateway.messages",)
+ATTRIBUTE = "SMS_TEMPLATES"
+
+# Longest realistic values, shared by the modules that declare templates.
+CASE = "482-177-3506"
+CASE_DIGITS = "4821773506"
+PLACE = "Coopérative minière Nyabibwe-Kalehe, Sud"  # 40 characters
+EXCERPT = "The wall of the pit fell on two diggers near the river at..."  # 60
+COMMITTEE = "Comité local de suivi Walikale-Mubi Nord"  # 40
+MESSAGE = (
+    "The committee visited the site on Monday with the mining service; the pit is closed "
+    "until the walls are shored up."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """One SMS text: its msgid, its budget in segments, and a sample for each placeholder.
+
+    `screen` marks a message that is also shown as a USSD screen (after ``END ``), which
+    must then fit a screen's septets as well.
+    """
+
+    msgid: str
+    budget: int
+    samples: Mapping[str, Sample] = field(default_factory=dict)
+    screen: bool = False
+
+
+class TemplateError(ValueError):
+    """A template cannot be filled: a placeholder without a sample, or broken braces."""
+
+
+def longest(*msgids: str | Iterable[str]) -> Callable[[Translator], str]:
+    """A sample: the longest translation of these msgids (strings or tables of them)."""
+    choices = [msgid for item in msgids for msgid in ([item] if isinstance(item, str) else item)]
+
+    def pick(tr: Translator) -> str:
+        return max((tr.gettext(msgid) for msgid in choices), key=_length)
+
+    return pick
+
+
+def joined(*parts: Sample, sep: str = "") -> Callable[[Translator], str]:
+    """A sample made of several samples, e.g. a category, ': ' and a hazard."""
+
+    def join(tr: Translator) -> str:
+        return sep.join(value(part, tr) for part in parts)
+
+    return join
+
+
+def value(sample: Sample, tr: Translator) -> str:
+    """The text of one sample in the language of `tr`."""
+    return sample if isinstance(sample, str) else sample(tr)
+
+
+def fill(template: Template, tr: Translator) -> str:
+    """The template translated, filled with its samples and in GSM-7."""
+    values = {name: value(sample, tr) for name, sample in template.samples.items()}
+    try:
+        text = tr.gettext(template.msgid).format_map(values)
+    except KeyError as exc:
+        raise TemplateError(f"no sample for {{{exc.args[0]}}}") from exc
+    except (IndexError, ValueError) as exc:
+        raise TemplateError(f"broken placeholder: {exc}") from exc
+    return gsm.transliterate(text)
+
+
+def collect(sources: Sequence[str] = SOURCES) -> list[Template]:
+    """Import each source module and return every template it declares, in order."""
+    found: list[Template] = []
+    for name in sources:
+        module = importlib.import_module(name)
+        declared = getattr(module, ATTRIBUTE, None)
+        if declared is None:
+            raise TemplateError(f"{name} declares no {ATTRIBUTE}")
+        found.extend(declared)
+    return found
+
+
+def _length(text: str) -> int:
+    return gsm.septets(gsm.transliterate(text))

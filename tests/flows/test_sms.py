@@ -1,0 +1,60 @@
+"""SMS templates: samples in each language, filling, and collecting them from their modules."""
+
+from __future__ import annotations
+
+import pytest
+from babel.messages.pofile import read_po
+
+from flows import sms
+from flows.i18n import LOCALES, Catalogs
+
+CATALOGS = Catalogs({"en": {}, "fr": {"Short": "Très très long", "Longer one": "Court"}})
+
+
+def test_longest_picks_the_longest_translation_in_each_language() -> None:
+    pick = sms.longest("Short", ["Longer one"])
+    assert pick(CATALOGS.translator("en")) == "Longer one"
+    assert pick(CATALOGS.translator("fr")) == "Très très long"
+
+
+def test_joined_puts_samples_together() -> None:
+    sample = sms.joined(sms.longest("Short"), "x", sep=": ")
+    assert sms.value(sample, CATALOGS.translator("fr")) == "Très très long: x"
+
+
+def test_fill_translates_fills_and_transliterates() -> None:
+    catalogs = Catalogs({"en": {}, "fr": {"Case {case}": "Dossier {case} reçu"}})
+    template = sms.Template("Case {case}", budget=1, samples={"case": sms.CASE})
+    assert sms.fill(template, catalogs.translator("fr")) == "Dossier 482-177-3506 recu"
+
+
+@pytest.mark.parametrize(
+    ("translation", "problem"),
+    [("Dossier {cas}", "no sample for {cas}"), ("Dossier {0}", "broken placeholder")],
+)
+def test_fill_names_what_is_wrong(translation: str, problem: str) -> None:
+    catalogs = Catalogs({"en": {}, "fr": {"Case {case}": translation}})
+    template = sms.Template("Case {case}", budget=1, samples={"case": sms.CASE})
+    with pytest.raises(sms.TemplateError, match=problem):
+        sms.fill(template, catalogs.translator("fr"))
+
+
+def test_collect_reads_the_declared_templates_of_each_source() -> None:
+    found = sms.collect()
+    assert found
+    assert all(isinstance(template, sms.Template) for template in found)
+
+
+def test_a_source_that_declares_nothing_is_an_error() -> None:
+    with pytest.raises(sms.TemplateError, match=r"flows\.gsm declares no SMS_TEMPLATES"):
+        sms.collect(("flows.gsm",))
+
+
+def test_every_template_is_in_the_catalog_template() -> None:
+    with (LOCALES / "sauti.pot").open("rb") as handle:
+        extracted = {message.id for message in read_po(handle) if message.id}
+    assert {template.msgid for template in sms.collect()} <= extracted
+
+
+def test_the_shared_samples_are_as_long_as_the_lint_promises() -> None:
+    assert (len(sms.PLACE), len(sms.EXCERPT), len(sms.COMMITTEE)) == (40, 60, 40)
