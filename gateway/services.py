@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -15,25 +16,33 @@ from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Phone numbers in any form (E.164, national, bare digits) never reach a log line.
-_DIGIT_RUN = re.compile(r"\+?\d(?:[ \-.]?\d){8,}")
+# Phone numbers in any form (E.164, national down to Burundi's 8 digits, bare digits) never
+# reach a log line, tracebacks included. Case numbers and dates inside messages go too.
+_DIGIT_RUN = re.compile(r"\+?\d(?:[ \-.]?\d){6,}")
 
 
-class RedactNumbers(logging.Filter):
-    """Replace anything that looks like a phone number in a log record with [number]."""
+def redact(text: str) -> str:
+    return _DIGIT_RUN.sub("[number]", text)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _DIGIT_RUN.sub("[number]", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
+
+class RedactingFormatter(logging.Formatter):
+    """Format a record, then blank every digit run that could be a phone number in its
+    message, exception and stack (not in the timestamp, which the format adds)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = redact(record.message)
+        return super().formatMessage(record)
+
+    def formatException(self, ei: Any) -> str:
+        return redact(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return redact(super().formatStack(stack_info))
 
 
 def setup_logging(level: str) -> None:
     handler = logging.StreamHandler()
-    handler.addFilter(RedactNumbers())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

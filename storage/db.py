@@ -82,6 +82,8 @@ def _sqlite_begin(connection: Connection) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for a SQLite or PostgreSQL URL with the project's connection settings."""
+    # Errors never quote bound parameters: they can hold personal text, and errors get logged.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_connect)

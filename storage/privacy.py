@@ -128,6 +128,8 @@ class Crypto:
     def unseal(self, sealed: bytes) -> bytes:
         """Decrypt a value made by `seal`, with the current or an older key."""
         nonce, body = sealed[:12], sealed[12:]
+        if len(body) < 16:  # shorter than a GCM tag: not something `seal` made
+            raise DecryptionFailed("sealed value is too short")
         for sealer in self._sealers:
             try:
                 return sealer.decrypt(nonce, body, None)

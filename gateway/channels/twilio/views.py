@@ -8,6 +8,7 @@ reply remembered for its repeats.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import UTC, datetime
@@ -15,8 +16,12 @@ from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.datastructures import ImmutableMultiDict
 
 from gateway.channels.twilio.signature import valid
+from gateway.conversation import Conversation
 from gateway.deps import ConversationDep, RuntimeDep
 from gateway.forms import BadForm, clean, read_form
 from gateway.inbound import Channel, InboundMessage, SessionEvent
@@ -38,7 +43,8 @@ STATUS_WORDS = {
     "canceled": OutboxStatus.FAILED,
 }
 DEDUP_TTL = 48 * 3600
-IN_PROGRESS = "\x00"
+REPEAT_WAIT = 5.0
+SINGLE_FIELDS = ("MessageSid", "From", "Body")
 
 
 def twiml(text: str | None) -> Response:
@@ -57,26 +63,48 @@ async def inbound_sms(
         form = await read_form(request)
     except BadForm as exc:
         return PlainTextResponse(exc.reason, status_code=exc.status)
-    settings = runtime.settings
-    if not valid(
-        token=settings.twilio_auth_token,
-        base_url=settings.sauti_public_url,
-        request=request,
-        form=form,
-    ):
-        runtime.metrics.refused.labels(reason="twilio_signature").inc()
+    if not _signed(request, runtime, form):
         return PlainTextResponse("invalid signature", status_code=403)
+    if any(len(form.getlist(name)) > 1 for name in SINGLE_FIELDS):
+        return PlainTextResponse("MessageSid, From and Body must each appear once", status_code=400)
     sid = clean(form.get("MessageSid", ""), limit=64)
     sender = clean(form.get("From", ""), limit=40)
     if not sid or not sender:
         return twiml(None)
     started = time.perf_counter()
-    store = runtime.store
-    if not await store.claim_message(sid, DEDUP_TTL):
-        previous = await store.get_reply(sid)
-        return twiml(previous if previous and previous != IN_PROGRESS else None)
+    try:
+        if not await runtime.store.claim_message(sid, DEDUP_TTL):
+            return await _repeat(runtime, sid)
+    except RedisError as exc:
+        log.warning("SMS not taken, Redis unavailable (%s); Twilio will retry", type(exc).__name__)
+        runtime.metrics.errors.labels(where="sms").inc()
+        return PlainTextResponse("temporarily unavailable", status_code=503)
+    reply = await _answer(runtime, conversation, _message(runtime, form, sid, sender))
+    if isinstance(reply, Response):
+        return reply
+    runtime.metrics.hops.labels(channel="sms", provider=PROVIDER).inc()
+    runtime.metrics.hop_seconds.labels(channel="sms").observe(time.perf_counter() - started)
+    return twiml(reply)
+
+
+def _signed(request: Request, runtime: Runtime, form: ImmutableMultiDict[str, str]) -> bool:
+    settings = runtime.settings
+    ok = valid(
+        token=settings.twilio_auth_token,
+        base_url=settings.sauti_public_url,
+        request=request,
+        form=form,
+    )
+    if not ok:
+        runtime.metrics.refused.labels(reason="twilio_signature").inc()
+    return ok
+
+
+def _message(
+    runtime: Runtime, form: ImmutableMultiDict[str, str], sid: str, sender: str
+) -> InboundMessage:
     pseudonym, region = runtime.pseudonyms(sender)
-    msg = InboundMessage(
+    return InboundMessage(
         channel=Channel.SMS,
         provider=PROVIDER,
         event=SessionEvent.RESUME,
@@ -87,17 +115,41 @@ async def inbound_sms(
         message_id=sid,
         contact=sender,
     )
+
+
+async def _answer(
+    runtime: Runtime, conversation: Conversation, msg: InboundMessage
+) -> str | Response | None:
+    """The reply to a claimed message, remembered for its repeats; a 503 (and the claim
+    released, so Twilio's retry is taken afresh) when the message could not be handled."""
+    store = runtime.store
+    sid = msg.message_id or ""
     try:
         reply = await conversation.sms(msg)
     except Exception:
         log.exception("SMS handling failed; Twilio will retry")
         runtime.metrics.errors.labels(where="sms").inc()
-        await store.release_message(sid)
+        with contextlib.suppress(RedisError):
+            await store.release_message(sid)
         return PlainTextResponse("temporarily unavailable", status_code=503)
-    await store.remember_reply(sid, reply or "", DEDUP_TTL)
-    runtime.metrics.hops.labels(channel="sms", provider=PROVIDER).inc()
-    runtime.metrics.hop_seconds.labels(channel="sms").observe(time.perf_counter() - started)
-    return twiml(reply)
+    try:
+        await store.remember_reply(sid, reply or "", DEDUP_TTL)
+    except RedisError as exc:
+        log.warning("reply not remembered for repeats: %s", type(exc).__name__)
+    return reply
+
+
+async def _repeat(runtime: Runtime, sid: str) -> Response:
+    """A repeat of a message already taken: the first delivery's reply, waiting a little
+    while it is still being worked out, else a 503 so that Twilio asks again."""
+    deadline = time.monotonic() + REPEAT_WAIT
+    while True:
+        previous = await runtime.store.get_reply(sid)
+        if previous is not None:
+            return twiml(previous or None)
+        if time.monotonic() > deadline:
+            return PlainTextResponse("still working on it", status_code=503)
+        await asyncio.sleep(0.1)
 
 
 @router.post("/sms/twilio/status")
@@ -107,20 +159,17 @@ async def status_callback(request: Request, runtime: RuntimeDep) -> Response:
         form = await read_form(request)
     except BadForm as exc:
         return PlainTextResponse(exc.reason, status_code=exc.status)
-    settings = runtime.settings
-    if not valid(
-        token=settings.twilio_auth_token,
-        base_url=settings.sauti_public_url,
-        request=request,
-        form=form,
-    ):
-        runtime.metrics.refused.labels(reason="twilio_signature").inc()
+    if not _signed(request, runtime, form):
         return PlainTextResponse("invalid signature", status_code=403)
     sid = clean(form.get("MessageSid", ""), limit=64)
     status = STATUS_WORDS.get(clean(form.get("MessageStatus", ""), limit=20).lower())
     if sid and status is not None:
         error_code = clean(form.get("ErrorCode", ""), limit=10) or None
-        changed = await asyncio.to_thread(_apply_status, runtime, sid, status, error_code)
+        try:
+            changed = await asyncio.to_thread(_apply_status, runtime, sid, status, error_code)
+        except SQLAlchemyError as exc:
+            log.warning("status not recorded (%s); Twilio will retry", type(exc).__name__)
+            return PlainTextResponse("temporarily unavailable", status_code=503)
         log.info("twilio status sid=%s status=%s changed=%s", sid, status, changed)
     return PlainTextResponse("OK")
 
