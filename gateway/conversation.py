@@ -64,6 +64,11 @@ def hop_id(msg: InboundMessage) -> str:
     return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+def submission_key(msg: InboundMessage) -> str:
+    """Names the hop that submits a report, so its repeats find the report already filed."""
+    return hashlib.sha256(f"{msg.session_key}|{hop_id(msg)}".encode()).hexdigest()
+
+
 class Conversation:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
@@ -282,6 +287,7 @@ class Conversation:
                 flow_version=record.state.version,
                 rng=self.rt.rng,
                 now=datetime.now(UTC),
+                submission_key=submission_key(msg),
             )
             session.flush()
             return case.id, case.number

@@ -153,8 +153,17 @@ def _number_taken(session: Session, number: str) -> bool:
     return bool(session.scalar(select(exists().where(Case.number == number))))
 
 
-def _insert_with_new_number(session: Session, fields: dict[str, Any], rng: random.Random) -> Case:
-    """Insert a case under a fresh number, drawing again while the number is taken.
+def _submitted(session: Session, key: str | None) -> Case | None:
+    if key is None:
+        return None
+    return session.scalars(select(Case).where(Case.submission_key == key)).first()
+
+
+def _insert_with_new_number(
+    session: Session, fields: dict[str, Any], rng: random.Random
+) -> tuple[Case, bool]:
+    """Insert a case under a fresh number, drawing again while the number is taken; return
+    it and True, or the case its submission key already filed and False.
 
     Each attempt builds a new object: one whose INSERT failed is not reusable.
     """
@@ -164,10 +173,13 @@ def _insert_with_new_number(session: Session, fields: dict[str, Any], rng: rando
             with session.begin_nested():
                 session.add(case)
         except IntegrityError:
+            earlier = _submitted(session, fields.get("submission_key"))
+            if earlier is not None:
+                return earlier, False
             if not _number_taken(session, case.number):
                 raise
             continue
-        return case
+        return case, True
     raise NoFreeNumber(f"no free case number after {NUMBER_ATTEMPTS} draws")
 
 
@@ -198,13 +210,18 @@ def create_report(
     rng: random.Random,
     now: datetime,
     is_test: bool = False,
+    submission_key: str | None = None,
 ) -> Case:
     """Record a new report with a fresh case number and its `received` event.
 
     The place is linked when `place_code` names an active location; otherwise only the
     typed place text is kept. The contact number is kept, encrypted, only when the
-    reporter asked for SMS updates.
+    reporter asked for SMS updates. A `submission_key` seen before returns the case it
+    filed, unchanged: a repeated or concurrent submission files one report.
     """
+    earlier = _submitted(session, submission_key)
+    if earlier is not None:
+        return earlier
     _check_origin(
         pseudonym=pseudonym, channel=channel, language=language, contact_e164=contact_e164
     )
@@ -231,8 +248,11 @@ def create_report(
         "flow_version": flow_version,
         "created_at": now,
         "updated_at": now,
+        "submission_key": submission_key,
     }
-    case = _insert_with_new_number(session, fields, rng)
+    case, created = _insert_with_new_number(session, fields, rng)
+    if not created:
+        return case
     data: dict[str, Any] = {"channel": channel, "severity": case.severity}
     if report.place_code is not None and location_id is None:
         data["unknown_place_code"] = report.place_code

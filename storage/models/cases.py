@@ -108,6 +108,9 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(10), unique=True)
+    # Identifies the hop that submitted the report (a hash, never the input itself), so a
+    # provider's retry or a duplicated request finds the case already filed.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     category: Mapped[str] = mapped_column(String(32))
     hazard: Mapped[str | None] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(16))

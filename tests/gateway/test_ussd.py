@@ -226,3 +226,25 @@ def test_a_plus_sent_without_url_encoding_still_reads_the_country(app_client: Te
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert response.text.index("Francais") < response.text.index("English")
+
+
+def test_the_submit_hop_retried_after_a_failed_save_files_one_report(
+    phone: UssdPhone, db: sessionmaker[Session], redis_client: redis.Redis
+) -> None:
+    """The report was committed but the hop's state never reached Redis (an outage right
+    then): the gateway's retry of 'Send' finds the report already filed."""
+    file_report(phone)
+    inputs = phone.inputs
+    phone.dial()
+    for key in inputs[1:-1]:  # the same report again, up to its summary
+        phone.press(key)
+    assert "Your report:" in phone.last
+    before = {key: redis_client.dump(key) for key in redis_client.scan_iter(match="sauti:s:*")}
+    first = phone.press(inputs[-1])
+    for key, value in before.items():  # as if the last save had never happened
+        redis_client.restore(key, 0, value, replace=True)
+    for key in redis_client.scan_iter(match="sauti:h:*"):
+        redis_client.delete(key)
+    again = phone.post("*".join(phone.inputs))
+    assert case_number_in(again) == case_number_in(first)
+    assert len(cases_in(db)) == 2
