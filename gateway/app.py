@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = runtime or build_runtime(settings or Settings())
+        rt = runtime or build_runtime(_checked(settings or Settings()))
         app.state.runtime = rt
         app.state.conversation = Conversation(rt)
         refresher = asyncio.create_task(_refresh_forever(rt))
@@ -45,6 +45,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(twilio)
     app.add_exception_handler(RequestValidationError, _validation_error)
     return app
+
+
+def _checked(settings: Settings) -> Settings:
+    settings.check_exposure()
+    return settings
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class Settings(BaseSettings):
@@ -50,6 +53,19 @@ class Settings(BaseSettings):
     @property
     def console_outbox(self) -> Path:
         return self.sauti_console_outbox or self.var_dir / "outbox.jsonl"
+
+    def check_exposure(self) -> None:
+        """Refuse to serve a public URL without the Africa's Talking token.
+
+        The USSD callback has no signature: without the token anyone who can reach it can
+        post as any number, and be offered that number's unfinished report.
+        """
+        host = urlsplit(self.sauti_public_url).hostname or ""
+        if not self.sauti_at_token and host not in LOOPBACK:
+            raise ValueError(
+                f"SAUTI_PUBLIC_URL is {self.sauti_public_url} but SAUTI_AT_TOKEN is empty: set "
+                "a long random token and add ?token=... to the callback URLs"
+            )
 
     @property
     def languages(self) -> tuple[str, ...]:

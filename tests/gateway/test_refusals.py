@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
+from gateway.settings import Settings
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
 
 USSD = f"/ussd/africastalking?token={AT_TOKEN}"
@@ -126,3 +127,14 @@ def test_health_readiness_and_metrics(app_client: TestClient) -> None:
     metrics = app_client.get("/metrics").text
     assert 'sauti_hops_total{channel="ussd",provider="africastalking"} 1.0' in metrics
     assert "sauti_hop_seconds_bucket" in metrics
+
+
+def test_a_public_url_without_the_ussd_token_refuses_to_start(settings: Settings) -> None:
+    from gateway.app import create_app
+
+    exposed = settings.model_copy(update={"sauti_at_token": ""})
+    with pytest.raises(ValueError, match="SAUTI_AT_TOKEN"), TestClient(create_app(exposed)):
+        pass
+    loopback = exposed.model_copy(update={"sauti_public_url": "http://127.0.0.1:8000"})
+    with TestClient(create_app(loopback)) as client:
+        assert client.get("/healthz").status_code == 200
