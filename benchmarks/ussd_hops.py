@@ -55,6 +55,7 @@ PLAN: tuple[str, ...] = (
 @dataclass
 class Tally:
     latencies: list[float] = field(default_factory=list)
+    by_step: dict[str, list[float]] = field(default_factory=dict)
     hops: int = 0
     reports: int = 0
     errors: int = 0
@@ -98,12 +99,16 @@ def pick(screen: str, label: str) -> str:
     raise RuntimeError(f"no option {label!r} on {screen!r}")
 
 
-async def post(client: aiohttp.ClientSession, url: str, form: dict[str, str], tally: Tally) -> str:
+async def post(
+    client: aiohttp.ClientSession, url: str, form: dict[str, str], tally: Tally, step: str = ""
+) -> str:
     started = time.perf_counter()
     async with client.post(url, data=form) as response:
         body = await response.text()
         status = response.status
-    tally.latencies.append(time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    tally.latencies.append(elapsed)
+    tally.by_step.setdefault(step, []).append(elapsed)
     tally.hops += 1
     if status != 200:
         tally.errors += 1
@@ -131,7 +136,8 @@ async def report_session(
                 await asyncio.wait_for(pace.get(), timeout=max(0.001, until - time.monotonic()))
             except TimeoutError:
                 return  # the phase is over: this session is abandoned, not counted
-        screen = (await post(client, url, {**form, "text": "*".join(inputs)}, tally))[4:]
+        step = label.lstrip("=")[:12] if label else "dial"
+        screen = (await post(client, url, {**form, "text": "*".join(inputs)}, tally, step))[4:]
     if screen.startswith("Report sent."):
         tally.reports += 1
 
@@ -196,6 +202,15 @@ def percentile(values: list[float], p: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def describe_steps(tally: Tally) -> None:
+    """p95 by screen: where the slow hops are (those that touch the database)."""
+    parts = [
+        f"{step} {percentile([v * 1000 for v in values], 95):.1f}"
+        for step, values in tally.by_step.items()
+    ]
+    print("  p95 ms by hop: " + ", ".join(parts))
 
 
 def describe(name: str, tally: Tally, elapsed: float) -> float:
@@ -269,6 +284,7 @@ async def main_async(args: argparse.Namespace, settings: Settings, env: dict[str
             app + "/ussd/africastalking", args.seconds, args.connections, rate=args.rate
         )
         describe(f"Sauti, paced at {args.rate:.0f}/s", paced, paced_time)
+        describe_steps(paced)
         p95_paced, _ = await server_p95(app + "/metrics", before)
         submitted = full.reports + paced.reports
         stored = stored_reports(settings) - 4  # the warm-up sessions of the two app phases

@@ -28,11 +28,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or build_runtime(_checked(settings or Settings()))
         app.state.runtime = rt
-        app.state.conversation = Conversation(rt)
+        app.state.conversation = conversation = Conversation(rt)
         refresher = asyncio.create_task(_refresh_forever(rt))
         try:
             yield
         finally:
+            await conversation.settle_background()
             refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await refresher

@@ -72,6 +72,7 @@ def submission_key(msg: InboundMessage) -> str:
 class Conversation:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+        self._pending: set[asyncio.Task[bool]] = set()
 
     # -- context -------------------------------------------------------------------------
 
@@ -265,10 +266,24 @@ class Conversation:
             return Outcome(ok=False, values={})
         self.rt.metrics.reports.labels(channel=msg.channel.value).inc()
         record.drop_draft = True
-        await asyncio.to_thread(
-            queues.enqueue, queues.ROUTING, route_report, case_id, connection=self.rt.redis
-        )
+        self._enqueue_routing(case_id)
         return Outcome(ok=True, values={"case": display(number)})
+
+    def _enqueue_routing(self, case_id: int) -> None:
+        """Hand the committed report to routing without making the caller wait for it; if
+        Redis is out of reach the sweep finds the report unrouted and enqueues it again."""
+        task = asyncio.create_task(
+            asyncio.to_thread(
+                queues.enqueue, queues.ROUTING, route_report, case_id, connection=self.rt.redis
+            )
+        )
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def settle_background(self) -> None:
+        """Wait for the enqueues still in flight (at shutdown, and in tests)."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
 
     def _commit_report(
         self, msg: InboundMessage, record: Record, effect: fx.SubmitReport

@@ -31,6 +31,7 @@ from storage.sessions import SessionStore
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 10.0
+PLACES_REFRESH_SECONDS = 60.0
 T = TypeVar("T")
 
 
@@ -52,15 +53,15 @@ class Runtime:
     bundles: dict[str, Bundle] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.SystemRandom)
     inline_db: bool = False
-    refreshed_at: float = 0.0
+    places_loaded_at: float = 0.0
 
     async def db(self, func: Callable[..., T], /, *args: Any) -> T:
         """Run a short database call from a coroutine.
 
         On SQLite (a local file, one writer at a time) the call runs right here: it takes
-        a fraction of a millisecond, less than handing it to a thread and back, and the
-        threads would only queue for the one connection. Over the network (PostgreSQL)
-        it runs in a thread so the event loop keeps answering other hops meanwhile.
+        about a millisecond, less than handing it to a thread and back, and threads would
+        only queue for the file lock. Over the network (PostgreSQL) it runs in a thread so
+        the event loop keeps answering other hops meanwhile.
         """
         if self.inline_db:
             return func(*args)
@@ -82,16 +83,24 @@ class Runtime:
         return bundle
 
     async def refresh(self) -> None:
-        """Pick up a newly published bundle and newly imported places."""
-        bundle, places = await asyncio.to_thread(self._read_current)
+        """Pick up a newly published bundle and, every minute, newly imported places.
+
+        Compiling flows and loading the place tree cost far more than a hop, so each is done
+        only when it may have changed: the bundle when its published version differs.
+        """
+        places_due = time.monotonic() - self.places_loaded_at >= PLACES_REFRESH_SECONDS
+        bundle, places = await self.db(self._read_current, places_due)
         self.bundles.setdefault(bundle.version, bundle)
         self.bundle = self.bundles[bundle.version]
-        self.places = places
-        self.refreshed_at = time.monotonic()
+        if places is not None:
+            self.places = places
+            self.places_loaded_at = time.monotonic()
 
-    def _read_current(self) -> tuple[Bundle, PlaceTree]:
+    def _read_current(self, places_due: bool) -> tuple[Bundle, PlaceTree | None]:
         with self.sessions() as session:
-            return current_bundle(session), PlaceTree.load(session)
+            version = flowstore.published_version(session=session)
+            bundle = self.bundles.get(version or "") or current_bundle(session)
+            return bundle, PlaceTree.load(session) if places_due else None
 
     async def close(self) -> None:
         await self.aredis.aclose()
@@ -144,5 +153,5 @@ def build_runtime(settings: Settings) -> Runtime:
         pseudonyms=Pseudonyms(crypto),
         inline_db=settings.db_url.startswith("sqlite"),
         bundles={bundle.version: bundle},
-        refreshed_at=time.monotonic(),
+        places_loaded_at=time.monotonic(),
     )

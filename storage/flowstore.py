@@ -16,6 +16,17 @@ def bundle_by_version(*, session: Session, version: str) -> FlowBundle | None:
     return session.scalar(select(FlowBundle).where(FlowBundle.version == version))
 
 
+def published_version(*, session: Session) -> str | None:
+    """Return the version of the live bundle (a cheap check before loading it)."""
+    query = (
+        select(FlowBundle.version)
+        .where(FlowBundle.status == BundleStatus.PUBLISHED)
+        .order_by(FlowBundle.published_at.desc(), FlowBundle.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
 def published_bundle(*, session: Session) -> FlowBundle | None:
     """Return the live bundle, or None before the first publication."""
     query = (

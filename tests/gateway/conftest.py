@@ -23,6 +23,11 @@ from workers import context, queues
 OPTION = re.compile(r"^(\d+) (.+)$", re.MULTILINE)
 
 
+def settle(client: TestClient) -> None:
+    """Wait for the work a request handed to the background (routing enqueues)."""
+    client.portal.call(client.app.state.conversation.settle_background)
+
+
 def option(screen: str, label: str) -> str:
     """The key of the option whose label starts with `label` on this screen."""
     for key, text in OPTION.findall(screen):
@@ -81,6 +86,7 @@ class UssdPhone:
                 "text": text,
             },
         )
+        settle(self.client)
         assert response.status_code == 200, response.text
         assert response.text.startswith(("CON ", "END "))
         return response.text
@@ -127,6 +133,7 @@ class SmsPhone:
     def post_form(self, form: dict[str, str], *, path: str = "/sms/twilio") -> tuple[int, str]:
         signature = RequestValidator(self.token).compute_signature(self.public_url + path, form)
         response = self.client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+        settle(self.client)
         return response.status_code, response.text
 
     def send(self, body: str, sid: str | None = None) -> str:
