@@ -23,11 +23,9 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from gateway import embedded_redis  # noqa: E402
-from gateway.cli import database, prepare  # noqa: E402
+from benchmarks.common import free_port, key, percentile, service_home, wait_up  # noqa: E402
+from gateway.cli import database  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
 from storage.models import Case, OutboxMessage  # noqa: E402
 
@@ -55,7 +53,6 @@ SITES = (
 CATEGORIES = ("Illegal tax", "Accident", "Children working", "Violence")
 DESCRIPTION = "Soldiers stop diggers at the barrier and take 5000 francs from each"
 NUMBER = re.compile(r"\d{3}-\d{3}-\d{4}")
-LINE = re.compile(r"^(\d+) (.+)$", re.MULTILINE)
 POLL_SECONDS = 0.02
 
 
@@ -76,28 +73,8 @@ class Run:
     errors: int = 0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "gateway.cli", *args], env=env, cwd=ROOT)  # noqa: S603
-
-
-async def ready(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as client:
-        while time.monotonic() < deadline:
-            try:
-                async with client.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{url} did not become ready")
 
 
 def new_phone() -> str:
@@ -110,13 +87,6 @@ async def hop(client: aiohttp.ClientSession, url: str, form: dict[str, str], tex
     if response.status != 200 or not body.startswith(("CON ", "END ")):
         raise RuntimeError(f"hop answered {response.status}: {body[:80]!r}")
     return body[4:]
-
-
-def key(screen: str, label: str) -> str:
-    for number, text in LINE.findall(screen):
-        if text.startswith(label):
-            return str(number)
-    raise RuntimeError(f"no option {label!r} on {screen!r}")
 
 
 async def learn(
@@ -204,11 +174,6 @@ async def poll(
     return last_id, offset + len(complete)
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0.0
-
-
 def describe(name: str, run: Run, seen: dict[str, float]) -> None:
     ms = [(seen[n] - t) * 1000 for n, t in run.submitted.items() if n in seen]
     print(
@@ -247,7 +212,7 @@ async def main_async(args: argparse.Namespace, settings: Settings, env: dict[str
     processes += [start(["worker"], env) for _ in range(args.workers)]
     try:
         url = f"http://127.0.0.1:{port}"
-        await ready(url + "/readyz")
+        await wait_up(url + "/readyz")
         print(
             f"{os.cpu_count()} cores, database {settings.db_url.split(':')[0]}, one web process, "
             f"{args.workers} RQ worker(s), {args.rate:g} reports/s for {args.seconds:g} s"
@@ -276,23 +241,19 @@ def main() -> None:
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
     parser.add_argument("--redis-url", default="", help="default: an embedded redis-server")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="sauti-routing-"))
-    embedded = None if args.redis_url else embedded_redis.start(tmp)
-    settings = Settings(
-        sauti_var_dir=tmp,
-        database_url=args.database_url or f"sqlite:///{tmp / 'bench.db'}",
-        redis_url=args.redis_url or (embedded.url if embedded else ""),
-        sauti_console_outbox=tmp / "outbox.jsonl",
+    home = service_home(
+        "sauti-routing-",
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        sauti_sms_rate=1000,
     )
-    prepare(settings)
-    env = {**os.environ, "SAUTI_VAR_DIR": str(tmp), "DATABASE_URL": settings.db_url,
-           "REDIS_URL": settings.redis_url, "SAUTI_CONSOLE_OUTBOX": str(tmp / "outbox.jsonl"),
-           "SAUTI_SMS_RATE": "1000", "SAUTI_LOG_LEVEL": "WARNING"}  # fmt: skip
-    try:
+    with home as (settings, env):
+        env = {
+            **env,
+            "SAUTI_CONSOLE_OUTBOX": str(settings.console_outbox),
+            "SAUTI_SMS_RATE": "1000",
+        }
         asyncio.run(main_async(args, settings, env))
-    finally:
-        if embedded is not None:
-            embedded.stop()
 
 
 if __name__ == "__main__":

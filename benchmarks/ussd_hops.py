@@ -17,11 +17,9 @@ import asyncio
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +29,10 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway import embedded_redis  # noqa: E402
-from gateway.cli import database, prepare  # noqa: E402
+from benchmarks.common import free_port, key, percentile, service_home, wait_up  # noqa: E402
+from gateway.cli import database  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
 
-OPTION = re.compile(r"^(\d+) (.+)$", re.MULTILINE)
 DESCRIPTION = "Wall of shaft 3 fell, two diggers trapped"
 PLAN: tuple[str, ...] = (
     "English",
@@ -61,12 +58,6 @@ class Tally:
     errors: int = 0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def serve(app: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
     command = [
         sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
@@ -76,27 +67,8 @@ def serve(app: str, port: int, env: dict[str, str], workers: int) -> subprocess.
     return subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
 
 
-async def wait_up(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as client:
-        while time.monotonic() < deadline:
-            try:
-                async with client.get(url) as response:
-                    if response.status < 500:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
-
-
 def pick(screen: str, label: str) -> str:
-    if label.startswith("="):
-        return label[1:]
-    for key, text in OPTION.findall(screen):
-        if text.startswith(label):
-            return str(key)
-    raise RuntimeError(f"no option {label!r} on {screen!r}")
+    return label[1:] if label.startswith("=") else key(screen, label)
 
 
 async def post(
@@ -195,13 +167,6 @@ async def run_phase(
         await asyncio.gather(*tasks)
         elapsed = time.monotonic() - started
     return tally, elapsed
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def describe_steps(tally: Tally) -> None:
@@ -314,21 +279,9 @@ def main() -> None:
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
     parser.add_argument("--redis-url", default="", help="default: an embedded redis-server")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="sauti-bench-"))
-    embedded = None if args.redis_url else embedded_redis.start(tmp)
-    settings = Settings(
-        sauti_var_dir=tmp,
-        database_url=args.database_url or f"sqlite:///{tmp / 'bench.db'}",
-        redis_url=args.redis_url or (embedded.url if embedded else ""),
-    )
-    prepare(settings)
-    env = {**os.environ, "SAUTI_VAR_DIR": str(tmp), "DATABASE_URL": settings.db_url,
-           "REDIS_URL": settings.redis_url, "SAUTI_LOG_LEVEL": "WARNING"}  # fmt: skip
-    try:
+    home = service_home("sauti-bench-", database_url=args.database_url, redis_url=args.redis_url)
+    with home as (settings, env):
         asyncio.run(main_async(args, settings, env))
-    finally:
-        if embedded is not None:
-            embedded.stop()
 
 
 if __name__ == "__main__":
