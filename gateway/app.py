@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from gateway import health
+from gateway.api import router as api
 from gateway.channels.africastalking.views import router as africastalking
 from gateway.channels.twilio.views import router as twilio
 from gateway.conversation import Conversation
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(health.router)
     app.include_router(africastalking)
     app.include_router(twilio)
+    app.include_router(api)
     app.add_exception_handler(RequestValidationError, _validation_error)
     return app
 

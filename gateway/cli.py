@@ -228,6 +228,52 @@ def i18n_compile(out: Path | None) -> None:
         click.echo(f"compiled {path}")
 
 
+# -- users -------------------------------------------------------------------------------------
+
+
+@main.group()
+def admin() -> None:
+    """Console and API users."""
+
+
+def _read_password() -> str:
+    """One line from standard input when it is not a terminal; else a hidden prompt, twice."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@admin.command("create-user")
+@click.argument("name")
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "coordinator", "analyst"]), help="Role."
+)
+def admin_create_user(name: str, role: str) -> None:
+    """Create a user; the password comes from standard input or a prompt (12+ characters)."""
+    from storage.migrate import upgrade
+    from storage.users import InvalidUser, audit, check_password, create_user
+
+    settings = _settings()
+    password = _read_password()
+    try:
+        check_password(password)
+        upgrade(settings.db_url)
+        with database(settings) as sessions, sessions.begin() as session:
+            create_user(session=session, username=name, password=password, role=role, now=_now())
+            audit(
+                session=session,
+                actor="cli",
+                action="user.create",
+                target=name,
+                now=_now(),
+                data={"role": role},
+            )
+    except InvalidUser as exc:
+        raise click.ClickException(f"no user created: {exc}") from exc
+    click.echo(f"created {role} {name}")
+
+
 # -- processes ---------------------------------------------------------------------------------
 
 

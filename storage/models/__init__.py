@@ -24,11 +24,14 @@ from storage.models.flows import BundleStatus, FlowBundle
 from storage.models.outbox import MessageKind, OutboxMessage, OutboxStatus, RecipientKind
 from storage.models.places import PARENT_LEVEL, Level, Location
 from storage.models.prefs import NumberPrefs
+from storage.models.users import FREE_TEXT_ROLES, AuditEntry, Role, User
 
 __all__ = [
+    "FREE_TEXT_ROLES",
     "LEVEL_RANK",
     "PARENT_LEVEL",
     "AssignmentReason",
+    "AuditEntry",
     "BundleStatus",
     "Case",
     "CaseAssignment",
@@ -50,6 +53,8 @@ __all__ = [
     "OutboxStatus",
     "Outcome",
     "RecipientKind",
+    "Role",
     "Severity",
     "Status",
+    "User",
 ]

@@ -1,0 +1,61 @@
+"""Annotated dependencies of the JSON API: the signed-in user and their role."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+
+from gateway.api.tokens import ApiKeys, Claims, load_api_keys, read_token
+from gateway.deps import RuntimeDep
+from gateway.runtime import Runtime
+from storage.db import utcnow
+from storage.users import find_user
+
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105  (a path, not a secret)
+_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+async def get_api_keys(request: Request, runtime: RuntimeDep) -> ApiKeys:
+    keys: ApiKeys | None = getattr(request.app.state, "api_keys", None)
+    if keys is None:
+        keys = load_api_keys(runtime.settings)
+        request.app.state.api_keys = keys
+    return keys
+
+
+ApiKeysDep = Annotated[ApiKeys, Depends(get_api_keys)]
+
+
+def unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def _still_allowed(runtime: Runtime, claims: Claims) -> bool:
+    """The user still exists, is active and has the role the token was issued for."""
+    with runtime.sessions() as session:
+        user = find_user(session=session, username=claims.username)
+        return user is not None and user.active and user.role == claims.role
+
+
+async def get_principal(
+    token: Annotated[str | None, Depends(_bearer)], keys: ApiKeysDep, runtime: RuntimeDep
+) -> Claims:
+    if not token:
+        raise unauthorized("sign in: send an Authorization: Bearer token")
+    claims = read_token(key=keys.signing, token=token, now=utcnow())
+    if claims is None:
+        raise unauthorized("the token is invalid or has expired: get a new one")
+    if not await runtime.db(_still_allowed, runtime, claims):
+        raise unauthorized("this account is no longer allowed in: get a new token")
+    return claims
+
+
+PrincipalDep = Annotated[Claims, Depends(get_principal)]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client is not None else None
