@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -125,3 +126,22 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
 
 def is_postgres(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
+
+
+@pytest.fixture
+def run_cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The `sauti` command against the test database and Redis, demo data loaded."""
+    from gateway import cli
+
+    cli.prepare(settings)
+    for name, value in {
+        "DATABASE_URL": settings.db_url,
+        "REDIS_URL": settings.redis_url,
+        "SAUTI_VAR_DIR": str(settings.sauti_var_dir),
+        "SAUTI_PSEUDONYM_KEY": PSEUDONYM_KEY,
+        "SAUTI_ENCRYPTION_KEY": ENCRYPTION_KEY,
+        "SAUTI_AT_TOKEN": AT_TOKEN,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(cli, "setup_logging", lambda level: None)
+    return CliRunner()

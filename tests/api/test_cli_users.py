@@ -10,23 +10,6 @@ from gateway import cli
 from gateway.settings import Settings
 from storage.models import User
 from storage.users import audit_entries
-from tests.conftest import AT_TOKEN, ENCRYPTION_KEY, PSEUDONYM_KEY
-
-
-@pytest.fixture
-def run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    cli.prepare(settings)
-    for name, value in {
-        "DATABASE_URL": settings.db_url,
-        "REDIS_URL": settings.redis_url,
-        "SAUTI_VAR_DIR": str(settings.sauti_var_dir),
-        "SAUTI_PSEUDONYM_KEY": PSEUDONYM_KEY,
-        "SAUTI_ENCRYPTION_KEY": ENCRYPTION_KEY,
-        "SAUTI_AT_TOKEN": AT_TOKEN,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(cli, "setup_logging", lambda level: None)
-    return CliRunner()
 
 
 def _users(db: sessionmaker[Session]) -> list[tuple[str, str]]:
@@ -35,9 +18,9 @@ def _users(db: sessionmaker[Session]) -> list[tuple[str, str]]:
 
 
 def test_create_user_reads_the_password_from_stdin(
-    run: CliRunner, db: sessionmaker[Session]
+    run_cli: CliRunner, db: sessionmaker[Session]
 ) -> None:
-    result = run.invoke(
+    result = run_cli.invoke(
         cli.main,
         ["admin", "create-user", "cora", "--role", "coordinator"],
         input="a long passphrase\n",
@@ -54,13 +37,13 @@ def test_create_user_reads_the_password_from_stdin(
 
 
 def test_created_user_can_get_a_token(
-    run: CliRunner, settings: Settings, db: sessionmaker[Session]
+    run_cli: CliRunner, settings: Settings, db: sessionmaker[Session]
 ) -> None:
     from fastapi.testclient import TestClient
 
     from gateway.app import create_app
 
-    run.invoke(
+    run_cli.invoke(
         cli.main, ["admin", "create-user", "ana", "--role", "analyst"], input="a long passphrase\n"
     )
     with TestClient(create_app(settings)) as client:
@@ -71,9 +54,9 @@ def test_created_user_can_get_a_token(
 
 
 def test_weak_password_is_refused_with_a_clear_message(
-    run: CliRunner, db: sessionmaker[Session]
+    run_cli: CliRunner, db: sessionmaker[Session]
 ) -> None:
-    result = run.invoke(
+    result = run_cli.invoke(
         cli.main, ["admin", "create-user", "ada", "--role", "admin"], input="short\n"
     )
     assert result.exit_code == 1
@@ -89,18 +72,18 @@ def test_weak_password_is_refused_with_a_clear_message(
     ],
 )
 def test_bad_name_or_role_is_refused(
-    run: CliRunner, db: sessionmaker[Session], args: list[str], message: str
+    run_cli: CliRunner, db: sessionmaker[Session], args: list[str], message: str
 ) -> None:
-    result = run.invoke(cli.main, ["admin", "create-user", *args], input="a long passphrase\n")
+    result = run_cli.invoke(cli.main, ["admin", "create-user", *args], input="a long passphrase\n")
     assert result.exit_code != 0
     assert message in result.output
     assert _users(db) == []
 
 
-def test_taken_name_is_refused(run: CliRunner, db: sessionmaker[Session]) -> None:
+def test_taken_name_is_refused(run_cli: CliRunner, db: sessionmaker[Session]) -> None:
     args = ["admin", "create-user", "ada", "--role", "admin"]
-    assert run.invoke(cli.main, args, input="a long passphrase\n").exit_code == 0
-    result = run.invoke(cli.main, args, input="another passphrase\n")
+    assert run_cli.invoke(cli.main, args, input="a long passphrase\n").exit_code == 0
+    result = run_cli.invoke(cli.main, args, input="another passphrase\n")
     assert result.exit_code == 1
     assert "already exists" in result.output
     assert _users(db) == [("ada", "admin")]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +15,6 @@ from gateway.settings import Settings
 from storage.keys import load_crypto
 from storage.models import Case, Committee, CommitteeMember, Location
 from storage.prefs import set_language
-from tests.conftest import AT_TOKEN, ENCRYPTION_KEY, PSEUDONYM_KEY
 
 PLACES = """\
 code,name,parent_code,level
@@ -35,28 +33,12 @@ nodes:
 """
 
 
-@pytest.fixture
-def run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    cli.prepare(settings)
-    for name, value in {
-        "DATABASE_URL": settings.db_url,
-        "REDIS_URL": settings.redis_url,
-        "SAUTI_VAR_DIR": str(settings.sauti_var_dir),
-        "SAUTI_PSEUDONYM_KEY": PSEUDONYM_KEY,
-        "SAUTI_ENCRYPTION_KEY": ENCRYPTION_KEY,
-        "SAUTI_AT_TOKEN": AT_TOKEN,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(cli, "setup_logging", lambda level: None)
-    return CliRunner()
-
-
 def test_import_locations_adds_places_under_the_demo_tree(
-    run: CliRunner, tmp_path: Path, db: sessionmaker[Session]
+    run_cli: CliRunner, tmp_path: Path, db: sessionmaker[Session]
 ) -> None:
     path = tmp_path / "places.csv"
     path.write_text(PLACES)
-    result = run.invoke(cli.main, ["import", "locations", str(path)])
+    result = run_cli.invoke(cli.main, ["import", "locations", str(path)])
     assert result.exit_code == 0, result.output
     assert "2 places created" in result.output
     with db() as session:
@@ -67,11 +49,11 @@ def test_import_locations_adds_places_under_the_demo_tree(
 
 
 def test_a_bad_locations_file_is_refused_whole(
-    run: CliRunner, tmp_path: Path, db: sessionmaker[Session]
+    run_cli: CliRunner, tmp_path: Path, db: sessionmaker[Session]
 ) -> None:
     path = tmp_path / "places.csv"
     path.write_text(PLACES + "cd-sk-ghost,Ghost,cd-sk-nowhere,site\n")
-    result = run.invoke(cli.main, ["import", "locations", str(path)])
+    result = run_cli.invoke(cli.main, ["import", "locations", str(path)])
     assert result.exit_code == 1
     assert "nothing imported" in result.output
     assert "line 4" in result.output
@@ -82,27 +64,27 @@ def test_a_bad_locations_file_is_refused_whole(
         )
 
 
-def test_flows_lint_passes_on_the_shipped_flows(run: CliRunner) -> None:
-    result = run.invoke(cli.main, ["flows", "lint", "--languages", "en,fr"])
+def test_flows_lint_passes_on_the_shipped_flows(run_cli: CliRunner) -> None:
+    result = run_cli.invoke(cli.main, ["flows", "lint", "--languages", "en,fr"])
     assert result.exit_code == 0, result.output
 
 
-def test_flows_lint_fails_on_a_broken_flow(run: CliRunner, tmp_path: Path) -> None:
+def test_flows_lint_fails_on_a_broken_flow(run_cli: CliRunner, tmp_path: Path) -> None:
     broken = tmp_path / "status.yaml"
     broken.write_text(BROKEN)
-    result = run.invoke(cli.main, ["flows", "lint", str(broken), "--languages", "en"])
+    result = run_cli.invoke(cli.main, ["flows", "lint", str(broken), "--languages", "en"])
     assert result.exit_code == 1
     assert "nowhere" in result.output
 
 
 def test_simulate_files_a_report_in_the_terminal(
-    run: CliRunner, db: sessionmaker[Session], settings: Settings
+    run_cli: CliRunner, db: sessionmaker[Session], settings: Settings
 ) -> None:
     pseudonym = load_crypto(settings).pseudonym("+243812345678")
     with db.begin() as session:  # a number that chose English before: no language list
         set_language(session=session, pseudonym=pseudonym, language="en", now=datetime.now(UTC))
     keys = ["1", "2", "3", "1", "1", "1", "1", "Wall fell on two diggers", "2", "1"]
-    result = run.invoke(
+    result = run_cli.invoke(
         cli.main, ["simulate", "--phone", "+243812345678"], input="\n".join(keys) + "\n"
     )
     assert result.exit_code == 0, result.output
@@ -160,7 +142,7 @@ def committees(db: sessionmaker[Session]) -> dict[str, tuple[str, str, list[str]
 
 
 def test_demo_committees_are_loaded_into_a_fresh_database(
-    run: CliRunner, db: sessionmaker[Session]
+    run_cli: CliRunner, db: sessionmaker[Session]
 ) -> None:
     found = committees(db)
     assert len(found) == 13
@@ -168,11 +150,11 @@ def test_demo_committees_are_loaded_into_a_fresh_database(
 
 
 def test_import_creates_and_updates_by_code(
-    run: CliRunner, tmp_path: Path, db: sessionmaker[Session]
+    run_cli: CliRunner, tmp_path: Path, db: sessionmaker[Session]
 ) -> None:
     path = tmp_path / "committees.yaml"
     path.write_text(GOOD)
-    result = run.invoke(cli.main, ["import", "committees", str(path)])
+    result = run_cli.invoke(cli.main, ["import", "committees", str(path)])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "1 committees created, 1 updated, 0 unchanged"
     found = committees(db)
@@ -184,17 +166,17 @@ def test_import_creates_and_updates_by_code(
         )
         assert old is not None
         assert old.active is False
-    again = run.invoke(cli.main, ["import", "committees", str(path)])
+    again = run_cli.invoke(cli.main, ["import", "committees", str(path)])
     assert again.output.strip() == "0 committees created, 0 updated, 2 unchanged"
 
 
 def test_a_bad_file_is_refused_whole_with_line_and_field(
-    run: CliRunner, tmp_path: Path, db: sessionmaker[Session]
+    run_cli: CliRunner, tmp_path: Path, db: sessionmaker[Session]
 ) -> None:
     before = committees(db)
     path = tmp_path / "bad.yaml"
     path.write_text(GOOD + BAD)
-    result = run.invoke(cli.main, ["import", "committees", str(path)])
+    result = run_cli.invoke(cli.main, ["import", "committees", str(path)])
     assert result.exit_code != 0
     lines = result.output.splitlines()
     assert "line 25, location: unknown location 'cd-nk-nowhere'" in lines
