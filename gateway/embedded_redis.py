@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import signal
 import subprocess
+import sys
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -50,10 +55,20 @@ def start(var_dir: Path, *, timeout: float = 10.0) -> EmbeddedRedis:
         "--appendonly", "no",
         "--logfile", str(home / "redis.log"),
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL)  # noqa: S603
+    process = subprocess.Popen(  # noqa: S603
+        command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+    )
     server = EmbeddedRedis(process=process, socket=socket)
     _wait_ready(server, timeout)
     return server
+
+
+def _die_with_parent() -> None:
+    """Have the kernel stop the server when the process that started it ends, even by a
+    signal that skips clean-up (uvicorn re-raises SIGTERM after its own shutdown)."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _server_binary() -> str:

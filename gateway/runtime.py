@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import redis
 import redis.asyncio as aredis
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.engine import Bundle
@@ -134,9 +135,15 @@ def build_runtime(settings: Settings) -> Runtime:
     """Connect to the database and Redis named by `settings` (REDIS_URL must be resolved)."""
     _share_the_interpreter()
     sessions = make_sessionmaker(make_engine(settings.db_url, **_pool_options(settings.db_url)))
-    with sessions() as session:
-        bundle = current_bundle(session)
-        places = PlaceTree.load(session)
+    try:
+        with sessions() as session:
+            bundle = current_bundle(session)
+            places = PlaceTree.load(session)
+    except DBAPIError as exc:
+        raise RuntimeError(
+            f"cannot read the database ({type(exc.orig).__name__}): "
+            "is it reachable, and migrated with `sauti db upgrade`?"
+        ) from exc
     async_redis = aredis.Redis.from_url(settings.redis_url)
     crypto = load_crypto(settings)
     return Runtime(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -138,3 +140,11 @@ def test_a_public_url_without_the_ussd_token_refuses_to_start(settings: Settings
     loopback = exposed.model_copy(update={"sauti_public_url": "http://127.0.0.1:8000"})
     with TestClient(create_app(loopback)) as client:
         assert client.get("/healthz").status_code == 200
+
+
+def test_an_unmigrated_database_is_named_at_start(settings: Settings, tmp_path: Path) -> None:
+    from gateway.app import create_app
+
+    empty = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'empty.db'}"})
+    with pytest.raises(RuntimeError, match="sauti db upgrade"), TestClient(create_app(empty)):
+        pass
