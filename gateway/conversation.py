@@ -329,6 +329,7 @@ class Conversation:
                 case=case,
                 text=effect.text,
                 channel=msg.channel.value,
+                submission_key=submission_key(msg),
             )
             return Outcome(ok=True, values={"case": display(case.number)})
 

@@ -295,24 +295,44 @@ def add_information(
     channel: str,
     actor: str = REPORTER,
     now: datetime | None = None,
+    submission_key: str | None = None,
 ) -> CaseEvent:
-    """Append information to `case`, stored encrypted, as an `info_added` event."""
+    """Append information to `case`, stored encrypted, as an `info_added` event.
+
+    A `submission_key` already recorded on the case returns its event instead: the same
+    hop sent again adds the information once.
+    """
     text = text.strip()
     if not text:
         raise InvalidReport("text", text)
+    earlier = _info_added_by(session, case, submission_key)
+    if earlier is not None:
+        return earlier
     at = now or utcnow()
+    data: dict[str, Any] = {"channel": channel}
+    if submission_key is not None:
+        data["submission"] = submission_key
     event = _event(
         case.id,
         EventKind.INFO_ADDED,
         at=at,
         actor=actor,
         body_enc=crypto.encrypt(text),
-        data={"channel": channel},
+        data=data,
     )
     session.add(event)
     case.updated_at = at
     session.flush()
     return event
+
+
+def _info_added_by(session: Session, case: Case, key: str | None) -> CaseEvent | None:
+    if key is None:
+        return None
+    query = select(CaseEvent).where(
+        CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.INFO_ADDED
+    )
+    return next((e for e in session.scalars(query) if e.data.get("submission") == key), None)
 
 
 def request_routing(*, session: Session, case_id: int, now: datetime) -> bool:

@@ -248,3 +248,22 @@ def test_the_submit_hop_retried_after_a_failed_save_files_one_report(
     again = phone.post("*".join(phone.inputs))
     assert case_number_in(again) == case_number_in(first)
     assert len(cases_in(db)) == 2
+
+
+def test_added_information_retried_after_a_failed_save_is_added_once(
+    phone: UssdPhone, db: sessionmaker[Session], redis_client: redis.Redis
+) -> None:
+    number = case_number_in(file_report(phone))
+    phone.dial()
+    phone.choose("Add information")
+    phone.press(number)
+    before = {key: redis_client.dump(key) for key in redis_client.scan_iter(match="sauti:s:*")}
+    phone.press("The pit owner hid the injured")
+    for key, value in before.items():  # as if the last save had never happened
+        redis_client.restore(key, 0, value, replace=True)
+    for key in redis_client.scan_iter(match="sauti:h:*"):
+        redis_client.delete(key)
+    assert phone.post("*".join(phone.inputs)).startswith("END ")
+    with db() as session:
+        added = session.scalars(select(CaseEvent).where(CaseEvent.kind == "info_added")).all()
+    assert len(added) == 1
