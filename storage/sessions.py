@@ -182,18 +182,6 @@ class SessionStore:
         """Forget a session; cached hop replies expire on their own."""
         await self._redis.delete(self._session_key(session_key))
 
-    async def get_draft(self, pseudonym: str) -> Record | None:
-        """Return the unfinished report of this number, if one was kept."""
-        return self._open_record(await self._redis.get(self._draft_key(pseudonym)))
-
-    async def put_draft(self, pseudonym: str, draft: Record, ttl: int) -> None:
-        """Keep an unfinished report so the next dial can offer to continue it."""
-        await self._redis.set(self._draft_key(pseudonym), self._seal_record(draft), ex=ttl)
-
-    async def drop_draft(self, pseudonym: str) -> None:
-        """Forget the unfinished report of this number."""
-        await self._redis.delete(self._draft_key(pseudonym))
-
     async def claim_message(self, message_id: str, ttl: int) -> bool:
         """Return True for the first delivery of a provider message id, False for repeats."""
         claimed = await self._redis.set(self._message_key("m", message_id), b"1", nx=True, ex=ttl)

@@ -79,18 +79,22 @@ async def test_drafts_round_trip_by_pseudonym(
     store: SessionStore, crypto: Crypto, async_redis: Redis, key_prefix: str
 ) -> None:
     pseudonym = crypto.pseudonym(PHONE)
-    assert await store.get_draft(pseudonym) is None
-    await store.put_draft(pseudonym, RECORD, 86400)
-    assert await store.get_draft(pseudonym) == RECORD
+
+    async def draft() -> object:
+        return (await store.load_hop(SESSION, "x", pseudonym=pseudonym)).draft
+
+    assert await draft() is None
+    await store.save_hop(SESSION, None, 60, draft=DraftChange(pseudonym, RECORD, 86400))
+    assert await draft() == RECORD
     [key] = await _all_keys(async_redis, key_prefix)
     assert 86000 < await async_redis.ttl(key) <= 86400
-    await store.drop_draft(pseudonym)
-    assert await store.get_draft(pseudonym) is None
+    await store.save_hop(SESSION, None, 60, draft=DraftChange(pseudonym, None))
+    assert await draft() is None
 
 
 async def test_drafts_refuse_a_phone_number_as_key(store: SessionStore) -> None:
     with pytest.raises(ValueError, match="pseudonym"):
-        await store.put_draft(PHONE, RECORD, 60)
+        await store.save_hop(SESSION, None, 60, draft=DraftChange(PHONE, RECORD, 60))
 
 
 async def test_a_message_is_claimed_once(store: SessionStore) -> None:
@@ -110,7 +114,8 @@ async def test_nothing_readable_reaches_redis(
     """Keys are hashes or pseudonyms; values are ciphertext."""
     hop = "3*1*militaires au puits"
     await store.save_hop(f"sms:{PHONE}", RECORD, 300, hop, "CON Merci", 300)
-    await store.put_draft(crypto.pseudonym(PHONE), RECORD, 60)
+    change = DraftChange(crypto.pseudonym(PHONE), RECORD, 60)
+    await store.save_hop(SESSION, None, 60, draft=change)
     for key in await _all_keys(async_redis, key_prefix):
         value = await async_redis.get(key)
         assert value is not None
