@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from gateway import health
+from gateway import admin, health
 from gateway.api import router as api
 from gateway.channels.africastalking.views import router as africastalking
 from gateway.channels.twilio.views import router as twilio
@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(twilio)
     app.include_router(api)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    known = settings or (runtime.settings if runtime is not None else Settings())
+    admin.install(app, https=known.https)
     return app
 
 

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     sauti_sms_session_ttl: int = Field(default=1800, ge=60)
     sauti_draft_ttl: int = Field(default=86400, ge=60)
     sauti_log_level: str = "INFO"
+    # Console sessions end after this many seconds without a request, or after sign-in.
+    sauti_console_idle: int = Field(default=1800, ge=60)
+    sauti_console_lifetime: int = Field(default=43200, ge=300)
 
     @cached_property
     def var_dir(self) -> Path:
@@ -49,6 +52,11 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'sauti.db').resolve()}"
+
+    @property
+    def https(self) -> bool:
+        """Served over TLS: console cookies are then marked Secure."""
+        return urlsplit(self.sauti_public_url).scheme == "https"
 
     @property
     def console_outbox(self) -> Path:

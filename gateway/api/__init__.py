@@ -2,10 +2,32 @@
 
 from fastapi import APIRouter
 
-from gateway.api import auth, cases
+from gateway.api import (
+    audit,
+    auth,
+    cases,
+    committees,
+    exports,
+    flows,
+    outbox,
+    places,
+    stats,
+    translations,
+)
 
 router = APIRouter(prefix="/api/v1")
-router.include_router(auth.router)
-router.include_router(cases.router)
+for _module in (
+    auth,
+    cases,
+    exports,
+    stats,
+    committees,
+    places,
+    outbox,
+    flows,
+    translations,
+    audit,
+):
+    router.include_router(_module.router)
 
 __all__ = ["router"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
+from gateway.admin.access import SECTIONS
 from gateway.api.tokens import ApiKeys, Claims, load_api_keys, read_token
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
@@ -59,3 +61,16 @@ PrincipalDep = Annotated[Claims, Depends(get_principal)]
 
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client is not None else None
+
+
+def api_allow(section: str) -> Callable[..., Awaitable[Claims]]:
+    """A dependency: the caller's claims, when their role may use `section` (else 403)."""
+    if section not in SECTIONS:
+        raise KeyError(section)
+
+    async def dependency(principal: PrincipalDep) -> Claims:
+        if principal.role not in SECTIONS[section]:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="your role may not do this")
+        return principal
+
+    return dependency

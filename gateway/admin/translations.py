@@ -1,0 +1,7 @@
+"""Console pages: translations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
