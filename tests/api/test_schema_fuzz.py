@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 
 from gateway.app import create_app
 from gateway.settings import Settings
-
 from tests.api import conftest as api_fixtures
 
 app_client = api_fixtures.app_client
