@@ -392,6 +392,9 @@ def _print_where_to_dial(settings: Settings) -> None:
         f"  USSD callback:           POST {base}/ussd/africastalking{token}\n"
         f"  SMS webhook (Twilio):    POST {base}/sms/twilio\n"
         f"  Health and metrics:      {base}/readyz  {base}/metrics\n"
+        f"  Web console:             {base}/admin/  (first user: printf '%s\\n' 'a long "
+        "passphrase' | .venv/bin/sauti admin create-user NAME --role admin)\n"
+        f"  Public statistics:       {base}/public/stats\n"
         f"  Outbound SMS (console):  {settings.console_outbox}\n"
         "Press Ctrl-C to stop.\n"
     )
