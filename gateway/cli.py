@@ -281,8 +281,15 @@ def admin_create_user(name: str, role: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: SAUTI_PORT.")
 @click.option("--workers", type=int, default=1, show_default=True)
-def web(host: str, port: int | None, workers: int) -> None:
-    """Serve the webhooks, health, metrics (and later the console)."""
+@click.option(
+    "--forwarded-allow-ips",
+    envvar="FORWARDED_ALLOW_IPS",
+    default="127.0.0.1",
+    show_default=True,
+    help="Proxies whose X-Forwarded-For/-Proto are believed (comma-separated, or *).",
+)
+def web(host: str, port: int | None, workers: int, forwarded_allow_ips: str) -> None:
+    """Serve the webhooks, the console, the API, health and metrics."""
     import uvicorn
 
     settings, embedded = ensure_redis(_settings())
@@ -296,6 +303,7 @@ def web(host: str, port: int | None, workers: int) -> None:
             workers=workers,
             access_log=False,
             proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
             log_config=None,
         )
     finally:
