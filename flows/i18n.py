@@ -52,6 +52,11 @@ def read_catalog(path: Path) -> dict[str, str]:
     """Return the translated, non-fuzzy messages of one .po file."""
     with path.open("rb") as handle:
         catalog = read_po(handle)
+    return catalog_messages(catalog)
+
+
+def catalog_messages(catalog: Catalog) -> dict[str, str]:
+    """Return the translated, non-fuzzy messages of a parsed catalog."""
     return {
         message.id: message.string
         for message in catalog
@@ -83,6 +88,10 @@ class Catalogs:
             path = catalog_path(lang, folder)
             found[lang] = read_catalog(path) if path.is_file() else {}
         return cls(found)
+
+    def replaced(self, overrides: Mapping[str, Mapping[str, str]]) -> Catalogs:
+        """Return these catalogs with the messages of some languages replaced."""
+        return Catalogs({**self._raw, **overrides})
 
     def translator(self, lang: str) -> Translator:
         """Return the translator of `lang`; English for a language not loaded."""

@@ -4,7 +4,8 @@ A command is an SMS whose first word is a command word (English, French or Swahi
 matched without regard to case or accents), sent from the number of an active member of
 an active committee. A command on a case needs the case number next (with or without
 dashes) and a member of a committee that holds the case, or of one above it. Each
-command writes a case event through `storage.cases` and is confirmed by the SMS reply.
+command runs the case action of `gateway.casework` that the console and the API run too,
+and is confirmed by the SMS reply.
 
 Anyone else's message that has the shape of a command on a case (a command word and a
 case number), or is a bare LIST, is refused with a short reply and changes nothing;
@@ -25,31 +26,19 @@ from sqlalchemy.orm import Session
 
 from flows.i18n import Catalogs, Translator
 from flows.sms import CASE, COMMITTEE, Template, longest
+from gateway.casework import CaseWork
 from gateway.keywords import fold
 from gateway.messages import N_
-from storage import cases, outbox, prefs
+from storage import cases, prefs
 from storage.casenumber import display, parse
+from storage.cases import InvalidAction
 from storage.committees import members_for_pseudonym
 from storage.inbox import CaseLine, open_cases_for_member
-from storage.models import (
-    Case,
-    CommitteeMember,
-    MessageKind,
-    OutboxStatus,
-    RecipientKind,
-    Severity,
-    Status,
-)
+from storage.models import Case, CommitteeMember, Severity, Status
 from storage.privacy import Crypto
-from workers.context import message_catalogs
-from workers.escalation import REQUESTED, escalate_and_alert
+from workers.context import live_catalogs
 from workers.notify import enqueue_sends
-from workers.texts import (
-    fill,
-    list_text,
-    reporter_closed_text,
-    reporter_message_text,
-)
+from workers.texts import fill, list_text
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -194,8 +183,17 @@ class Act:
         return self.catalogs.translator(self.member.language)
 
     @property
-    def actor(self) -> str:
-        return cases.member_actor(self.member)
+    def work(self) -> CaseWork:
+        """The same case actions the console and the API use, as this member."""
+        return CaseWork(
+            session=self.session,
+            crypto=self.crypto,
+            catalogs=self.catalogs,
+            case=self.case,
+            actor=cases.member_actor(self.member),
+            now=self.now,
+            committee_id=self.member.committee_id,
+        )
 
     def reply(self, msgid: str, **values: str) -> Reply:
         """The confirmation in the member's language; a committee's long name may be cut."""
@@ -204,63 +202,19 @@ class Act:
 
 
 def _ack(act: Act, parsed: Parsed) -> Reply:
-    changed = cases.acknowledge(
-        session=act.session,
-        case=act.case,
-        actor=act.actor,
-        committee_id=act.member.committee_id,
-        now=act.now,
-    )
-    return act.reply(ACKNOWLEDGED if changed else ALREADY_ACKNOWLEDGED)
+    done = act.work.acknowledge()
+    return act.reply(ACKNOWLEDGED if done.changed else ALREADY_ACKNOWLEDGED)
 
 
 def _note(act: Act, parsed: Parsed) -> Reply:
-    cases.add_note(
-        session=act.session,
-        crypto=act.crypto,
-        case=act.case,
-        actor=act.actor,
-        text=parsed.text,
-        now=act.now,
-    )
+    act.work.note(parsed.text)
     return act.reply(NOTED)
 
 
-def _to_reporter(act: Act, key: str, body: str, kind: MessageKind) -> list[int]:
-    """Queue an SMS to the reporter when they asked for updates; ids of rows to send."""
-    contact = cases.reporter_contact(crypto=act.crypto, case=act.case)
-    if contact is None:
-        return []
-    message = outbox.queue_sms(
-        session=act.session,
-        crypto=act.crypto,
-        dedupe_key=key,
-        to_e164=contact,
-        body=body,
-        language=act.case.language,
-        kind=kind,
-        recipient_kind=RecipientKind.REPORTER,
-        case_id=act.case.id,
-        now=act.now,
-    )
-    return [message.id] if message is not None and message.status == OutboxStatus.QUEUED else []
-
-
 def _msg(act: Act, parsed: Parsed) -> Reply:
-    event = cases.message_reporter(
-        session=act.session,
-        crypto=act.crypto,
-        case=act.case,
-        actor=act.actor,
-        text=parsed.text,
-        now=act.now,
-    )
-    translator = act.catalogs.translator(act.case.language)
-    body = reporter_message_text(translator, act.case.number, parsed.text)
-    to_send = _to_reporter(act, f"message:{event.id}", body, MessageKind.REPORTER_MESSAGE)
-    # No consent, or the reporter sent STOP: the status check is where they will read it.
-    reply = act.reply(MESSAGE_SENT if to_send else MESSAGE_SAVED)
-    reply.to_send = to_send
+    done = act.work.message(parsed.text)
+    reply = act.reply(MESSAGE_SENT if done.by_sms else MESSAGE_SAVED)
+    reply.to_send = done.to_send
     return reply
 
 
@@ -269,39 +223,18 @@ def _close(act: Act, parsed: Parsed) -> Reply | None:
     outcome = _OUTCOMES.get(fold(words[0]).strip(".,:")) if words else None
     if outcome is None:
         return None
-    cases.close_case(
-        session=act.session,
-        crypto=act.crypto,
-        case=act.case,
-        actor=act.actor,
-        outcome=outcome,
-        note=words[1] if len(words) > 1 else None,
-        now=act.now,
-    )
-    translator = act.catalogs.translator(act.case.language)
-    body = reporter_closed_text(translator, act.case.number, outcome)
-    to_send = _to_reporter(act, f"closing:{act.case.id}", body, MessageKind.CLOSING)
-    # The outbox row holds its own encrypted copy until sent; the case's goes now.
-    cases.erase_contact(session=act.session, case=act.case, now=act.now)
+    done = act.work.close(outcome, words[1] if len(words) > 1 else None)
     reply = act.reply(CLOSED, outcome=act.translator.gettext(OUTCOME[outcome]))
-    reply.to_send = to_send
+    reply.to_send = done.to_send
     return reply
 
 
 def _esc(act: Act, parsed: Parsed) -> Reply:
-    target, to_send = escalate_and_alert(
-        session=act.session,
-        crypto=act.crypto,
-        catalogs=act.catalogs,
-        case=act.case,
-        actor=act.actor,
-        reason=REQUESTED,
-        now=act.now,
-    )
-    if target is None:
+    done = act.work.escalate()
+    if done.committee_name is None:
         return act.reply(NOT_ESCALATED)
-    reply = act.reply(ESCALATED, committee=target.name)
-    reply.to_send = to_send
+    reply = act.reply(ESCALATED, committee=done.committee_name)
+    reply.to_send = done.to_send
     return reply
 
 
@@ -325,7 +258,7 @@ class Commands:
 
     @property
     def catalogs(self) -> Catalogs:
-        return message_catalogs(self.runtime.settings.languages)
+        return live_catalogs(self.runtime.sessions, self.runtime.settings)
 
     def answer(self, *, pseudonym: str, body: str) -> str | None:
         """The reply to a command, or None when the message is for the conversation."""
@@ -388,7 +321,11 @@ class Commands:
         if case.status == Status.CLOSED:
             return self._text(member.language, IS_CLOSED, case=display(number))
         act = Act(session, self.runtime.crypto, self.catalogs, member, case, self.now)
-        reply = _ON_A_CASE[parsed.command](act, parsed)
+        try:
+            reply = _ON_A_CASE[parsed.command](act, parsed)
+        except InvalidAction:
+            # Checked before anything is written: a text too long to keep changes nothing.
+            reply = None
         return reply or self._text(member.language, USAGE[parsed.command])
 
 

@@ -22,7 +22,7 @@ from flows.loader import load_bundle, shipped_bundle
 from gateway.metrics import Metrics
 from gateway.phones import Pseudonyms
 from gateway.settings import Settings
-from storage import flowstore
+from storage import flowstore, translations
 from storage.db import make_engine, make_sessionmaker
 from storage.keys import load_crypto
 from storage.places import PlaceTree
@@ -32,6 +32,10 @@ from storage.sessions import SessionStore
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 10.0
+# A hop costs a couple of Redis round trips of well under a millisecond; a Redis that has
+# not answered in this long is treated as down, so the caller gets the apology screen
+# before the USSD gateway gives up on the hop.
+REDIS_TIMEOUT_SECONDS = 2.0
 PLACES_REFRESH_SECONDS = 60.0
 T = TypeVar("T")
 
@@ -55,6 +59,7 @@ class Runtime:
     rng: random.Random = field(default_factory=random.SystemRandom)
     inline_db: bool = False
     places_loaded_at: float = 0.0
+    catalogs_stamp: int | None = None
 
     async def db(self, func: Callable[..., T], /, *args: Any) -> T:
         """Run a short database call from a coroutine.
@@ -84,24 +89,37 @@ class Runtime:
         return bundle
 
     async def refresh(self) -> None:
-        """Pick up a newly published bundle and, every minute, newly imported places.
+        """Pick up a newly published bundle, uploaded catalogs and, every minute, newly
+        imported places.
 
         Compiling flows and loading the place tree cost far more than a hop, so each is done
-        only when it may have changed: the bundle when its published version differs.
+        only when it may have changed: the bundle when its published version differs, the
+        catalogs when the newest upload differs.
         """
         places_due = time.monotonic() - self.places_loaded_at >= PLACES_REFRESH_SECONDS
-        bundle, places = await self.db(self._read_current, places_due)
+        bundle, places, catalogs = await self.db(self._read_current, places_due)
         self.bundles.setdefault(bundle.version, bundle)
         self.bundle = self.bundles[bundle.version]
         if places is not None:
             self.places = places
             self.places_loaded_at = time.monotonic()
+        if catalogs is not None:
+            self.catalogs, self.catalogs_stamp = catalogs
 
-    def _read_current(self, places_due: bool) -> tuple[Bundle, PlaceTree | None]:
+    def _read_current(
+        self, places_due: bool
+    ) -> tuple[Bundle, PlaceTree | None, tuple[Catalogs, int | None] | None]:
         with self.sessions() as session:
             version = flowstore.published_version(session=session)
             bundle = self.bundles.get(version or "") or current_bundle(session)
-            return bundle, PlaceTree.load(session) if places_due else None
+            stamp = translations.stamp(session=session)
+            catalogs = None
+            if stamp != self.catalogs_stamp:
+                found = translations.service_catalogs(
+                    session=session, languages=self.settings.languages
+                )
+                catalogs = (found, stamp)
+            return bundle, PlaceTree.load(session) if places_due else None, catalogs
 
     async def close(self) -> None:
         await self.aredis.aclose()
@@ -139,21 +157,29 @@ def build_runtime(settings: Settings) -> Runtime:
         with sessions() as session:
             bundle = current_bundle(session)
             places = PlaceTree.load(session)
+            catalogs = translations.service_catalogs(session=session, languages=settings.languages)
+            stamp = translations.stamp(session=session)
     except DBAPIError as exc:
         raise RuntimeError(
             f"cannot read the database ({type(exc.orig).__name__}): "
             "is it reachable, and migrated with `sauti db upgrade`?"
         ) from exc
-    async_redis = aredis.Redis.from_url(settings.redis_url)
+    timeout = REDIS_TIMEOUT_SECONDS
+    async_redis = aredis.Redis.from_url(
+        settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+    )
     crypto = load_crypto(settings)
     return Runtime(
         settings=settings,
         crypto=crypto,
         sessions=sessions,
-        redis=redis.Redis.from_url(settings.redis_url),
+        redis=redis.Redis.from_url(
+            settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+        ),
         aredis=async_redis,
         store=SessionStore(async_redis, crypto=crypto),
-        catalogs=Catalogs.load(settings.languages),
+        catalogs=catalogs,
+        catalogs_stamp=stamp,
         metrics=Metrics(),
         places=places,
         bundle=bundle,

@@ -1,8 +1,9 @@
 """Checking a password, shared by the console's sign-in form and the API's token route.
 
-Failed sign-ins are audited and throttled: after `FAILURE_LIMIT` failures within
-`FAILURE_WINDOW` seconds for one username, or from one client address, further attempts
-are refused until the window ends, whether or not the password is right.
+Failed sign-ins are audited and throttled: after `SAUTI_LOGIN_FAILURES` failures within
+`SAUTI_LOGIN_WINDOW` seconds for one username, or from one client address, further
+attempts are refused until the window ends, whether or not the password is right.
+`FAILURE_LIMIT` and `FAILURE_WINDOW` are those settings' defaults.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from storage.users import audit, authenticate, is_username
 
 FAILURE_LIMIT = 5
 FAILURE_WINDOW = 15 * 60
-THROTTLED = "too many failed sign-ins: wait 15 minutes before trying again"
 _PREFIX = "sauti:login-failures:"
 # The audit actor of an attempt whose username could not be one (too long, odd characters).
 MALFORMED_ACTOR = "(malformed username)"
@@ -32,6 +32,7 @@ class Outcome:
 
     role: Role | None
     throttled: bool = False
+    retry_after: int = 0  # when throttled: seconds until the window ends
 
 
 def _throttle_keys(username: str, ip_hash: str | None) -> list[str]:
@@ -41,12 +42,16 @@ def _throttle_keys(username: str, ip_hash: str | None) -> list[str]:
     return keys
 
 
-async def _throttled(redis: Redis, keys: list[str]) -> bool:
+async def _throttled(redis: Redis, keys: list[str], limit: int) -> int:
+    """Seconds until the throttle lifts (0: not throttled)."""
     counts = await redis.mget(keys)
-    return any(int(count or 0) >= FAILURE_LIMIT for count in counts)
+    over = [key for key, count in zip(keys, counts, strict=True) if int(count or 0) >= limit]
+    if not over:
+        return 0
+    return max([1, *[int(await redis.ttl(key)) for key in over]])
 
 
-async def _count_failure(redis: Redis, keys: list[str]) -> None:
+async def _count_failure(redis: Redis, keys: list[str], window: int) -> None:
     async with redis.pipeline(transaction=True) as pipe:
         for key in keys:
             pipe.incr(key)
@@ -55,7 +60,7 @@ async def _count_failure(redis: Redis, keys: list[str]) -> None:
     # A fixed window: the first failure starts it, later ones do not extend it.
     for key, ttl in zip(keys, results[1::2], strict=True):
         if ttl < 0:
-            await redis.expire(key, FAILURE_WINDOW)
+            await redis.expire(key, window)
 
 
 def actor_name(username: str) -> str:
@@ -104,14 +109,23 @@ async def sign_in(
     via: str,
 ) -> Outcome:
     """Check one attempt against the throttle and the password; audit it either way."""
+    settings = runtime.settings
     keys = _throttle_keys(username, ip_hash)
-    if await _throttled(runtime.aredis, keys):
+    wait = await _throttled(runtime.aredis, keys, settings.sauti_login_failures)
+    if wait:
         await runtime.db(_audit_throttled, runtime, username, ip_hash, now, via)
-        return Outcome(role=None, throttled=True)
+        return Outcome(role=None, throttled=True, retry_after=wait)
     # Hashing takes tens of milliseconds of CPU: keep it off the event loop.
     role = await asyncio.to_thread(_check, runtime, username, password, ip_hash, now, via)
     if role is None:
-        await _count_failure(runtime.aredis, keys)
+        await _count_failure(runtime.aredis, keys, settings.sauti_login_window)
         return Outcome(role=None)
     await runtime.aredis.delete(keys[0])
     return Outcome(role=role)
+
+
+def throttled_text(retry_after: int) -> str:
+    """What a throttled caller is told: how long to wait, in whole minutes."""
+    minutes = max(1, -(-retry_after // 60))
+    unit = "minute" if minutes == 1 else "minutes"
+    return f"too many failed sign-ins: wait {minutes} {unit} before trying again"

@@ -8,18 +8,22 @@ whole and nothing is half-written.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.db import utcnow
 from storage.models import (
+    Case,
+    CaseAssignment,
     Category,
     Committee,
     CommitteeLevel,
@@ -27,6 +31,7 @@ from storage.models import (
     Level,
     Location,
     Severity,
+    Status,
 )
 from storage.places import ImportResult, Problem
 from storage.privacy import Crypto, InvalidPhone, normalize_phone
@@ -34,14 +39,27 @@ from storage.privacy import Crypto, InvalidPhone, normalize_phone
 __all__ = [
     "DEFAULT_ACK_DEADLINES",
     "CommitteeImportError",
+    "EditRefused",
     "ImportResult",
     "Problem",
     "ack_deadline",
+    "add_member",
+    "check_committee",
     "committee_by_code",
+    "create_committee",
     "deactivate_committee",
+    "duration_text",
     "import_committees_yaml",
     "list_committees",
+    "mask_phone",
+    "member_by_id",
+    "member_counts",
     "members_for_pseudonym",
+    "open_case_counts",
+    "set_committee_active",
+    "set_member_active",
+    "update_committee",
+    "update_member",
 ]
 
 DEFAULT_ACK_DEADLINES: dict[str, int] = {
@@ -327,7 +345,11 @@ def _location(fields: _Fields, level: str, locations: Mapping[str, Location]) ->
 
 
 def _committee(
-    node: yaml.Node, problems: list[Problem], locations: Mapping[str, Location]
+    node: yaml.Node,
+    problems: list[Problem],
+    locations: Mapping[str, Location],
+    *,
+    with_members: bool = True,
 ) -> _CommitteeSpec:
     fields = _fields(node, _COMMITTEE_FIELDS, problems)
     level = _level(fields)
@@ -344,7 +366,7 @@ def _committee(
         timezone=_timezone(fields),
         ack_deadlines=_ack_deadlines(fields),
         digest_at=_digest_at(fields),
-        members=_members(fields, _country_region(location), language),
+        members=_members(fields, _country_region(location), language) if with_members else (),
     )
 
 
@@ -523,3 +545,231 @@ def ack_deadline(committee: Committee, severity: str) -> timedelta:
     """Return how long `committee` has to acknowledge a case of `severity`."""
     seconds = committee.ack_deadlines.get(severity, DEFAULT_ACK_DEADLINES[severity])
     return timedelta(seconds=seconds)
+
+
+# -- one committee or member at a time: the console's and the API's forms --------------------
+
+
+class EditRefused(CommitteeImportError):
+    """Values for one committee or member were refused; nothing was written.
+
+    The values go through the import's own validators, so a form and a file accept exactly
+    the same things; each problem names the field (its line is meaningless here).
+    """
+
+
+def _node(values: Mapping[str, object]) -> yaml.Node:
+    """The values as the YAML node the import reads, so one set of validators checks both."""
+    node = yaml.compose(yaml.safe_dump(dict(values), allow_unicode=True), Loader=yaml.SafeLoader)
+    if node is None:
+        raise EditRefused([Problem(1, "form", "nothing was filled in")])
+    return node
+
+
+def _check_language(
+    problems: list[Problem], field: str, value: str, languages: Collection[str] | None
+) -> None:
+    if languages is not None and value and value not in languages:
+        problems.append(Problem(1, field, "one of " + ", ".join(languages)))
+
+
+def _locations_named(session: Session, values: Mapping[str, object]) -> dict[str, Location]:
+    code = str(values.get("location") or "")[:MAX_CODE]
+    location = session.scalar(select(Location).where(Location.code == code))
+    return {} if location is None else {code: location}
+
+
+def check_committee(
+    *, session: Session, values: Mapping[str, object], languages: Collection[str] | None = None
+) -> _CommitteeSpec:
+    """Validate a committee's settings as the import would (members aside), or EditRefused.
+
+    `values` has the import's keys: code, name, level, location, categories ("all" or a
+    list), language, timezone, ack_deadlines (severity to "2h"-style text), digest_at.
+    """
+    problems: list[Problem] = []
+    node = _node(values)
+    spec = _committee(node, problems, _locations_named(session, values), with_members=False)
+    _check_language(problems, "language", spec.language, languages)
+    if problems:
+        raise EditRefused(problems)
+    return spec
+
+
+def _location_of(session: Session, spec: _CommitteeSpec) -> Location:
+    return session.scalars(select(Location).where(Location.code == spec.location_code)).one()
+
+
+def create_committee(
+    *,
+    session: Session,
+    values: Mapping[str, object],
+    now: datetime,
+    languages: Collection[str] | None = None,
+) -> Committee:
+    """Create a committee without members yet; EditRefused when a value or the code is wrong."""
+    spec = check_committee(session=session, values=values, languages=languages)
+    taken = Problem(1, "code", f"{spec.code!r} is already a committee's code")
+    if committee_by_code(session=session, code=spec.code) is not None:
+        raise EditRefused([taken])
+    fields = _committee_fields(spec, _location_of(session, spec))
+    committee = Committee(code=spec.code, created_at=now, updated_at=now, **fields)
+    try:
+        with session.begin_nested():
+            session.add(committee)
+    except IntegrityError:
+        raise EditRefused([taken]) from None
+    return committee
+
+
+def update_committee(
+    *,
+    session: Session,
+    committee: Committee,
+    values: Mapping[str, object],
+    now: datetime,
+    languages: Collection[str] | None = None,
+) -> list[str]:
+    """Change a committee's settings (never its code); return the names of changed fields."""
+    spec = check_committee(
+        session=session, values={**values, "code": committee.code}, languages=languages
+    )
+    fields = _committee_fields(spec, _location_of(session, spec))
+    del fields["active"]
+    changed = sorted(key for key, value in fields.items() if getattr(committee, key) != value)
+    if changed:
+        _update(committee, fields)
+        committee.updated_at = now
+        session.flush()
+    return changed
+
+
+def set_committee_active(
+    *, session: Session, committee: Committee, active: bool, now: datetime
+) -> bool:
+    """Start or stop routing new cases to a committee; False when it already was so."""
+    if committee.active == active:
+        return False
+    committee.active, committee.updated_at = active, now
+    session.flush()
+    return True
+
+
+def _member_spec(
+    committee: Committee, values: Mapping[str, object], languages: Collection[str] | None
+) -> _MemberSpec:
+    problems: list[Problem] = []
+    region = _country_region(committee.location)
+    spec = _member(_node(values), problems, region, committee.language)
+    _check_language(problems, "members.language", spec.language, languages)
+    if problems:
+        raise EditRefused(problems)
+    return spec
+
+
+def _same_phone(committee: Committee, phone: str) -> CommitteeMember | None:
+    return next((member for member in committee.members if member.phone == phone), None)
+
+
+def add_member(
+    *,
+    session: Session,
+    crypto: Crypto,
+    committee: Committee,
+    values: Mapping[str, object],
+    now: datetime,
+    languages: Collection[str] | None = None,
+) -> CommitteeMember:
+    """Add a focal point (name, phone, language), or bring back an inactive one by phone."""
+    spec = _member_spec(committee, values, languages)
+    member = _same_phone(committee, spec.phone)
+    if member is not None and member.active:
+        raise EditRefused([Problem(1, "members.phone", "this number is already a member")])
+    if member is None:
+        member = CommitteeMember(
+            phone=spec.phone, phone_pseudonym=crypto.pseudonym(spec.phone), created_at=now
+        )
+        committee.members.append(member)
+        session.add(member)
+    member.name, member.language, member.active = spec.name, spec.language, True
+    member.updated_at = now
+    session.flush()
+    return member
+
+
+def update_member(
+    *,
+    session: Session,
+    crypto: Crypto,
+    member: CommitteeMember,
+    values: Mapping[str, object],
+    now: datetime,
+    languages: Collection[str] | None = None,
+) -> list[str]:
+    """Change a member's name, phone or language; return the names of changed fields."""
+    spec = _member_spec(member.committee, values, languages)
+    other = _same_phone(member.committee, spec.phone)
+    if other is not None and other.id != member.id:
+        raise EditRefused([Problem(1, "members.phone", "another member has this number")])
+    fields = {"name": spec.name, "phone": spec.phone, "language": spec.language}
+    changed = sorted(key for key, value in fields.items() if getattr(member, key) != value)
+    if changed:
+        _update(member, fields)
+        member.phone_pseudonym = crypto.pseudonym(spec.phone)
+        member.updated_at = now
+        session.flush()
+    return changed
+
+
+def set_member_active(
+    *, session: Session, member: CommitteeMember, active: bool, now: datetime
+) -> bool:
+    """Stop or restart alerts to a member; False when it already was so."""
+    if member.active == active:
+        return False
+    member.active, member.updated_at = active, now
+    session.flush()
+    return True
+
+
+def member_by_id(*, committee: Committee, member_id: int) -> CommitteeMember | None:
+    """Return the committee's member with `member_id`, active or not."""
+    return next((member for member in committee.members if member.id == member_id), None)
+
+
+def member_counts(*, session: Session) -> dict[int, int]:
+    """Return how many active members each committee has, by committee id."""
+    query = (
+        select(CommitteeMember.committee_id, func.count())
+        .where(CommitteeMember.active.is_(True))
+        .group_by(CommitteeMember.committee_id)
+    )
+    return {row[0]: row[1] for row in session.execute(query).all()}
+
+
+def open_case_counts(*, session: Session) -> dict[int, int]:
+    """Return how many open cases sit in each committee's inbox, by committee id."""
+    query = (
+        select(CaseAssignment.committee_id, func.count())
+        .join(Case, Case.id == CaseAssignment.case_id)
+        .where(CaseAssignment.active.is_(True), Case.status != Status.CLOSED)
+        .group_by(CaseAssignment.committee_id)
+    )
+    return {row[0]: row[1] for row in session.execute(query).all()}
+
+
+def mask_phone(e164: str) -> str:
+    """Show a number as "+243 ••• ••• 678": enough to tell numbers apart, not to dial one."""
+    try:
+        country = phonenumbers.parse(e164).country_code
+    except phonenumbers.NumberParseException:
+        return "•••"
+    return f"+{country} ••• ••• {e164[-3:]}"
+
+
+def duration_text(seconds: int) -> str:
+    """Write a deadline in the import's units, largest first ("2h", "3d", "90m")."""
+    for unit, size in sorted(_UNIT_SECONDS.items(), key=lambda item: -item[1]):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

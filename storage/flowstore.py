@@ -81,3 +81,30 @@ def publish_bundle(
     _retire_others(session, bundle.id)
     session.flush()
     return bundle
+
+
+def add_draft(
+    *,
+    session: Session,
+    texts: Mapping[str, str],
+    version: str,
+    note: str,
+    created_by: str,
+    now: datetime,
+) -> FlowBundle:
+    """Store a set of documents as a draft; the same texts stored before are returned as
+    they are (a version is its content), whatever their status."""
+    bundle = bundle_by_version(session=session, version=version)
+    if bundle is not None:
+        return bundle
+    bundle = FlowBundle(
+        version=version,
+        texts=dict(texts),
+        note=note,
+        created_by=created_by,
+        created_at=now,
+        status=BundleStatus.DRAFT,
+    )
+    session.add(bundle)
+    session.flush()
+    return bundle

@@ -9,15 +9,18 @@ after `STUCK_AFTER`, so a message is sent at least once (rarely twice), never lo
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, case, exists, or_, select, update
+from sqlalchemy import CursorResult, and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.db import expire_loaded
 from storage.models import (
+    Committee,
+    CommitteeMember,
     MessageKind,
     NumberPrefs,
     OutboxMessage,
@@ -282,3 +285,118 @@ def recipient(*, crypto: Crypto, message: OutboxMessage) -> str | None:
 def message_body(*, crypto: Crypto, message: OutboxMessage) -> str:
     """Return the message's text in clear."""
     return crypto.decrypt(message.body_enc)
+
+
+# -- the console's view of the outbox ---------------------------------------------------------
+
+RETRYABLE = frozenset({OutboxStatus.FAILED, OutboxStatus.UNDELIVERED})
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxFilter:
+    """What to list; None means any. Dates bound `created_at` (from inclusive, to exclusive)."""
+
+    status: str | None = None
+    kind: str | None = None
+    recipient_kind: str | None = None
+    committee_id: int | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One message as the console lists it: no number, no body; the member, if one."""
+
+    message: OutboxMessage
+    member: CommitteeMember | None
+    committee: Committee | None
+
+
+def _conditions(wanted: OutboxFilter) -> list[Any]:
+    conditions: list[Any] = []
+    for column, value in (
+        (OutboxMessage.status, wanted.status),
+        (OutboxMessage.kind, wanted.kind),
+        (OutboxMessage.recipient_kind, wanted.recipient_kind),
+        (CommitteeMember.committee_id, wanted.committee_id),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if wanted.created_from is not None:
+        conditions.append(OutboxMessage.created_at >= wanted.created_from)
+    if wanted.created_to is not None:
+        conditions.append(OutboxMessage.created_at < wanted.created_to)
+    return conditions
+
+
+def list_messages(
+    *, session: Session, wanted: OutboxFilter, offset: int, limit: int
+) -> tuple[list[OutboxRow], int]:
+    """Return one page of messages, newest first, and how many match in all."""
+    joined = (
+        select(OutboxMessage, CommitteeMember, Committee)
+        .outerjoin(CommitteeMember, CommitteeMember.id == OutboxMessage.member_id)
+        .outerjoin(Committee, Committee.id == CommitteeMember.committee_id)
+        .where(*_conditions(wanted))
+    )
+    total = session.scalar(select(func.count()).select_from(joined.subquery())) or 0
+    page = joined.order_by(OutboxMessage.id.desc()).offset(offset).limit(limit)
+    rows = [
+        OutboxRow(message, member, committee)
+        for message, member, committee in session.execute(page)
+    ]
+    return rows, total
+
+
+def message_row(*, session: Session, message_id: int) -> OutboxRow | None:
+    """Return one message with its member and committee, if it exists."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        return None
+    member = session.get(CommitteeMember, message.member_id) if message.member_id else None
+    return OutboxRow(message, member, member.committee if member else None)
+
+
+def status_counts(*, session: Session) -> dict[str, int]:
+    """Return how many messages are in each status (every status listed, zero included)."""
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    found = {row[0]: row[1] for row in session.execute(query).all()}
+    return {status.value: found.get(status.value, 0) for status in OutboxStatus}
+
+
+def retry_message(*, session: Session, message_id: int, now: datetime) -> str | None:
+    """Queue a failed or undelivered message again, due now; return why not, or None.
+
+    A reporter's number is dropped when a message finally fails, so such a message cannot
+    go out again. The caller enqueues the sending job after committing.
+    """
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        return "there is no such message"
+    if message.status not in RETRYABLE:
+        return f"only a failed or undelivered message can be retried; this one is {message.status}"
+    if message.to_enc is None:
+        return "the number was dropped when the message failed, so it cannot be sent again"
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(RETRYABLE))
+        .values(status=OutboxStatus.QUEUED, next_attempt_at=now, updated_at=now)
+    )
+    return None if _rowcount(session, statement) == 1 else "the message changed meanwhile"
+
+
+def cancel_message(*, session: Session, message_id: int, now: datetime) -> bool:
+    """Cancel a message still waiting in QUEUED (a reporter's number is dropped with it);
+    False when it is not queued (being sent, sent, or final already)."""
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.QUEUED)
+        .values(
+            status=OutboxStatus.CANCELLED,
+            to_enc=_erased_contact(),
+            last_error="cancelled from the console",
+            updated_at=now,
+        )
+    )
+    return _rowcount(session, statement) == 1

@@ -11,20 +11,25 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from flows.places import Place, StaticPlaces
-from storage.models import PARENT_LEVEL, Level, Location
+from storage.models import PARENT_LEVEL, Case, Level, Location
 
 __all__ = [
     "HEADER",
     "ImportResult",
     "LocationImportError",
     "Place",
+    "PlaceNode",
     "PlaceTree",
     "Problem",
     "import_locations_csv",
+    "place_by_code",
+    "place_tree",
+    "rename_place",
+    "set_place_active",
 ]
 
 HEADER = ("code", "name", "parent_code", "level")
@@ -241,3 +246,82 @@ class PlaceTree(StaticPlaces):
             names.append(name)
             current = parent_code
         return ", ".join(names)
+
+
+@dataclass(slots=True)
+class PlaceNode:
+    """One place in the console's tree, with its children and how many cases name it."""
+
+    code: str
+    name: str
+    level: str
+    active: bool
+    cases: int
+    children: list[PlaceNode]
+
+
+def _case_counts(session: Session) -> dict[int, int]:
+    query = (
+        select(Case.location_id, func.count())
+        .where(Case.location_id.is_not(None))
+        .group_by(Case.location_id)
+    )
+    return {place: count for place, count in session.execute(query) if place}
+
+
+def _node(location: Location, cases: int) -> PlaceNode:
+    return PlaceNode(location.code, location.name, location.level, location.active, cases, [])
+
+
+def place_tree(*, session: Session) -> list[PlaceNode]:
+    """Return the whole tree, inactive places included, children sorted by name."""
+    counts = _case_counts(session)
+    locations = sorted(session.scalars(select(Location)), key=lambda loc: loc.name.casefold())
+    nodes = {location.id: _node(location, counts.get(location.id, 0)) for location in locations}
+    roots: list[PlaceNode] = []
+    for location in locations:
+        parent = nodes.get(location.parent_id) if location.parent_id else None
+        (roots if parent is None else parent.children).append(nodes[location.id])
+    return roots
+
+
+def place_by_code(*, session: Session, code: str) -> Location | None:
+    """Return the place with `code`, active or not."""
+    return session.scalar(select(Location).where(Location.code == code))
+
+
+def rename_place(*, session: Session, location: Location, name: str) -> bool:
+    """Rename a place under the import's rules; False when the name is the same.
+
+    Raises LocationImportError (field "name") for a name the import would refuse.
+    """
+    name = name.strip()
+    problems = _field_problems(1, location.code, name, location.level)
+    if problems:
+        raise LocationImportError(problems)
+    if location.name == name:
+        return False
+    location.name = name
+    session.flush()
+    return True
+
+
+def set_place_active(*, session: Session, location: Location, active: bool) -> int:
+    """Deactivate a place with everything below it, or reactivate one place; return how many
+    places changed.
+
+    A place cannot come back under an inactive parent: the menus would never reach it.
+    """
+    if active:
+        if location.parent is not None and not location.parent.active:
+            raise LocationImportError(
+                [Problem(1, "parent_code", f"reactivate {location.parent.code!r} first")]
+            )
+        changed = [location] if not location.active else []
+    else:
+        below = select(Location).where(Location.path.startswith(location.path, autoescape=True))
+        changed = [place for place in session.scalars(below) if place.active]
+    for place in changed:
+        place.active = active
+    session.flush()
+    return len(changed)

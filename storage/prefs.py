@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -63,3 +64,17 @@ def is_opted_out(*, session: Session, pseudonym: str) -> bool:
     """Tell whether the number sent STOP and has not come back."""
     prefs = session.get(NumberPrefs, pseudonym)
     return prefs is not None and prefs.opted_out_at is not None
+
+
+def opted_out(*, session: Session, offset: int, limit: int) -> tuple[list[NumberPrefs], int]:
+    """Return one page of the STOP list, latest opt-out first, and its length."""
+    on_list = NumberPrefs.opted_out_at.is_not(None)
+    total = session.scalar(select(func.count()).where(on_list)) or 0
+    query = (
+        select(NumberPrefs)
+        .where(on_list)
+        .order_by(NumberPrefs.opted_out_at.desc(), NumberPrefs.pseudonym)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.scalars(query)), total

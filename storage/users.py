@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry, Role, User
@@ -143,11 +144,65 @@ def audit(
     return entry
 
 
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which entries to read; every field left None matches all.
+
+    `action` matches exactly, or as a prefix when it ends with "." or "*" ("case." and
+    "case*" both find "case.view_text"). `since` is inclusive, `until` exclusive.
+    """
+
+    actor: str | None = None
+    action: str | None = None
+    target: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _action_clause(action: str) -> ColumnElement[bool]:
+    if action.endswith("*"):
+        return AuditEntry.action.startswith(action[:-1], autoescape=True)
+    if action.endswith("."):
+        return AuditEntry.action.startswith(action, autoescape=True)
+    return AuditEntry.action == action
+
+
+def _audit_clauses(where: AuditFilter) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if where.actor is not None:
+        clauses.append(AuditEntry.actor == where.actor)
+    if where.action is not None:
+        clauses.append(_action_clause(where.action))
+    if where.target is not None:
+        clauses.append(AuditEntry.target == where.target)
+    if where.since is not None:
+        clauses.append(AuditEntry.at >= where.since)
+    if where.until is not None:
+        clauses.append(AuditEntry.at < where.until)
+    return clauses
+
+
+def find_audit_entries(
+    *, session: Session, where: AuditFilter, offset: int, limit: int
+) -> tuple[list[AuditEntry], int]:
+    """Return one page of matching entries, newest first, and how many match in all."""
+    clauses = _audit_clauses(where)
+    total = session.scalar(select(func.count()).select_from(AuditEntry).where(*clauses)) or 0
+    query = (
+        select(AuditEntry)
+        .where(*clauses)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.scalars(query)), total
+
+
 def audit_entries(
     *, session: Session, action: str | None = None, limit: int = 100
 ) -> list[AuditEntry]:
     """Return the latest entries, newest first, optionally of one action."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if action is not None:
-        query = query.where(AuditEntry.action == action)
-    return list(session.scalars(query))
+    entries, _total = find_audit_entries(
+        session=session, where=AuditFilter(action=action), offset=0, limit=limit
+    )
+    return entries

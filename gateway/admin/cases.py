@@ -1,7 +1,477 @@
-"""Console pages: cases."""
+"""Console pages: the case list (filters, search, pages), a case's page and its actions, and
+the CSV export of the listed cases.
+
+Actions go through `gateway.casework`, the code the focal points' SMS commands and the
+API use, so a note from the console and a NOTE by SMS write the same event. Free text is
+shown to admins and coordinators only, and each page that shows it is audited.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+
+from gateway.admin.web import Viewer, allow, back, flash, render
+from gateway.api.exports import csv_export
+from gateway.casework import (
+    MAX_TEXT,
+    Action,
+    ActionRequest,
+    CaseClosed,
+    CaseNotFound,
+    Done,
+    perform,
+    will_text_reporter,
+)
+from gateway.deps import RuntimeDep
+from gateway.runtime import Runtime
+from storage import casenumber
+from storage.casequery import (
+    CaseFilter,
+    InvalidSearch,
+    assignments_of,
+    case_with_events,
+    committees_of,
+    list_cases,
+    member_names,
+    number_prefix,
+    provinces,
+)
+from storage.cases import InvalidAction
+from storage.committees import ack_deadline, list_committees
+from storage.db import utcnow
+from storage.models import (
+    FREE_TEXT_ROLES,
+    Case,
+    CaseAssignment,
+    CaseEvent,
+    Category,
+    Outcome,
+    Severity,
+    Status,
+)
+from storage.privacy import Crypto
+from storage.users import audit
 
 router = APIRouter()
+PER_PAGE = 25
+MAX_PAGE = 100_000
+CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+Field = Annotated[str, Query(max_length=64)]
+ViewerDep = Annotated[Viewer, Depends(allow("cases"))]
+ActorDep = Annotated[Viewer, Depends(allow("case_actions"))]
+TextField = Annotated[str, Form(max_length=MAX_TEXT)]
+
+
+def _bad(message: str) -> HTTPException:
+    return HTTPException(400, detail=message)
+
+
+def _choice(name: str, value: str, allowed: type[StrEnum]) -> str | None:
+    if not value:
+        return None
+    if value not in set(allowed):
+        raise _bad(f"The {name} must be one of: {', '.join(allowed)}.")
+    return value
+
+
+def _code(name: str, value: str) -> str | None:
+    if not value:
+        return None
+    if not CODE.fullmatch(value):
+        raise _bad(f"The {name} must be a code such as cd-nk.")
+    return value
+
+
+def _day(name: str, value: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise _bad(f"The {name} date must be written YYYY-MM-DD.") from exc
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The list's query string as typed (empty means any), turned into a CaseFilter."""
+
+    status: str = ""
+    category: str = ""
+    severity: str = ""
+    province: str = ""
+    committee: str = ""
+    created_from: str = ""
+    created_to: str = ""
+    q: str = ""
+
+    def where(self) -> CaseFilter:
+        """The filter, or a 400 saying which value is wrong."""
+        start, end = _day("from", self.created_from), _day("to", self.created_to)
+        try:
+            number = number_prefix(self.q)
+        except InvalidSearch as exc:
+            raise _bad(f"Search: {exc}.") from exc
+        return CaseFilter(
+            status=_choice("status", self.status, Status),
+            category=_choice("category", self.category, Category),
+            severity=_choice("severity", self.severity, Severity),
+            province=_code("province", self.province),
+            committee=_code("committee", self.committee),
+            created_from=None if start is None else datetime.combine(start, time.min, UTC),
+            created_to=None if end is None else datetime.combine(end, time.max, UTC),
+            number=number,
+        )
+
+    def query(self, **extra: Any) -> str:
+        """The query string of these filters (and `extra`), for links that keep them."""
+        values = {key: value for key, value in asdict(self).items() if value}
+        values.update({key: value for key, value in extra.items() if value})
+        return urlencode(values)
+
+
+def filters(
+    status: Field = "",
+    category: Field = "",
+    severity: Field = "",
+    province: Field = "",
+    committee: Field = "",
+    created_from: Field = "",
+    created_to: Field = "",
+    q: Field = "",
+) -> Filters:
+    return Filters(status, category, severity, province, committee, created_from, created_to, q)
+
+
+FiltersDep = Annotated[Filters, Depends(filters)]
+
+
+def age(created_at: datetime, now: datetime) -> str:
+    """How long ago a case came in, in the largest whole unit that fits ("3 d", "5 h")."""
+    seconds = max(int((now - created_at).total_seconds()), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return "now"
+
+
+def _list_view(runtime: Runtime, where: CaseFilter, page: int) -> dict[str, Any]:
+    now = utcnow()
+    with runtime.sessions() as session:
+        found, total = list_cases(
+            session=session, where=where, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
+        )
+        held = committees_of(session=session, case_ids=[case.id for case in found])
+        rows = [
+            {
+                "number": case.number,
+                "category": case.category,
+                "severity": case.severity,
+                "status": case.status,
+                "outcome": case.outcome,
+                "place": None if case.location is None else case.location.name,
+                "committees": held.get(case.id, []),
+                "created_at": case.created_at,
+                "age": age(case.created_at, now),
+            }
+            for case in found
+        ]
+        committees = [(c.code, c.name) for c in list_committees(session=session)]
+        return {
+            "rows": rows,
+            "total": total,
+            "provinces": provinces(session=session),
+            "committees": committees,
+        }
+
+
+@router.get("/cases", response_class=HTMLResponse)
+async def case_list(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    chosen: FiltersDep,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+) -> HTMLResponse:
+    """List cases, newest first, with filters, a case number search and pages of 25."""
+    view = await runtime.db(_list_view, runtime, chosen.where(), page)
+    pages = max((view["total"] + PER_PAGE - 1) // PER_PAGE, 1)
+    return await render(
+        request,
+        "cases_list.html",
+        viewer,
+        chosen=chosen,
+        page=page,
+        pages=pages,
+        statuses=list(Status),
+        categories=list(Category),
+        severities=list(Severity),
+        may_export_text=viewer.role in FREE_TEXT_ROLES,
+        **view,
+    )
+
+
+@router.get("/cases/export.csv", response_class=StreamingResponse)
+async def export(
+    runtime: RuntimeDep,
+    viewer: Annotated[Viewer, Depends(allow("exports"))],
+    chosen: FiltersDep,
+    include_text: Annotated[bool, Query()] = False,
+) -> StreamingResponse:
+    """Download the listed cases as CSV (free text only for admins and coordinators who ask)."""
+    return await csv_export(
+        runtime,
+        username=viewer.username,
+        role=viewer.role,
+        where=chosen.where(),
+        include_text=include_text,
+        ip_hash=viewer.ip_hash,
+    )
+
+
+# What a timeline shows of an event's structured data: codes, never personal text.
+EVENT_DETAILS = ("committee", "reason", "from", "to", "outcome", "channel", "severity")
+_MEMBER = re.compile(r"member:(\d+)")
+
+
+def _member_ids(events: list[CaseEvent]) -> list[int]:
+    return [int(found[1]) for e in events if (found := _MEMBER.fullmatch(e.actor))]
+
+
+def _who(actor: str, names: dict[int, str]) -> str:
+    """Name who acted: a focal point by name and committee, a user by username."""
+    found = _MEMBER.fullmatch(actor)
+    if found is not None:
+        return names.get(int(found[1]), "a focal point")
+    if actor.startswith("user:"):
+        return actor.removeprefix("user:") + " (console or API)"
+    return actor
+
+
+def _details(data: dict[str, Any]) -> str:
+    shown = []
+    for key in EVENT_DETAILS:
+        value = data.get(key)
+        if value in (None, "", []):
+            continue
+        text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        shown.append(f"{key}: {text}")
+    return "; ".join(shown)
+
+
+def _event_row(event: CaseEvent, names: dict[int, str], crypto: Crypto | None) -> dict[str, Any]:
+    body = None
+    if crypto is not None and event.body_enc is not None:
+        body = crypto.decrypt(event.body_enc)
+    return {
+        "at": event.at,
+        "kind": event.kind,
+        "who": _who(event.actor, names),
+        "details": _details(event.data or {}),
+        "body": body,
+    }
+
+
+def _assignment_row(assignment: CaseAssignment, case: Case, now: datetime) -> dict[str, Any]:
+    committee = assignment.committee
+    due = assignment.assigned_at + ack_deadline(committee, case.severity)
+    waiting = assignment.active and assignment.acknowledged_at is None
+    waiting = waiting and case.acknowledged_at is None and case.status != Status.CLOSED
+    return {
+        "code": committee.code,
+        "name": committee.name,
+        "level": committee.level,
+        "reason": assignment.reason,
+        "active": assignment.active,
+        "assigned_at": assignment.assigned_at,
+        "acknowledged_at": assignment.acknowledged_at,
+        "escalated_at": assignment.escalated_at,
+        "due_at": due,
+        "overdue": waiting and assignment.escalated_at is None and due <= now,
+    }
+
+
+def _free_text(case: Case, crypto: Crypto) -> dict[str, str | None]:
+    def plain(value: bytes | None) -> str | None:
+        return None if value is None else crypto.decrypt(value)
+
+    return {
+        "description": plain(case.description_enc),
+        "place_text": plain(case.place_text_enc),
+    }
+
+
+def case_page_view(runtime: Runtime, number: str, viewer: Viewer) -> dict[str, Any] | None:
+    """Everything the case page shows; free text only for roles that may read it (audited)."""
+    crypto = runtime.crypto if viewer.role in FREE_TEXT_ROLES else None
+    now = utcnow()
+    with runtime.sessions.begin() as session:
+        case = case_with_events(session=session, number=number)
+        if case is None:
+            return None
+        names = member_names(session=session, member_ids=_member_ids(case.events))
+        view: dict[str, Any] = {
+            "case": case,
+            "assignments": [
+                _assignment_row(a, case, now)
+                for a in assignments_of(session=session, case_id=case.id)
+            ],
+            "events": [_event_row(event, names, crypto) for event in case.events],
+            "text": None if crypto is None else _free_text(case, crypto),
+            "committees": [(c.code, c.name) for c in list_committees(session=session)],
+            "by_sms": will_text_reporter(case),
+            "closed": case.status == Status.CLOSED,
+            "age": age(case.created_at, now),
+        }
+        if crypto is not None:
+            audit(
+                session=session,
+                actor=viewer.username,
+                action="case.view_text",
+                target=case.number,
+                ip_hash=viewer.ip_hash,
+                now=now,
+            )
+        return view
+
+
+def _canonical(number: str) -> str:
+    canonical = casenumber.parse(number)
+    if canonical is None:
+        raise HTTPException(404, detail="No case has this number.")
+    return canonical
+
+
+@router.get("/cases/{number}", response_class=HTMLResponse)
+async def case_page(
+    number: str, request: Request, runtime: RuntimeDep, viewer: ViewerDep
+) -> HTMLResponse:
+    """Show a case: its fields, committees, timeline, and the actions open to the viewer."""
+    canonical = _canonical(number)
+    view = await runtime.db(case_page_view, runtime, canonical, viewer)
+    if view is None:
+        raise HTTPException(404, detail="No case has this number.")
+    outcomes = list(Outcome)
+    return await render(request, "cases_case.html", viewer, outcomes=outcomes, **view)
+
+
+async def _act(
+    request: Request, runtime: Runtime, viewer: Viewer, number: str, action: ActionRequest
+) -> RedirectResponse:
+    """Run one action and come back to the case page with what happened."""
+    canonical = _canonical(number)
+    try:
+        done = await perform(
+            runtime,
+            number=canonical,
+            username=viewer.username,
+            request=action,
+            ip_hash=viewer.ip_hash,
+        )
+    except CaseNotFound as exc:
+        raise HTTPException(404, detail="No case has this number.") from exc
+    except CaseClosed as exc:
+        raise HTTPException(409, detail="This case is closed: it can no longer change.") from exc
+    except InvalidAction as exc:
+        raise HTTPException(422, detail=_invalid_text(exc)) from exc
+    kind, text = _said(action, done)
+    await flash(request, viewer, kind, text)
+    return back(f"/admin/cases/{canonical}")
+
+
+def _invalid_text(exc: InvalidAction) -> str:
+    if exc.field == "committee":
+        return "Choose one of the active committees."
+    if exc.field == "outcome":
+        return "Choose an outcome: resolved, persistent, unfounded or duplicate."
+    if exc.field == "note":
+        return f"The note may have at most {MAX_TEXT} characters."
+    return f"Write some text (at most {MAX_TEXT} characters)."
+
+
+def _said(action: ActionRequest, done: Done) -> tuple[str, str]:
+    """The flash message that says what an action did."""
+    name = done.committee_name or ""
+    said: dict[Action, tuple[str, str]] = {
+        Action.NOTE: ("ok", "Note added."),
+        Action.ACKNOWLEDGE: ("ok", "Case acknowledged.")
+        if done.changed
+        else ("info", "The case was already acknowledged."),
+        Action.MESSAGE: ("ok", "Message saved and sent to the reporter by SMS.")
+        if done.by_sms
+        else ("ok", "Message saved: the reporter reads it at their next status check."),
+        Action.REASSIGN: ("ok", f"Case reassigned to {name}.")
+        if done.changed
+        else ("info", f"The case was already with {name} only."),
+        Action.ESCALATE: ("ok", f"Case passed up to {name}.")
+        if done.changed
+        else ("info", "The case cannot go higher: no committee above takes it."),
+        Action.CLOSE: ("ok", f"Case closed: {action.outcome}."),
+    }
+    return said[action.action]
+
+
+@router.post("/cases/{number}/note")
+async def note(
+    number: str, request: Request, runtime: RuntimeDep, viewer: ActorDep, text: TextField = ""
+) -> RedirectResponse:
+    """Add an internal note."""
+    return await _act(request, runtime, viewer, number, ActionRequest(Action.NOTE, text=text))
+
+
+@router.post("/cases/{number}/acknowledge")
+async def acknowledge(
+    number: str, request: Request, runtime: RuntimeDep, viewer: ActorDep
+) -> RedirectResponse:
+    """Acknowledge the case."""
+    return await _act(request, runtime, viewer, number, ActionRequest(Action.ACKNOWLEDGE))
+
+
+@router.post("/cases/{number}/message")
+async def message(
+    number: str, request: Request, runtime: RuntimeDep, viewer: ActorDep, text: TextField = ""
+) -> RedirectResponse:
+    """Leave a message for the reporter."""
+    return await _act(request, runtime, viewer, number, ActionRequest(Action.MESSAGE, text=text))
+
+
+@router.post("/cases/{number}/reassign")
+async def reassign(
+    number: str,
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ActorDep,
+    committee: Annotated[str, Form(max_length=64)] = "",
+) -> RedirectResponse:
+    """Move the case to another active committee."""
+    action = ActionRequest(Action.REASSIGN, committee=committee)
+    return await _act(request, runtime, viewer, number, action)
+
+
+@router.post("/cases/{number}/escalate")
+async def escalate(
+    number: str, request: Request, runtime: RuntimeDep, viewer: ActorDep
+) -> RedirectResponse:
+    """Pass the case up to the committee above."""
+    return await _act(request, runtime, viewer, number, ActionRequest(Action.ESCALATE))
+
+
+@router.post("/cases/{number}/close")
+async def close(
+    number: str,
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ActorDep,
+    outcome: Annotated[str, Form(max_length=32)] = "",
+    text: TextField = "",
+) -> RedirectResponse:
+    """Close the case with an outcome and an optional note."""
+    action = ActionRequest(Action.CLOSE, outcome=outcome, text=text)
+    return await _act(request, runtime, viewer, number, action)

@@ -1,19 +1,134 @@
-"""Console pages: dashboard."""
+"""The console's dashboard: counts, medians and charts for a date range, for every role.
+
+The page shows only structured figures (categories, places, committees, times), never a
+word a reporter or a committee wrote, so analysts see it whole. Filters are query
+parameters, so a filtered view is a link that can be bookmarked or shared.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import csv
+import io
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
 
-from gateway.admin.web import Viewer, allow, render
+from gateway.admin import charts
+from gateway.admin.dashboard_data import (
+    CATEGORY_LABELS,
+    FIELD,
+    Dashboard,
+    Text,
+    bad_request,
+    duration,
+    load,
+    province_label,
+    stats_filter,
+)
+from gateway.admin.web import Viewer, allow, record, render
+from gateway.runtime import Runtime
+from storage import stats
+from storage.db import utcnow
 
 router = APIRouter()
 
 
+def _charts(board: Dashboard) -> dict[str, Any]:
+    figures = board.figures
+    by_category = [(CATEGORY_LABELS.get(c, c), n) for c, n in figures.by_category]
+    by_province = [(province_label(p, board.provinces), n) for p, n in figures.by_province]
+    return {
+        "category_chart": charts.bar_chart(by_category, title="Cases by category"),
+        "province_chart": charts.bar_chart(by_province, title="Cases by province"),
+        "week_chart": charts.week_chart(figures.by_week, title="Cases received each week"),
+        "by_category": by_category,
+        "by_province": by_province,
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
 async def dashboard(
-    request: Request, viewer: Annotated[Viewer, Depends(allow("dashboard"))]
+    request: Request,
+    viewer: Annotated[Viewer, Depends(allow("dashboard"))],
+    start: Annotated[str, Query(alias="from", max_length=FIELD)] = "",
+    end: Annotated[str, Query(alias="to", max_length=FIELD)] = "",
+    category: Text = "",
+    province: Text = "",
+    committee: Text = "",
 ) -> HTMLResponse:
-    return await render(request, "error.html", viewer, status=200, detail="Dashboard")
+    """Show open and overdue counts, medians and charts for a date range."""
+    runtime: Runtime = request.app.state.runtime
+    now = utcnow()
+    where, first, last = stats_filter(
+        start=start,
+        end=end,
+        category=category,
+        province=province,
+        committee=committee,
+        today=now.date(),
+    )
+    board = await runtime.db(load, runtime, where, now)
+    return await render(
+        request,
+        "dashboard.html",
+        viewer,
+        board=board,
+        figures=board.figures,
+        first=first,
+        last=last,
+        where=where,
+        categories=CATEGORY_LABELS,
+        duration=duration,
+        province_label=province_label,
+        **_charts(board),
+    )
+
+
+def _trend(runtime: Runtime, where: stats.StatsFilter) -> list[tuple[Any, str, int]]:
+    with runtime.sessions() as session:
+        try:
+            return stats.weekly_by_category(session=session, where=where)
+        except stats.UnknownFilter as exc:
+            raise bad_request(f"No {exc} has this code.") from exc
+
+
+def _csv(rows: list[tuple[Any, str, int]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["week_start", "category", "cases"])
+    writer.writerows((week.isoformat(), category, count) for week, category, count in rows)
+    return out.getvalue()
+
+
+@router.get("/dashboard.csv")
+async def dashboard_csv(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(allow("dashboard"))],
+    start: Annotated[str, Query(alias="from", max_length=FIELD)] = "",
+    end: Annotated[str, Query(alias="to", max_length=FIELD)] = "",
+    category: Text = "",
+    province: Text = "",
+    committee: Text = "",
+) -> Response:
+    """Download the weekly counts by category as CSV, with the dashboard's filters."""
+    runtime: Runtime = request.app.state.runtime
+    where, first, last = stats_filter(
+        start=start,
+        end=end,
+        category=category,
+        province=province,
+        committee=committee,
+        today=utcnow().date(),
+    )
+    rows = await runtime.db(_trend, runtime, where)
+    used = [name for name in ("category", "province", "committee") if getattr(where, name)]
+    await runtime.db(
+        record, runtime, viewer, "export.stats", None, {"filters": used, "rows": len(rows)}
+    )
+    name = f"sauti-weekly-{first.isoformat()}-{last.isoformat()}.csv"
+    return Response(
+        _csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )

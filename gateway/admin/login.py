@@ -26,7 +26,7 @@ from gateway.admin.web import (
     session_store,
 )
 from gateway.deps import RuntimeDep
-from gateway.signin import THROTTLED, sign_in
+from gateway.signin import sign_in, throttled_text
 from storage.db import utcnow
 
 router = APIRouter()
@@ -92,7 +92,8 @@ async def login(
         via="console",
     )
     if outcome.throttled:
-        return await _form(request, runtime, THROTTLED.capitalize() + ".", status_code=429)
+        text = throttled_text(outcome.retry_after).capitalize() + "."
+        return await _form(request, runtime, text, status_code=429)
     if outcome.role is None:
         return await _form(request, runtime, "Wrong username or password.", status_code=401)
     store = session_store(request, runtime)

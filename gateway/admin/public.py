@@ -1,7 +1,163 @@
-"""Console pages: public."""
+"""Public statistics, with no sign-in: cases by province, category and month.
+
+Counts from 1 to 4 are suppressed and no totals are published (the rule is stated in
+`storage.stats` and on the page), so no small group can be singled out. Answers may be
+cached for a few minutes, by browsers and proxies and by this process, so the page costs
+the database one read per range every `CACHE_SECONDS`, however often it is asked for.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from gateway.admin.dashboard_data import CATEGORY_LABELS
+from gateway.admin.web import ENV
+from gateway.runtime import Runtime
+from storage import stats
+from storage.db import utcnow
 
 router = APIRouter()
+
+CACHE_SECONDS = 300
+DEFAULT_MONTHS = 12
+MAX_MONTHS = 60
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+RULE = (
+    f"Every count from 1 to {stats.SUPPRESS_BELOW - 1} is hidden (shown as "
+    f"'<{stats.SUPPRESS_BELOW}'), so that no small group of reporters can be singled out. "
+    "No totals are published, so a hidden count cannot be worked out by subtraction."
+)
+
+
+class BadRange(ValueError):
+    """The months asked for cannot be read, or span too long."""
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    first: str
+    last: str
+    generated_at: datetime
+    cells: list[stats.PublicCell]
+
+
+def _month(value: str, name: str) -> date:
+    found = _MONTH.fullmatch(value)
+    if found is None or not 1 <= int(found.group(2)) <= 12 or int(found.group(1)) < 2000:
+        raise BadRange(f"'{name}' must be a month written YYYY-MM, from the year 2000.")
+    return date(int(found.group(1)), int(found.group(2)), 1)
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _span(first: date, last: date) -> int:
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def month_range(start: str | None, end: str | None, today: date) -> tuple[date, date]:
+    """The first days of the first and last months asked for (default: the last 12)."""
+    last = _month(end, "to") if end else today.replace(day=1)
+    first = _month(start, "from") if start else _add_months(last, 1 - DEFAULT_MONTHS)
+    if first > last:
+        raise BadRange("'from' must not be after 'to'.")
+    if _span(first, last) > MAX_MONTHS:
+        raise BadRange(f"Ask for at most {MAX_MONTHS} months at a time.")
+    return first, last
+
+
+def _read(runtime: Runtime, first: date, last: date) -> list[stats.PublicCell]:
+    start = datetime(first.year, first.month, 1, tzinfo=UTC)
+    after = _add_months(last, 1)
+    with runtime.sessions() as session:
+        return stats.public_cells(
+            session=session, start=start, end=datetime(after.year, after.month, 1, tzinfo=UTC)
+        )
+
+
+async def published(request: Request, first: date, last: date) -> Published:
+    """The cells for these months, from this process's cache while it is fresh."""
+    runtime: Runtime = request.app.state.runtime
+    cache: dict[tuple[date, date], tuple[float, Published]] = getattr(
+        request.app.state, "public_stats", {}
+    )
+    request.app.state.public_stats = cache
+    key = (first, last)
+    hit = cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    cells = await runtime.db(_read, runtime, first, last)
+    result = Published(f"{first:%Y-%m}", f"{last:%Y-%m}", utcnow(), cells)
+    if len(cache) > 256:
+        cache.clear()
+    cache[key] = (time.monotonic(), result)
+    return result
+
+
+def _cacheable(response: Response) -> Response:
+    response.headers["cache-control"] = f"public, max-age={CACHE_SECONDS}"
+    return response
+
+
+def _cell(cell: stats.PublicCell) -> dict[str, Any]:
+    return {**asdict(cell), "suppressed": cell.count is None}
+
+
+@router.get("/public/stats.json", include_in_schema=False)
+async def stats_json(request: Request) -> Response:
+    """Publish the suppressed counts by province, category and month as JSON."""
+    params = request.query_params
+    try:
+        first, last = month_range(params.get("from"), params.get("to"), utcnow().date())
+    except BadRange as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+    result = await published(request, first, last)
+    body = {
+        "from": result.first,
+        "to": result.last,
+        "threshold": stats.SUPPRESS_BELOW,
+        "rule": RULE,
+        "generated_at": result.generated_at.isoformat(),
+        "categories": CATEGORY_LABELS,
+        "cells": [_cell(cell) for cell in result.cells],
+    }
+    return _cacheable(JSONResponse(body))
+
+
+def _tables(cells: list[stats.PublicCell]) -> list[dict[str, Any]]:
+    """One table per province: its months as rows, the categories as columns."""
+    provinces: dict[str, dict[str, Any]] = {}
+    for cell in cells:
+        table = provinces.setdefault(cell.province, {"name": cell.province_name, "months": {}})
+        table["months"].setdefault(cell.month, {})[cell.category] = cell.count
+    for table in provinces.values():
+        table["months"] = dict(sorted(table["months"].items()))
+    return list(provinces.values())
+
+
+def _page(status_code: int, **context: Any) -> HTMLResponse:
+    html = ENV.get_template("public_stats.html").render(
+        categories=CATEGORY_LABELS, rule=RULE, threshold=stats.SUPPRESS_BELOW, **context
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+@router.get("/public/stats", response_class=HTMLResponse, include_in_schema=False)
+async def stats_page(request: Request) -> Response:
+    """Show the suppressed counts by province, category and month."""
+    params = request.query_params
+    try:
+        first, last = month_range(params.get("from"), params.get("to"), utcnow().date())
+    except BadRange as exc:
+        return _page(400, error=str(exc), result=None, tables=[])
+    result = await published(request, first, last)
+    return _cacheable(_page(200, error=None, result=result, tables=_tables(result.cells)))

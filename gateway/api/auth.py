@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from gateway.api.deps import ApiKeysDep, client_ip, unauthorized
 from gateway.api.tokens import issue_token
 from gateway.deps import RuntimeDep
-from gateway.signin import FAILURE_WINDOW, THROTTLED, sign_in
+from gateway.signin import sign_in, throttled_text
 from storage.db import utcnow
 from storage.users import hash_ip
 
@@ -47,8 +47,8 @@ async def token(
     if outcome.throttled:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=THROTTLED,
-            headers={"Retry-After": str(FAILURE_WINDOW)},
+            detail=throttled_text(outcome.retry_after),
+            headers={"Retry-After": str(outcome.retry_after)},
         )
     if outcome.role is None:
         raise unauthorized("wrong username or password")

@@ -10,15 +10,30 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import AfterValidator, BaseModel
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import AfterValidator, BaseModel, StringConstraints
 
-from gateway.api.deps import PrincipalDep
+from gateway.api.deps import PrincipalDep, api_allow
 from gateway.api.tokens import Claims
+from gateway.casework import (
+    MAX_TEXT,
+    Action,
+    ActionRequest,
+    CaseClosed,
+    CaseNotFound,
+    perform,
+)
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
 from storage import casenumber
-from storage.casequery import CaseFilter, case_with_events, list_cases
+from storage.casequery import (
+    CaseFilter,
+    InvalidSearch,
+    case_with_events,
+    list_cases,
+    number_prefix,
+)
+from storage.cases import InvalidAction
 from storage.db import utcnow
 from storage.models import (
     FREE_TEXT_ROLES,
@@ -26,6 +41,7 @@ from storage.models import (
     CaseEvent,
     Category,
     EventKind,
+    Outcome,
     Severity,
     Status,
 )
@@ -34,6 +50,7 @@ from storage.users import audit
 MAX_PER_PAGE = 100
 MAX_PAGE = 100_000
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+MAX_SEARCH = 40
 
 router = APIRouter(tags=["cases"])
 
@@ -109,10 +126,7 @@ def _page(runtime: Runtime, where: CaseFilter, page: int, per_page: int) -> Case
     return CasePage(items=items, total=total, page=page, per_page=per_page)
 
 
-@router.get("/cases")
-async def cases(
-    runtime: RuntimeDep,
-    principal: PrincipalDep,
+def api_filters(
     status: Status | None = None,
     category: Category | None = None,
     severity: Severity | None = None,
@@ -120,11 +134,14 @@ async def cases(
     committee: Code | None = None,
     created_from: Annotated[UtcTime | None, Query()] = None,
     created_to: Annotated[UtcTime | None, Query()] = None,
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 25,
-) -> CasePage:
-    """List cases, newest first, with filters and pagination."""
-    where = CaseFilter(
+    q: Annotated[str | None, Query(max_length=MAX_SEARCH)] = None,
+) -> CaseFilter:
+    """The case filters of a query string; `q` is a case number, whole or its first digits."""
+    try:
+        number = None if q is None else number_prefix(q)
+    except InvalidSearch as exc:
+        raise HTTPException(422, detail=f"q: {exc}") from exc
+    return CaseFilter(
         status=status,
         category=category,
         severity=severity,
@@ -132,7 +149,19 @@ async def cases(
         committee=committee,
         created_from=created_from,
         created_to=created_to,
+        number=number,
     )
+
+
+@router.get("/cases")
+async def cases(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    where: Annotated[CaseFilter, Depends(api_filters)],
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 25,
+) -> CasePage:
+    """List cases, newest first, with filters, a case number search and pagination."""
     return await runtime.db(_page, runtime, where, page, per_page)
 
 
@@ -176,3 +205,90 @@ async def case(number: str, runtime: RuntimeDep, principal: PrincipalDep) -> Cas
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no case has this number")
     return found
+
+
+# Actions: the same `gateway.casework` code as the console and the focal points' SMS.
+
+ActorDep = Annotated[Claims, Depends(api_allow("case_actions"))]
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)]
+
+
+class TextIn(BaseModel):
+    text: Annotated[Text, StringConstraints(min_length=1)]
+
+
+class ReassignIn(BaseModel):
+    committee: Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
+
+
+class CloseIn(BaseModel):
+    outcome: Outcome
+    note: Text | None = None
+
+
+async def _act(
+    runtime: Runtime, number: str, principal: Claims, request: ActionRequest
+) -> CaseDetail:
+    """Do one action and answer with the case as it now is (404, 409 or 422 when refused)."""
+    canonical = casenumber.parse(number)
+    if canonical is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no case has this number")
+    try:
+        await perform(runtime, number=canonical, username=principal.username, request=request)
+    except CaseNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no case has this number") from exc
+    except CaseClosed as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="the case is closed") from exc
+    except InvalidAction as exc:
+        raise HTTPException(422, detail=str(exc)) from exc
+    found = await runtime.db(_detail, runtime, canonical, principal)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no case has this number")
+    return found
+
+
+@router.post("/cases/{number}/notes", response_model_exclude_unset=True)
+async def add_note(
+    number: str, body: TextIn, runtime: RuntimeDep, principal: ActorDep
+) -> CaseDetail:
+    """Add an internal note to a case."""
+    return await _act(runtime, number, principal, ActionRequest(Action.NOTE, text=body.text))
+
+
+@router.post("/cases/{number}/acknowledge", response_model_exclude_unset=True)
+async def acknowledge(number: str, runtime: RuntimeDep, principal: ActorDep) -> CaseDetail:
+    """Acknowledge a case (nothing changes when it was acknowledged already)."""
+    return await _act(runtime, number, principal, ActionRequest(Action.ACKNOWLEDGE))
+
+
+@router.post("/cases/{number}/messages", response_model_exclude_unset=True)
+async def message_reporter(
+    number: str, body: TextIn, runtime: RuntimeDep, principal: ActorDep
+) -> CaseDetail:
+    """Leave a message for the reporter: by SMS if they asked for updates, else at their
+    next status check."""
+    return await _act(runtime, number, principal, ActionRequest(Action.MESSAGE, text=body.text))
+
+
+@router.post("/cases/{number}/reassign", response_model_exclude_unset=True)
+async def reassign(
+    number: str, body: ReassignIn, runtime: RuntimeDep, principal: ActorDep
+) -> CaseDetail:
+    """Move a case to another active committee, which is alerted."""
+    request = ActionRequest(Action.REASSIGN, committee=body.committee)
+    return await _act(runtime, number, principal, request)
+
+
+@router.post("/cases/{number}/escalate", response_model_exclude_unset=True)
+async def escalate(number: str, runtime: RuntimeDep, principal: ActorDep) -> CaseDetail:
+    """Pass a case up to the committee above, which is alerted."""
+    return await _act(runtime, number, principal, ActionRequest(Action.ESCALATE))
+
+
+@router.post("/cases/{number}/close", response_model_exclude_unset=True)
+async def close(number: str, body: CloseIn, runtime: RuntimeDep, principal: ActorDep) -> CaseDetail:
+    """Close a case with an outcome and an optional note."""
+    request = ActionRequest(Action.CLOSE, outcome=body.outcome, text=body.note or "")
+    return await _act(runtime, number, principal, request)

@@ -1,7 +1,145 @@
-"""JSON API: stats."""
+"""`GET /api/v1/stats`: the dashboard's figures as JSON, for every role.
+
+Only counts, places, categories and times: nothing a reporter or committee wrote. Times
+are in seconds. An empty parameter means "all", as in the console's filter form.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from gateway.admin.dashboard_data import (
+    CATEGORY_LABELS,
+    FIELD,
+    Dashboard,
+    load,
+    province_label,
+    stats_filter,
+)
+from gateway.api.deps import api_allow
+from gateway.api.tokens import Claims
+from gateway.deps import RuntimeDep
+from storage.db import utcnow
 
 router = APIRouter(tags=["stats"])
+
+
+class Count(BaseModel):
+    code: str
+    label: str
+    count: int
+
+
+class Week(BaseModel):
+    week_start: date
+    count: int
+
+
+class CommitteeOut(BaseModel):
+    code: str
+    name: str
+    open: int
+    overdue: int
+    median_ack_seconds: float | None
+    median_close_seconds: float | None
+
+
+class StatsOut(BaseModel):
+    start: date
+    end: date
+    category: str | None
+    province: str | None
+    committee: str | None
+    generated_at: datetime
+    received: int
+    received_this_week: int
+    open: int
+    overdue: int
+    median_ack_seconds: float | None
+    median_close_seconds: float | None
+    by_category: list[Count]
+    by_province: list[Count]
+    by_week: list[Week]
+    committees: list[CommitteeOut]
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def _committees(board: Dashboard) -> list[CommitteeOut]:
+    return [
+        CommitteeOut(
+            code=row.code,
+            name=row.name,
+            open=row.open,
+            overdue=row.overdue,
+            median_ack_seconds=_seconds(row.median_ack),
+            median_close_seconds=_seconds(row.median_close),
+        )
+        for row in board.figures.committees
+    ]
+
+
+def _out(board: Dashboard, first: date, last: date, now: datetime, **codes: str | None) -> StatsOut:
+    figures = board.figures
+    return StatsOut(
+        start=first,
+        end=last,
+        generated_at=now,
+        received=figures.received,
+        received_this_week=board.this_week,
+        open=figures.open,
+        overdue=figures.overdue,
+        median_ack_seconds=_seconds(figures.median_ack),
+        median_close_seconds=_seconds(figures.median_close),
+        by_category=[
+            Count(code=c, label=CATEGORY_LABELS.get(c, c), count=n) for c, n in figures.by_category
+        ],
+        by_province=[
+            Count(code=p, label=province_label(p, board.provinces), count=n)
+            for p, n in figures.by_province
+        ],
+        by_week=[Week(week_start=day, count=n) for day, n in figures.by_week],
+        committees=_committees(board),
+        **codes,
+    )
+
+
+Text = Annotated[str, Query(max_length=FIELD)]
+
+
+@router.get("/stats")
+async def stats(
+    runtime: RuntimeDep,
+    _principal: Annotated[Claims, Depends(api_allow("dashboard"))],
+    start: Annotated[str, Query(alias="from", max_length=FIELD)] = "",
+    end: Annotated[str, Query(alias="to", max_length=FIELD)] = "",
+    category: Text = "",
+    province: Text = "",
+    committee: Text = "",
+) -> StatsOut:
+    """Count cases by category, province and week; open, overdue and median times."""
+    now = utcnow()
+    where, first, last = stats_filter(
+        start=start,
+        end=end,
+        category=category,
+        province=province,
+        committee=committee,
+        today=now.date(),
+    )
+    board = await runtime.db(load, runtime, where, now)
+    return _out(
+        board,
+        first,
+        last,
+        now,
+        category=where.category,
+        province=where.province,
+        committee=where.committee,
+    )

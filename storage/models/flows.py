@@ -35,3 +35,21 @@ class FlowBundle(Base):
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(64))
+
+
+class TranslationCatalog(Base):
+    """A language's .po catalog as uploaded from the console or the API.
+
+    Lifecycle: appended only. The newest row of a language is the catalog the service uses
+    (over the file shipped in flows/locales); older rows are the history of what changed.
+    Kept in the database, next to the flow bundles, so that every web and worker process
+    picks an upload up on its next refresh without a redeploy or a shared disk.
+    """
+
+    __tablename__ = "translation_catalogs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), index=True)
+    po: Mapped[str] = mapped_column(Text)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)

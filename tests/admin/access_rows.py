@@ -5,7 +5,8 @@ Each part of the console keeps its rows in `tests/admin/access_<part>.py` as `RO
 Placeholders in a path: `{case}` (a filed, routed case's number as shown), `{committee}`
 (an active committee's code), `{place}` (a place's code), `{version}` (the published flow
 version), `{language}` (a language code), `{message}` (an outbox message id),
-`{flow}` (a flow document name).
+`{flow}` (a flow document name), `{member}` (a member id of `{committee}`), `{pseudonym}`
+(a pseudonym with no preferences).
 """
 
 from __future__ import annotations

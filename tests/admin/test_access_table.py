@@ -83,6 +83,8 @@ def values(
             "version": version,
             "language": "fr",
             "flow": "report",
+            "member": str(committee.members[0].id),
+            "pseudonym": "0" * 64,
         }
 
 

@@ -127,15 +127,20 @@ def page(chromium: Browser, server: str) -> Iterator[Page]:
     # may not, unless a test says so.
     page.on(
         "console",
-        lambda msg: errors.append(msg.text)
-        if msg.type == "error" and not msg.text.startswith("Failed to load resource")
-        else None,
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
     )
     page.on(
         "response",
-        lambda response: errors.append(f"{response.status} {response.url}")
-        if response.status >= 400 and response.request.resource_type not in {"document", "fetch"}
-        else None,
+        lambda response: (
+            errors.append(f"{response.status} {response.url}")
+            if response.status >= 400
+            and response.request.resource_type not in {"document", "fetch"}
+            else None
+        ),
     )
     yield page
     context.close()

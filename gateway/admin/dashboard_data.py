@@ -1,0 +1,147 @@
+"""The dashboard's figures and filters, shared by the console page and the stats API.
+
+Kept apart from the page (no import of the console's plumbing) so that the JSON API can
+use it too. Bad filter values raise HTTPException 400 with a message that says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import HTTPException, Query, status
+
+from gateway.runtime import Runtime
+from storage import stats
+from storage.models import Category
+
+DEFAULT_WEEKS = 12
+MAX_DAYS = 3 * 366 + 7
+FIELD = 64
+CATEGORY_LABELS: dict[str, str] = {
+    Category.OHS_HAZARD: "Site hazard (OHS)",
+    Category.ACCIDENT: "Accident",
+    Category.VIOLENCE: "Violence",
+    Category.ILLEGAL_TAX: "Illegal tax",
+    Category.CHILD_LABOUR: "Child labour",
+    Category.SEXUAL_VIOLENCE: "Sexual violence",
+    Category.MINERAL_FRAUD: "Mineral fraud",
+    Category.OTHER: "Other",
+}
+NO_PROVINCE = "Place not given"
+
+Text = Annotated[str, Query(max_length=FIELD)]
+
+
+def bad_request(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_400_BAD_REQUEST, detail=detail)
+
+
+def parse_day(value: str, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as exc:
+        raise bad_request(f"'{name}' must be a date written YYYY-MM-DD.") from exc
+    if not 2000 <= day.year <= 2999:
+        raise bad_request(f"'{name}' must be a date between the years 2000 and 2999.")
+    return day
+
+
+def default_start(today: date) -> date:
+    """The Monday that starts the last `DEFAULT_WEEKS` ISO weeks, this one included."""
+    return stats.week_start(today) - timedelta(weeks=DEFAULT_WEEKS - 1)
+
+
+def date_range(start: str, end: str, today: date) -> tuple[date, date]:
+    """Both days of the range asked for (inclusive); 400 for an unreadable or reversed one."""
+    last = parse_day(end, "to") or today
+    first = parse_day(start, "from") or default_start(last)
+    if first > last:
+        raise bad_request("The range starts after it ends: 'from' must not be after 'to'.")
+    if (last - first).days > MAX_DAYS:
+        raise bad_request("The range is too long: ask for at most three years.")
+    return first, last
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _code(value: str, name: str) -> str | None:
+    if not value:
+        return None
+    if not value.replace("-", "").replace("_", "").isalnum() or not value.isascii():
+        raise bad_request(f"'{name}' is not a code.")
+    return value
+
+
+def stats_filter(
+    *, start: str, end: str, category: str, province: str, committee: str, today: date
+) -> tuple[stats.StatsFilter, date, date]:
+    """Read the dashboard's query parameters; an empty value means "all"."""
+    first, last = date_range(start, end, today)
+    if category and category not in CATEGORY_LABELS:
+        raise bad_request("'category' is not one of the categories.")
+    where = stats.StatsFilter(
+        start=_midnight(first),
+        end=_midnight(last + timedelta(days=1)),
+        category=category or None,
+        province=_code(province, "province"),
+        committee=_code(committee, "committee"),
+    )
+    return where, first, last
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    figures: stats.Stats
+    this_week: int
+    provinces: dict[str, str]
+    committees: dict[str, str]
+
+
+def load(runtime: Runtime, where: stats.StatsFilter, now: datetime) -> Dashboard:
+    """Every figure of the page in one read-only session; 400 for an unknown filter code."""
+    monday = _midnight(stats.week_start(now.date()))
+    with runtime.sessions() as session:
+        try:
+            figures = stats.dashboard_stats(session=session, where=where, now=now)
+            week = stats.StatsFilter(
+                start=monday,
+                end=monday + timedelta(weeks=1),
+                category=where.category,
+                province=where.province,
+                committee=where.committee,
+            )
+            this_week = stats.count_received(session=session, where=week)
+        except stats.UnknownFilter as exc:
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, detail=f"No {exc} has this code."
+            ) from exc
+        return Dashboard(
+            figures=figures,
+            this_week=this_week,
+            provinces=stats.provinces(session=session),
+            committees=stats.committees(session=session),
+        )
+
+
+def duration(value: timedelta | None) -> str:
+    """A median time, short and readable: "45 min", "5 h 20 min", "3 d 4 h"; "–" for none."""
+    if value is None:
+        return "–"
+    minutes = round(value.total_seconds() / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"
+
+
+def province_label(code: str, names: dict[str, str]) -> str:
+    return names.get(code, code) if code else NO_PROVINCE

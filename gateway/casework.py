@@ -1,0 +1,317 @@
+"""What can be done to a case, by whoever does it: a focal point's SMS command, the console
+or the API.
+
+`CaseWork` holds one action's context (the transaction, the case, who acts, when) and has
+one method per action. Each writes its case event through `storage.cases`, queues what
+must go out by SMS (alerts to a committee, a message or closing notice to a consenting
+reporter) in the same transaction, and returns a `Done` with the outbox ids to send once
+the transaction is committed. `perform` wraps one action by a console or API user: it
+finds the case, refuses a closed one, audits the action and enqueues the sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from flows.i18n import Catalogs, Translator
+from storage import cases, outbox
+from storage.assignments import active_assignments
+from storage.casequery import case_by_number
+from storage.cases import InvalidAction
+from storage.committees import committee_by_code
+from storage.db import utcnow
+from storage.models import Case, MessageKind, OutboxStatus, Outcome, RecipientKind, Status
+from storage.privacy import Crypto
+from storage.users import audit
+from workers.alerts import queue_alerts
+from workers.context import live_catalogs
+from workers.escalation import REQUESTED, escalate_and_alert
+from workers.notify import enqueue_sends
+from workers.texts import reporter_closed_text, reporter_message_text
+
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
+
+# Longer than any SMS command can carry, short enough to read on one screen.
+MAX_TEXT = 2000
+
+
+class Action(StrEnum):
+    NOTE = "note"
+    ACKNOWLEDGE = "acknowledge"
+    MESSAGE = "message"
+    REASSIGN = "reassign"
+    ESCALATE = "escalate"
+    CLOSE = "close"
+
+
+class CaseNotFound(LookupError):
+    """No case has this number."""
+
+
+class CaseClosed(RuntimeError):
+    """The case is closed: it can be read, not acted on."""
+
+
+@dataclass
+class Done:
+    """What an action changed, and the outbox rows to send once the transaction commits.
+
+    `committee` is the committee the case reached (escalate, reassign); `by_sms` tells
+    whether a message to the reporter goes out by SMS or waits for their status check.
+    """
+
+    changed: bool = True
+    to_send: list[int] = field(default_factory=list)
+    committee: str | None = None
+    committee_name: str | None = None
+    by_sms: bool = False
+
+
+def user_actor(username: str) -> str:
+    """Return how case events name a console or API user."""
+    return f"user:{username}"
+
+
+def will_text_reporter(case: Case) -> bool:
+    """Tell whether a message to the reporter would go out by SMS (they asked, number kept)."""
+    return case.consent_updates and case.contact_enc is not None
+
+
+def _checked_text(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise InvalidAction("text", "write some text")
+    if len(text) > MAX_TEXT:
+        raise InvalidAction("text", f"at most {MAX_TEXT} characters")
+    return text
+
+
+@dataclass(frozen=True)
+class CaseWork:
+    """One action on one open case, inside the caller's transaction.
+
+    `committee_id` is the committee the actor answers for (a focal point's); None for a
+    console or API user, who acts for the case as a whole.
+    """
+
+    session: Session
+    crypto: Crypto
+    catalogs: Catalogs
+    case: Case
+    actor: str
+    now: datetime
+    committee_id: int | None = None
+
+    def acknowledge(self) -> Done:
+        """Acknowledge the case; `changed` is False when it was acknowledged already."""
+        changed = cases.acknowledge(
+            session=self.session,
+            case=self.case,
+            actor=self.actor,
+            committee_id=self.committee_id,
+            now=self.now,
+        )
+        return Done(changed=changed)
+
+    def note(self, text: str) -> Done:
+        """Add an internal note; the reporter never sees it."""
+        cases.add_note(
+            session=self.session,
+            crypto=self.crypto,
+            case=self.case,
+            actor=self.actor,
+            text=_checked_text(text),
+            now=self.now,
+        )
+        return Done()
+
+    def message(self, text: str) -> Done:
+        """Leave a message for the reporter, sent by SMS when they asked for updates."""
+        text = _checked_text(text)
+        event = cases.message_reporter(
+            session=self.session,
+            crypto=self.crypto,
+            case=self.case,
+            actor=self.actor,
+            text=text,
+            now=self.now,
+        )
+        body = reporter_message_text(self._reporter_language(), self.case.number, text)
+        to_send = self._to_reporter(f"message:{event.id}", body, MessageKind.REPORTER_MESSAGE)
+        # No consent, or the reporter sent STOP: the status check is where they will read it.
+        return Done(to_send=to_send, by_sms=bool(to_send))
+
+    def close(self, outcome: str, note: str | None) -> Done:
+        """Close the case with an outcome, tell a consenting reporter, drop their number."""
+        if outcome not in set(Outcome):
+            raise InvalidAction("outcome", "one of " + ", ".join(Outcome))
+        note = (note or "").strip()
+        if len(note) > MAX_TEXT:
+            raise InvalidAction("note", f"at most {MAX_TEXT} characters")
+        changed = cases.close_case(
+            session=self.session,
+            crypto=self.crypto,
+            case=self.case,
+            actor=self.actor,
+            outcome=outcome,
+            note=note or None,
+            now=self.now,
+        )
+        body = reporter_closed_text(self._reporter_language(), self.case.number, outcome)
+        to_send = self._to_reporter(f"closing:{self.case.id}", body, MessageKind.CLOSING)
+        # The outbox row holds its own encrypted copy until sent; the case's goes now.
+        cases.erase_contact(session=self.session, case=self.case, now=self.now)
+        return Done(changed=changed, to_send=to_send, by_sms=bool(to_send))
+
+    def escalate(self) -> Done:
+        """Pass the case up and alert the committee it reached; `changed` False at the top."""
+        target, to_send = escalate_and_alert(
+            session=self.session,
+            crypto=self.crypto,
+            catalogs=self.catalogs,
+            case=self.case,
+            actor=self.actor,
+            reason=REQUESTED,
+            now=self.now,
+        )
+        if target is None:
+            return Done(changed=False)
+        return Done(to_send=to_send, committee=target.code, committee_name=target.name)
+
+    def reassign(self, code: str) -> Done:
+        """Move the case to the active committee `code` and alert it as routing would."""
+        target = committee_by_code(session=self.session, code=code)
+        if target is None or not target.active:
+            raise InvalidAction("committee", "no active committee has this code")
+        assignments = active_assignments(session=self.session, case_id=self.case.id)
+        held = {assignment.committee_id for assignment in assignments}
+        was_in_triage = self.case.triaged_at is not None
+        cases.reassign(
+            session=self.session,
+            case=self.case,
+            actor=self.actor,
+            committee_id=target.id,
+            now=self.now,
+        )
+        changed = was_in_triage or held != {target.id}
+        to_send: list[int] = []
+        if target.id not in held:
+            to_send = queue_alerts(
+                session=self.session,
+                crypto=self.crypto,
+                catalogs=self.catalogs,
+                case=self.case,
+                committee_ids=[target.id],
+                now=self.now,
+            )
+        return Done(changed=changed, to_send=to_send, committee=code, committee_name=target.name)
+
+    def _reporter_language(self) -> Translator:
+        return self.catalogs.translator(self.case.language)
+
+    def _to_reporter(self, key: str, body: str, kind: MessageKind) -> list[int]:
+        """Queue an SMS to the reporter when they asked for updates; ids of rows to send."""
+        contact = cases.reporter_contact(crypto=self.crypto, case=self.case)
+        if contact is None:
+            return []
+        message = outbox.queue_sms(
+            session=self.session,
+            crypto=self.crypto,
+            dedupe_key=key,
+            to_e164=contact,
+            body=body,
+            language=self.case.language,
+            kind=kind,
+            recipient_kind=RecipientKind.REPORTER,
+            case_id=self.case.id,
+            now=self.now,
+        )
+        if message is None or message.status != OutboxStatus.QUEUED:
+            return []
+        return [message.id]
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """One action asked for by a console or API user."""
+
+    action: Action
+    text: str = ""
+    committee: str = ""
+    outcome: str = ""
+
+
+def _dispatch(work: CaseWork, request: ActionRequest) -> Done:
+    match request.action:
+        case Action.NOTE:
+            return work.note(request.text)
+        case Action.ACKNOWLEDGE:
+            return work.acknowledge()
+        case Action.MESSAGE:
+            return work.message(request.text)
+        case Action.REASSIGN:
+            return work.reassign(request.committee)
+        case Action.ESCALATE:
+            return work.escalate()
+        case Action.CLOSE:
+            return work.close(request.outcome, request.text)
+    raise InvalidAction("action", "unknown")
+
+
+def _audit_data(request: ActionRequest, done: Done) -> dict[str, Any]:
+    """What the audit log keeps of an action: codes and flags, never the text."""
+    data: dict[str, Any] = {"changed": done.changed}
+    if request.action in (Action.REASSIGN, Action.ESCALATE):
+        data["committee"] = done.committee
+    if request.action is Action.CLOSE:
+        data["outcome"] = request.outcome
+    if request.action in (Action.MESSAGE, Action.CLOSE):
+        data["by_sms"] = done.by_sms
+    return data
+
+
+def _perform(
+    runtime: Runtime, number: str, username: str, ip_hash: str | None, request: ActionRequest
+) -> Done:
+    now = utcnow()
+    catalogs = live_catalogs(runtime.sessions, runtime.settings)
+    with runtime.sessions.begin() as session:
+        case = case_by_number(session=session, number=number)
+        if case is None:
+            raise CaseNotFound(number)
+        if case.status == Status.CLOSED:
+            raise CaseClosed(number)
+        work = CaseWork(session, runtime.crypto, catalogs, case, user_actor(username), now)
+        done = _dispatch(work, request)
+        audit(
+            session=session,
+            actor=username,
+            action=f"case.{request.action}",
+            target=case.number,
+            data=_audit_data(request, done),
+            ip_hash=ip_hash,
+            now=now,
+        )
+    enqueue_sends(done.to_send, connection=runtime.redis)
+    return done
+
+
+async def perform(
+    runtime: Runtime,
+    *,
+    number: str,
+    username: str,
+    request: ActionRequest,
+    ip_hash: str | None = None,
+) -> Done:
+    """Do `request` on the case with canonical `number` as a console or API user.
+
+    Raise CaseNotFound, CaseClosed, or InvalidAction (nothing changed in each case).
+    """
+    return await runtime.db(_perform, runtime, number, username, ip_hash, request)

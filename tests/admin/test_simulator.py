@@ -1,0 +1,182 @@
+"""The phone simulator: the real engine on any version and language, and nothing filed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from flows.loader import shipped_texts
+from gateway.simulator import PREFIX, TEST_CASE
+from storage.models import Case, OutboxMessage
+from tests.admin.conftest import Browser
+from tests.gateway.conftest import option
+from workers import queues
+
+# A report in English and in French: (label to choose, or text to type).
+REPORT_EN = [
+    "Report a problem",
+    "Accident",
+    "DR Congo",
+    "North Kivu",
+    "Walikale",
+    "Bisie",
+    "Today",
+    "Yes",
+]
+REPORT_FR = [
+    "Signaler",
+    "Accident",
+    "DR Congo",
+    "North Kivu",
+    "Walikale",
+    "Bisie",
+    "Aujourd",
+    "Oui",
+]
+DESCRIPTION = "A wall fell in the pit near the river"
+
+
+class Phone:
+    """The page's script: posts each key with the X-CSRF-Token header, reads JSON."""
+
+    def __init__(self, admin: Browser, version: str, language: str) -> None:
+        self.admin, self.version, self.language = admin, version, language
+        self.screen = ""
+
+    def post(self, action: str, text: str = "") -> dict[str, Any]:
+        self.admin._use()
+        response = self.admin.client.post(
+            "/admin/flows/simulator",
+            data={
+                "version": self.version,
+                "language": self.language,
+                "action": action,
+                "input": text,
+            },
+            headers={"X-CSRF-Token": self.admin.csrf, "Accept": "application/json"},
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        self.screen = body["screen"]
+        return body
+
+    def choose(self, label: str) -> dict[str, Any]:
+        return self.post("send", option(self.screen, label))
+
+
+def walk_report(phone: Phone, labels: list[str]) -> dict[str, Any]:
+    first = phone.post("dial")
+    assert first["ended"] is False
+    assert first["test"] is True
+    for label in labels:
+        phone.choose(label)
+    phone.post("send", DESCRIPTION)
+    phone.post("send", "2")  # no SMS updates
+    assert DESCRIPTION[:20] in phone.screen
+    return phone.post("send", "1")  # send
+
+
+def nothing_filed(db: sessionmaker[Session], redis_client: redis.Redis) -> None:
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 0
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    for name in queues.ALL:
+        assert queues.queue(name, connection=redis_client).count == 0
+
+
+@pytest.fixture
+def admin(browser: Callable[[str], Browser]) -> Browser:
+    return browser("admin")
+
+
+def live(client: TestClient) -> str:
+    return str(client.app.state.runtime.bundle.version)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("language", "labels"), [("en", REPORT_EN), ("fr", REPORT_FR)])
+def test_a_full_report_in_the_simulator_files_nothing(
+    admin: Browser,
+    app_client: TestClient,
+    db: sessionmaker[Session],
+    redis_client: redis.Redis,
+    run_jobs: Callable[[], None],
+    language: str,
+    labels: list[str],
+) -> None:
+    final = walk_report(Phone(admin, live(app_client), language), labels)
+    assert final["ended"] is True
+    assert final["language"] == language
+    assert TEST_CASE in final["screen"]
+    assert not re.search(r"\d{3}-\d{3}-\d{4}", final["screen"])
+    run_jobs()
+    nothing_filed(db, redis_client)
+
+
+def test_the_simulator_runs_a_draft_version(admin: Browser, app_client: TestClient) -> None:
+    text = shipped_texts()[0]["main"].replace("Sauti - anonymous reports", "Draft title", 1)
+    saved = admin.post("/admin/flows/drafts", {"name": "main", "text": text})
+    version = saved.headers["location"].rsplit("/", 1)[1]
+    assert version != live(app_client)
+    screen = Phone(admin, version, "en").post("dial")["screen"]
+    assert screen.startswith("Draft title")
+    assert Phone(admin, live(app_client), "en").post("dial")["screen"].startswith("Sauti")
+
+
+def test_the_simulator_state_is_kept_in_redis_under_its_prefix_with_a_ttl(
+    admin: Browser, app_client: TestClient, redis_client: redis.Redis
+) -> None:
+    Phone(admin, live(app_client), "sw").post("dial")
+    keys = [k.decode() if isinstance(k, bytes) else k for k in redis_client.keys(PREFIX + "*")]
+    assert len(keys) == 1
+    assert 0 < redis_client.ttl(keys[0]) <= 1800
+    assert admin.cookie not in keys[0]
+    hung = Phone(admin, live(app_client), "sw").post("hangup")
+    assert hung["ended"] is True
+    assert redis_client.keys(PREFIX + "*") == []
+
+
+def test_the_simulator_works_without_javascript(admin: Browser, app_client: TestClient) -> None:
+    form = {"version": live(app_client), "language": "en", "return": "/admin/flows"}
+    dialled = admin.post("/admin/flows/simulator", {**form, "action": "dial"})
+    assert dialled.status_code == 303
+    assert dialled.headers["location"] == "/admin/flows#simulator"
+    page = admin.follow(dialled)
+    assert "Sauti - anonymous reports" in page.text
+    admin.post("/admin/flows/simulator", {**form, "action": "send", "input": "2"})
+    assert "Type your case number." in admin.get("/admin/flows").text
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "said"),
+    [
+        ({"version": "0" * 64, "action": "dial"}, 404, "no such version"),
+        ({"version": "nope", "action": "dial"}, 404, "no such version"),
+        ({"language": "xx", "action": "dial"}, 400, "unknown language"),
+        ({"action": "send", "input": "1" * 1001}, 400, "at most"),
+    ],
+)
+def test_bad_simulator_requests_are_refused(
+    admin: Browser, data: dict[str, str], status: int, said: str
+) -> None:
+    admin._use()
+    response = admin.client.post(
+        "/admin/flows/simulator", data=data, headers={"X-CSRF-Token": admin.csrf}
+    )
+    assert response.status_code == status
+    assert said in response.json()["detail"]
+    page = admin.post("/admin/flows/simulator", data)
+    assert page.status_code == status
+    assert "<html" in page.text
+
+
+def test_the_simulator_needs_the_csrf_token(admin: Browser) -> None:
+    admin._use()
+    response = admin.client.post("/admin/flows/simulator", data={"action": "dial"})
+    assert response.status_code == 403

@@ -1,0 +1,162 @@
+"""/api/v1/committees: list, create, change, members, and the YAML import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import AuditEntry, Committee
+
+Headers = Callable[[str], dict[str, str]]
+NEW = {
+    "code": "masisi-local",
+    "name": "Masisi local committee",
+    "level": "local",
+    "location": "cd-nk-masisi",
+    "categories": ["violence"],
+    "language": "fr",
+    "ack_deadlines": {"critical": "90m"},
+}
+YAML_BAD = b"""\
+- code: walikale-local
+  name: Walikale renamed
+  level: regional
+  location: cd-nk-walikale
+  language: sw
+  timezone: Africa/Lubumbashi
+  digest_at: "18:00"
+  members:
+    - {name: A, phone: "+243 81 000 0001"}
+"""
+YAML_GOOD = YAML_BAD.replace(b"regional", b"local")
+
+
+def _audit(db: sessionmaker[Session]) -> list[tuple[str, str | None]]:
+    with db() as session:
+        return [(e.action, e.target) for e in session.scalars(select(AuditEntry))]
+
+
+def test_list_and_show_with_masked_numbers(app_client: TestClient, headers: Headers) -> None:
+    auth = headers("coordinator")
+    listed = app_client.get("/api/v1/committees", headers=auth)
+    assert listed.status_code == 200
+    codes = [item["code"] for item in listed.json()]
+    assert "walikale-local" in codes
+    shown = app_client.get("/api/v1/committees/walikale-local", headers=auth).json()
+    assert shown["ack_deadlines"] == {"critical": "2h", "high": "1d", "medium": "3d", "low": "7d"}
+    phones = [member["phone"] for member in shown["member_list"]]
+    assert "+243 ••• ••• 001" in phones
+    assert "+243810000001" not in listed.text + str(shown)
+
+
+def test_create_patch_and_deactivate(
+    app_client: TestClient, headers: Headers, db: sessionmaker[Session]
+) -> None:
+    auth = headers("admin")
+    created = app_client.post("/api/v1/committees", json=NEW, headers=auth)
+    assert created.status_code == 201, created.text
+    assert created.json()["ack_deadlines"]["critical"] == "90m"
+    assert created.json()["timezone"] == "Africa/Lubumbashi"
+    patched = app_client.patch(
+        "/api/v1/committees/masisi-local",
+        json={"digest_at": "6:30", "categories": "all", "active": False},
+        headers=auth,
+    )
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert (body["digest_at"], body["categories"], body["active"]) == ("06:30", None, False)
+    assert body["ack_deadlines"]["critical"] == "90m"
+    actions = _audit(db)
+    for action in ("committee.create", "committee.update", "committee.deactivate"):
+        assert (action, "masisi-local") in actions
+    listed = app_client.get("/api/v1/committees", headers=auth).json()
+    assert "masisi-local" not in [c["code"] for c in listed]
+    everything = app_client.get("/api/v1/committees?include_inactive=true", headers=auth).json()
+    assert "masisi-local" in [c["code"] for c in everything]
+
+
+def test_bad_values_are_422_with_each_field(app_client: TestClient, headers: Headers) -> None:
+    auth = headers("admin")
+    bad = dict(NEW, level="regional", timezone="Nowhere/City", language="de")
+    response = app_client.post("/api/v1/committees", json=bad, headers=auth)
+    assert response.status_code == 422
+    fields = {p["field"] for p in response.json()["detail"]["problems"]}
+    assert fields == {"level", "timezone", "language"}
+    assert app_client.post("/api/v1/committees", json={"code": 1}, headers=auth).status_code == 422
+    unknown = app_client.patch("/api/v1/committees/nope", json={}, headers=auth)
+    assert unknown.status_code == 404
+    taken = app_client.post(
+        "/api/v1/committees", json=dict(NEW, code="walikale-local"), headers=auth
+    )
+    assert taken.status_code == 422
+
+
+def test_members_add_patch_and_bad_phone(
+    app_client: TestClient, headers: Headers, db: sessionmaker[Session]
+) -> None:
+    auth = headers("coordinator")
+    path = "/api/v1/committees/walikale-local/members"
+    added = app_client.post(
+        path, json={"name": "New", "phone": "0812223344", "language": "fr"}, headers=auth
+    )
+    assert added.status_code == 201, added.text
+    member = added.json()
+    assert member["phone"] == "+243 ••• ••• 344"
+    bad = app_client.post(path, json={"name": "X", "phone": "123", "language": "fr"}, headers=auth)
+    assert bad.status_code == 422
+    [problem] = bad.json()["detail"]["problems"]
+    assert problem["field"] == "members.phone"
+    patched = app_client.patch(
+        f"{path}/{member['id']}", json={"language": "sw", "active": False}, headers=auth
+    )
+    assert patched.status_code == 200
+    assert (patched.json()["language"], patched.json()["active"]) == ("sw", False)
+    assert app_client.patch(f"{path}/999999", json={}, headers=auth).status_code == 404
+    listed = app_client.get(path, headers=auth).json()
+    assert any(m["id"] == member["id"] and not m["active"] for m in listed)
+    target = f"walikale-local/member/{member['id']}"
+    for action in ("member.add", "member.update", "member.deactivate"):
+        assert (action, target) in _audit(db)
+
+
+def test_yaml_import_as_body_and_as_file(
+    app_client: TestClient, headers: Headers, db: sessionmaker[Session]
+) -> None:
+    auth = headers("admin")
+    refused = app_client.post(
+        "/api/v1/committees/import",
+        content=YAML_BAD,
+        headers={**auth, "Content-Type": "application/yaml"},
+    )
+    assert refused.status_code == 422
+    [problem] = refused.json()["detail"]["problems"]
+    assert (problem["line"], problem["field"]) == (3, "level")
+    with db() as session:
+        walikale = session.scalars(
+            select(Committee).where(Committee.code == "walikale-local")
+        ).one()
+        assert walikale.name == "Walikale local stakeholder committee"
+    done = app_client.post(
+        "/api/v1/committees/import",
+        files={"file": ("c.yaml", YAML_GOOD, "application/yaml")},
+        headers=auth,
+    )
+    assert done.status_code == 200, done.text
+    assert done.json() == {"created": 0, "updated": 1, "unchanged": 0}
+    wrong_type = app_client.post("/api/v1/committees/import", json=[], headers=auth)
+    assert wrong_type.status_code == 415
+    binary = app_client.post(
+        "/api/v1/committees/import",
+        content=b"\xff\xfe",
+        headers={**auth, "Content-Type": "text/yaml"},
+    )
+    assert binary.status_code == 400
+
+
+def test_analyst_is_refused(app_client: TestClient, headers: Headers) -> None:
+    auth = headers("analyst")
+    assert app_client.get("/api/v1/committees", headers=auth).status_code == 403
+    assert app_client.post("/api/v1/committees", json=NEW, headers=auth).status_code == 403

@@ -1,0 +1,91 @@
+"""`GET /api/v1/stats`: the dashboard's figures as JSON, for every role, without free text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.settings import Settings
+from storage.db import utcnow
+from tests.admin.test_dashboard import ack, backdate, close
+from tests.api.conftest import DESCRIPTION, NOTE, PLACE_TEXT
+
+
+@pytest.fixture
+def seeded(file_case: Callable[..., str], db: sessionmaker[Session], settings: Settings) -> None:
+    now = utcnow()
+    closed = file_case(category="illegal_tax", at=now - timedelta(days=4))
+    waiting = file_case(
+        category="mineral_fraud", place="cd-sk-uvira-lemera", at=now - timedelta(days=6)
+    )
+    backdate(db, closed)
+    backdate(db, waiting)
+    ack(db, closed, timedelta(minutes=30))
+    close(db, settings, closed, timedelta(hours=10))
+
+
+@pytest.mark.parametrize("role", ["admin", "coordinator", "analyst"])
+def test_every_role_gets_the_figures(
+    app_client: TestClient,
+    headers: Callable[[str], dict[str, str]],
+    seeded: None,
+    role: str,
+) -> None:
+    response = app_client.get("/api/v1/stats", headers=headers(role))
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["received"], body["open"], body["overdue"]) == (2, 1, 1)
+    assert body["median_ack_seconds"] == 1800
+    assert body["median_close_seconds"] == 36000
+    assert {c["code"]: c["count"] for c in body["by_category"]} == {
+        "illegal_tax": 1,
+        "mineral_fraud": 1,
+    }
+    assert {p["label"] for p in body["by_province"]} == {"North Kivu", "South Kivu"}
+    assert len(body["by_week"]) == 12
+    assert sum(week["count"] for week in body["by_week"]) == 2
+    committees = {c["code"]: c for c in body["committees"]}
+    assert committees["uvira-local"]["overdue"] == 1
+    assert committees["walikale-local"]["median_close_seconds"] == 36000
+    for text in (DESCRIPTION, PLACE_TEXT, NOTE):
+        assert text not in response.text
+
+
+def test_filters_and_range(
+    app_client: TestClient, headers: Callable[[str], dict[str, str]], seeded: None
+) -> None:
+    today = utcnow().date()
+    start = (today - timedelta(days=5)).isoformat()
+    response = app_client.get(
+        f"/api/v1/stats?from={start}&to={today.isoformat()}&province=cd-nk&category=",
+        headers=headers("analyst"),
+    )
+    body = response.json()
+    assert (body["start"], body["province"], body["category"]) == (start, "cd-nk", None)
+    assert (body["received"], body["open"]) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("from=soon", 400),
+        ("from=2026-02-01&to=2026-01-01", 400),
+        ("category=rain", 400),
+        ("committee=nobody", 400),
+        ("province=" + "p" * 65, 422),
+    ],
+)
+def test_bad_parameters_get_a_json_error(
+    app_client: TestClient, headers: Callable[[str], dict[str, str]], query: str, status: int
+) -> None:
+    response = app_client.get(f"/api/v1/stats?{query}", headers=headers("analyst"))
+    assert response.status_code == status
+    assert "detail" in response.json()
+
+
+def test_a_token_is_needed(app_client: TestClient) -> None:
+    assert app_client.get("/api/v1/stats").status_code == 401
