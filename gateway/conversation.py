@@ -23,6 +23,7 @@ from gateway import messages
 from gateway.commands import Commands, parse_command
 from gateway.inbound import Channel, InboundMessage
 from gateway.keywords import Keyword, match
+from gateway.limits import Limit, Limits, Verdict
 from gateway.phones import parse_caller
 from gateway.runtime import Runtime
 from storage import cases, prefs
@@ -49,6 +50,7 @@ class Record:
     state: State
     consumed: int = 0
     drop_draft: bool = False  # set for this hop only: the draft was sent or discarded
+    keep_draft: int = 0  # set for this hop only: keep the draft at least this many seconds
 
     def to_dict(self) -> dict[str, Any]:
         return {"s": self.state.to_dict(), "n": self.consumed}
@@ -69,9 +71,19 @@ def submission_key(msg: InboundMessage) -> str:
     return hashlib.sha256(f"{msg.session_key}|{hop_id(msg)}".encode()).hexdigest()
 
 
+class LimitReached(Exception):
+    """A report or status check past the caller's limit: the hop ends with `screen`."""
+
+    def __init__(self, record: Record, screen: Screen) -> None:
+        super().__init__("limit reached")
+        self.record = record
+        self.screen = screen
+
+
 class Conversation:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+        self.limits = Limits(runtime.aredis, runtime.settings)
         self._pending: set[asyncio.Task[bool]] = set()
 
     # -- context -------------------------------------------------------------------------
@@ -121,6 +133,21 @@ class Conversation:
         load = await self.rt.store.load_hop(msg.session_key, hop, pseudonym=msg.pseudonym)
         if load.reply is not None:
             return Screen(text=load.reply[1:], final=load.reply[0] == "E")
+        try:
+            record, screen = await self._run(msg, load, entry, feed, hint)
+        except LimitReached as hit:
+            record, screen = hit.record, hit.screen
+        await self._save(msg, record, screen, hop)
+        return screen
+
+    async def _run(
+        self,
+        msg: InboundMessage,
+        load: HopLoad,
+        entry: str | None,
+        feed: tuple[str, ...],
+        hint: tuple[str, ...],
+    ) -> tuple[Record, Screen]:
         record = await self._restore(load.record) if entry is None else None
         if record is None:
             record, step = await self._begin(msg, entry, load, hint)
@@ -134,9 +161,7 @@ class Conversation:
             log.warning("session state did not fit its flows; starting over")
             record, step = await self._begin(msg, None, load)
             record.consumed = len(msg.inputs)
-        screen = _screen(step)
-        await self._save(msg, record, screen, hop)
-        return screen
+        return record, _screen(step)
 
     async def _restore(self, data: dict[str, Any] | None) -> Record | None:
         """The saved conversation, or None when there is none or it no longer fits."""
@@ -229,7 +254,8 @@ class Conversation:
         draft = record.state.draft()
         change = None
         if draft is not None:
-            change = DraftChange(msg.pseudonym, draft, settings.sauti_draft_ttl)
+            keep = max(settings.sauti_draft_ttl, record.keep_draft)
+            change = DraftChange(msg.pseudonym, draft, keep)
         elif record.drop_draft:
             change = DraftChange(msg.pseudonym, None)
         saved = None if screen.final else record.to_dict()
@@ -243,6 +269,7 @@ class Conversation:
         if isinstance(effect, fx.SubmitReport):
             return await self._submit(msg, record, effect)
         if isinstance(effect, fx.LookupCase):
+            await self._within(msg, record, Limit.STATUS)
             return await self.rt.db(self._lookup, effect.number)
         if isinstance(effect, fx.AddInformation):
             return await self.rt.db(self._add_information, msg, effect)
@@ -255,14 +282,35 @@ class Conversation:
             return None
         raise TypeError(f"unknown effect {effect!r}")
 
+    async def _within(self, msg: InboundMessage, record: Record, limit: Limit) -> None:
+        """Count a report or a status check; past the limit, end the hop with a notice."""
+        verdict = await self.limits.take(limit, msg.pseudonym, submission_key(msg))
+        if verdict.allowed:
+            return
+        self.rt.metrics.refused.labels(reason=f"limit_{limit.value}").inc()
+        if limit is Limit.REPORTS:
+            # The report stays the caller's unfinished report until it can be sent.
+            record.keep_draft = verdict.retry_after + self.rt.settings.sauti_ussd_session_ttl
+        raise LimitReached(record, Screen(text=self._notice(record, limit, verdict), final=True))
+
+    def _notice(self, record: Record, limit: Limit, verdict: Verdict) -> str:
+        translator = self.rt.catalogs.translator(record.state.lang)
+        if limit is Limit.REPORTS:
+            text = translator.gettext(messages.REPORT_LIMIT).format(hours=verdict.hours)
+        else:
+            text = translator.gettext(messages.STATUS_LIMIT).format(minutes=verdict.minutes)
+        return transliterate(text)
+
     async def _submit(
         self, msg: InboundMessage, record: Record, effect: fx.SubmitReport
     ) -> Outcome:
+        await self._within(msg, record, Limit.REPORTS)
         try:
             case_id, number = await self.rt.db(self._commit_report, msg, record, effect)
         except Exception:
             log.exception("report could not be committed; the draft is kept")
             self.rt.metrics.errors.labels(where="submit").inc()
+            await self.limits.give_back(Limit.REPORTS, msg.pseudonym, submission_key(msg))
             return Outcome(ok=False, values={})
         self.rt.metrics.reports.labels(channel=msg.channel.value).inc()
         record.drop_draft = True
@@ -342,8 +390,34 @@ class Conversation:
     # -- SMS keywords --------------------------------------------------------------------
 
     async def sms(self, msg: InboundMessage) -> str | None:
-        """Answer an inbound SMS: a focal point's command, a keyword, or the next step of
-        the conversation."""
+        """Answer an inbound SMS within the number's SMS allowance.
+
+        Past the allowance the message is still handled (whatever it adds to a report is
+        kept, and a report it sends is filed) but not answered: the first one past it is
+        told so, the others get no reply, and so cost no outbound SMS, until the window ends.
+        """
+        verdict = await self.limits.count_sms(msg.pseudonym)
+        try:
+            reply = await self._sms_reply(msg)
+        except Exception:
+            # Not answered: the provider's retry of it is counted then, not twice.
+            await self.limits.give_back_sms(msg.pseudonym)
+            raise
+        if verdict.allowed:
+            return reply
+        self.rt.metrics.refused.labels(reason=f"limit_{Limit.SMS_IN.value}").inc()
+        return await self._sms_notice(msg, verdict) if verdict.notice else None
+
+    async def _sms_notice(self, msg: InboundMessage, verdict: Verdict) -> str:
+        """Say, in the sender's language, that replies stop until the window ends."""
+        found = match(msg.inputs[0] if msg.inputs else "")
+        hint = found.languages if found is not None else ()
+        lang = await self._language(msg.pseudonym, None) or self.first_language(msg.region, hint)
+        text = self.rt.catalogs.translator(lang).gettext(messages.SMS_LIMIT)
+        return transliterate(text.format(minutes=verdict.minutes))
+
+    async def _sms_reply(self, msg: InboundMessage) -> str | None:
+        """A focal point's command, a keyword, or the next step of the conversation."""
         body = msg.inputs[0] if msg.inputs else ""
         if parse_command(body) is not None:
             commands = Commands(self.rt, datetime.now(UTC))
