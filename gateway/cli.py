@@ -22,6 +22,8 @@ from gateway.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from storage.privacy import Crypto
+
 log = logging.getLogger("sauti")
 
 
@@ -272,6 +274,117 @@ def admin_create_user(name: str, role: str) -> None:
     except InvalidUser as exc:
         raise click.ClickException(f"no user created: {exc}") from exc
     click.echo(f"created {role} {name}")
+
+
+# -- retention and keys -------------------------------------------------------------------------
+
+
+def _checked_settings() -> Settings:
+    """Settings for a data-changing command; a bad value is named, never a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return _settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{str(error['loc'][0]).upper()}: {error['msg']}" for error in exc.errors()
+        )
+        raise click.ClickException(f"invalid setting: {problems}") from None
+
+
+def _checked_crypto(settings: Settings) -> Crypto:
+    """The keys for a data-changing command; a malformed key is reported, never a traceback."""
+    from storage.keys import load_crypto
+
+    try:
+        return load_crypto(settings)
+    except ValueError as exc:  # a key of the wrong length or alphabet; the text names no key
+        raise click.ClickException(f"invalid key: {exc}") from None
+
+
+@main.group()
+def retention() -> None:
+    """Erase the personal content of cases closed long ago."""
+
+
+@retention.command("run")
+@click.option("--dry-run", is_flag=True, help="Count what would be erased; change nothing.")
+def retention_run(dry_run: bool) -> None:
+    """Purge cases closed more than SAUTI_RETENTION_DAYS days ago (the daily job does the same)."""
+    from storage import retention as store
+
+    settings = _checked_settings()
+    days, now = settings.sauti_retention_days, _now()
+    before = store.cutoff(now=now, days=days)
+    with database(settings) as sessions:
+        if dry_run:
+            with sessions() as session:
+                counts = store.due_counts(session=session, before=before)
+        else:
+            crypto = _checked_crypto(settings)
+            counts = store.purge_expired(sessions=sessions, crypto=crypto, days=days, now=now)
+    verb = "would be purged" if dry_run else "purged"
+    click.echo(
+        f"{counts.cases} cases closed before {before:%Y-%m-%d} {verb}: "
+        f"{counts.event_texts} event texts, {counts.messages} SMS"
+    )
+
+
+@main.group()
+def keys() -> None:
+    """Rotate the encryption and pseudonym keys (see docs/operations.md first)."""
+
+
+@keys.command("rotate-encryption")
+def keys_rotate_encryption() -> None:
+    """Re-encrypt every stored value with the first key of SAUTI_ENCRYPTION_KEY."""
+    from storage.key_rotation import Rewrite, rotate_encryption
+
+    settings = _checked_settings()
+    crypto = _checked_crypto(settings)
+
+    def report(tally: Rewrite) -> None:
+        click.echo(
+            f"{tally.table}: {tally.rewritten} rewritten, {tally.current} already current, "
+            f"{tally.unreadable} unreadable, {tally.changed} changed meanwhile"
+        )
+
+    with database(settings) as sessions:
+        tallies = rotate_encryption(sessions=sessions, crypto=crypto, now=_now(), progress=report)
+    unreadable = sum(tally.unreadable for tally in tallies)
+    if unreadable:
+        raise click.ClickException(
+            f"{unreadable} values match no configured key and were left as they are: put the "
+            "old key back at the end of SAUTI_ENCRYPTION_KEY and run this again"
+        )
+    if any(tally.changed for tally in tallies):
+        click.echo("some rows changed while this ran: run it again to check them")
+    click.echo("every value is under the first key: the other keys can be removed")
+
+
+@keys.command("rotate-pseudonym")
+@click.option("--yes", is_flag=True, help="Confirm: reporters' languages and STOP entries go.")
+def keys_rotate_pseudonym(yes: bool) -> None:
+    """Re-key members' pseudonyms after SAUTI_PSEUDONYM_KEY changed; drop reporters' rows."""
+    from storage.key_rotation import KeyUnchanged, rotate_pseudonyms
+
+    if not yes:
+        raise click.UsageError(
+            "this deletes every reporter's language choice and STOP entry, which the new key "
+            "cannot find again: add --yes to go ahead"
+        )
+    settings = _checked_settings()
+    crypto = _checked_crypto(settings)
+    try:
+        with database(settings) as sessions, sessions.begin() as session:
+            done = rotate_pseudonyms(session=session, crypto=crypto, now=_now())
+    except KeyUnchanged as exc:
+        raise click.ClickException(f"nothing changed: {exc}") from exc
+    click.echo(
+        f"{done.members} member pseudonyms recomputed, {done.member_prefs} member preferences "
+        f"kept, {done.messages} member SMS re-keyed, {done.prefs_dropped} reporter "
+        "preferences deleted"
+    )
 
 
 # -- processes ---------------------------------------------------------------------------------

@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     # Console sessions end after this many seconds without a request, or after sign-in.
     sauti_console_idle: int = Field(default=1800, ge=60)
     sauti_console_lifetime: int = Field(default=43200, ge=300)
+    # Closed cases lose their free text and contacts this many days after closing.
+    sauti_retention_days: int = Field(default=365, ge=30)
+    # Abuse limits, counted per pseudonym in fixed windows: reports a day, case status
+    # checks an hour, inbound SMS an hour that get a reply; failed sign-ins per username
+    # and per client address within the sign-in window (seconds).
+    sauti_limit_reports: int = Field(default=10, ge=1)
+    sauti_limit_status: int = Field(default=30, ge=1)
+    sauti_limit_sms_in: int = Field(default=60, ge=1)
+    sauti_login_failures: int = Field(default=5, ge=1)
+    sauti_login_window: int = Field(default=900, ge=60)
 
     @cached_property
     def var_dir(self) -> Path:

@@ -6,6 +6,7 @@ is committed before anything is enqueued for it.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from collections.abc import Mapping
@@ -43,8 +44,10 @@ from storage.models import (
     Outcome,
     Status,
 )
-from storage.privacy import Crypto, is_e164, is_pseudonym
+from storage.privacy import Crypto, DecryptionFailed, is_e164, is_pseudonym
 from storage.severity import derive_severity
+
+log = logging.getLogger(__name__)
 
 NUMBER_ATTEMPTS = 8
 YES, NO = "yes", "no"
@@ -282,8 +285,18 @@ def status_view(*, session: Session, crypto: Crypto, case: Case) -> StatusView:
         number=case.number,
         status=case.status,
         outcome=case.outcome,
-        message=None if body is None else crypto.decrypt(body),
+        message=None if body is None else _readable(crypto, body, case),
     )
+
+
+def _readable(crypto: Crypto, body: bytes, case: Case) -> str | None:
+    """Decrypt a message for the reporter; a key removed too early must not break the
+    status check, so it logs an error and the reporter gets the status alone."""
+    try:
+        return crypto.decrypt(body)
+    except DecryptionFailed:
+        log.error("case %s: a message matches no configured encryption key", case.id)
+        return None
 
 
 def add_information(

@@ -83,14 +83,15 @@ class Crypto:
     all decrypt, so keys can be rotated by putting a new one in front.
     """
 
-    __slots__ = ("_fernet", "_pseudonym_key", "_sealers")
+    __slots__ = ("_current", "_fernet", "_pseudonym_key", "_sealers")
 
     def __init__(self, pseudonym_key: bytes, encryption_key: str | bytes) -> None:
         if len(pseudonym_key) < MIN_PSEUDONYM_KEY_BYTES:
             raise ValueError(f"the pseudonym key needs at least {MIN_PSEUDONYM_KEY_BYTES} bytes")
         self._pseudonym_key = pseudonym_key
         keys = _key_texts(encryption_key)
-        self._fernet = MultiFernet([Fernet(key) for key in keys])
+        self._current = Fernet(keys[0])
+        self._fernet = MultiFernet([self._current, *(Fernet(key) for key in keys[1:])])
         self._sealers = [_sealing_key(key) for key in keys]
 
     def __repr__(self) -> str:
@@ -143,3 +144,12 @@ class Crypto:
             return self._fernet.rotate(token)
         except InvalidToken:
             raise DecryptionFailed("ciphertext does not match any configured key") from None
+
+    def is_current(self, token: bytes) -> bool:
+        """Tell whether `token` was made with the current (first) key, so rotating it again
+        would be wasted work; a rotation run that was interrupted resumes by skipping these."""
+        try:
+            self._current.decrypt(token)
+        except InvalidToken:
+            return False
+        return True

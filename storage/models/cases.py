@@ -83,6 +83,7 @@ class EventKind(StrEnum):
     REASSIGNED = "reassigned"
     CLOSED = "closed"
     CONTACT_ERASED = "contact_erased"
+    PURGED = "purged"
 
 
 class Case(Base):

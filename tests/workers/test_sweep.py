@@ -15,6 +15,7 @@ from tests.workers.conftest import NOW, console_lines, outbox_rows
 from workers import queues
 from workers.context import WorkerContext
 from workers.digests import send_digests
+from workers.retention import purge_closed_cases
 from workers.schedule import DIGEST_CHECK_SECONDS, build_scheduler
 from workers.sweep import sweep
 
@@ -70,6 +71,7 @@ def test_the_schedule_registers_the_sweep_and_the_digests(
     assert jobs == {
         (sweep, queues.MAINTENANCE, settings.sauti_sweep_interval),
         (send_digests, queues.MAINTENANCE, DIGEST_CHECK_SECONDS),
+        (purge_closed_cases, queues.MAINTENANCE, None),
     }
 
 
