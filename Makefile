@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint types check bench clean
+.PHONY: run test faults install lint types check bench bench-system clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -22,6 +22,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The fault tests alone (they are part of `make test` too): Redis, PostgreSQL, workers and
+# Twilio failing under a running service, each on servers the tests start themselves.
+faults: $(STAMP)
+	$(BIN)/python -m pytest tests/faults
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -34,6 +39,11 @@ check: lint types test
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ussd_hops.py
 	$(BIN)/python benchmarks/routing.py
+
+# The whole stack (web, RQ workers, scheduler) on this machine's PostgreSQL and Redis
+# (database 7); pass options with ARGS="--seconds 60 --connections 32".
+bench-system: $(STAMP)
+	$(BIN)/python benchmarks/system.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -51,7 +51,7 @@ def start(var_dir: Path, *, timeout: float = 10.0) -> EmbeddedRedis:
         "--unixsocketperm", "700",
         "--dir", str(home),
         "--dbfilename", "dump.rdb",
-        "--save", "60 1",
+        "--save", "60", "1",
         "--appendonly", "no",
         "--logfile", str(home / "redis.log"),
     ]  # fmt: skip
