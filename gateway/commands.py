@@ -36,7 +36,7 @@ from storage.committees import members_for_pseudonym
 from storage.inbox import CaseLine, open_cases_for_member
 from storage.models import Case, CommitteeMember, Severity, Status
 from storage.privacy import Crypto
-from workers.context import live_catalogs
+from workers.context import live_catalogs, live_for
 from workers.notify import enqueue_sends
 from workers.texts import fill, list_text
 
@@ -258,13 +258,14 @@ class Commands:
 
     @property
     def catalogs(self) -> Catalogs:
-        return live_catalogs(self.runtime.sessions, self.runtime.settings)
+        return live_for(self.runtime.settings).current
 
     def answer(self, *, pseudonym: str, body: str) -> str | None:
         """The reply to a command, or None when the message is for the conversation."""
         parsed = parse_command(body)
         if parsed is None:
             return None
+        live_catalogs(self.runtime.sessions, self.runtime.settings)  # before the transaction
         with self.runtime.sessions.begin() as session:
             members = members_for_pseudonym(session=session, pseudonym=pseudonym)
             if members:

@@ -8,19 +8,24 @@ tests), else a fresh, migrated SQLite file per test.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import socket
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from argon2 import PasswordHasher
 from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from gateway import embedded_redis
 from gateway.settings import Settings
+from storage import users
 from storage.db import Base, make_engine
 from storage.migrate import upgrade
 
@@ -50,6 +55,19 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashing() -> Iterator[None]:
+    """Argon2 with the least work it allows: the suite signs in thousands of times.
+
+    The code under test is unchanged (same library, same calls); only the cost parameters
+    differ from production's.
+    """
+    real = users._hasher
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    users._hasher = real
 
 
 @pytest.fixture(scope="session")
@@ -87,12 +105,24 @@ def _postgres_url() -> Iterator[str | None]:
     yield url
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "sauti.db"
+    upgrade(f"sqlite:///{path}")
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
 @pytest.fixture
-def database_url(_postgres_url: str | None, tmp_path: Path) -> Iterator[str]:
+def database_url(
+    _postgres_url: str | None, _sqlite_template: Path, tmp_path: Path
+) -> Iterator[str]:
     if _postgres_url is None:
-        url = f"sqlite:///{tmp_path / 'sauti.db'}"
-        upgrade(url)
-        yield url
+        path = tmp_path / "sauti.db"
+        shutil.copyfile(_sqlite_template, path)
+        yield f"sqlite:///{path}"
         return
     yield _postgres_url
     _truncate(_postgres_url)

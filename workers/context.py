@@ -36,8 +36,8 @@ class WorkerContext:
 
     @property
     def catalogs(self) -> Catalogs:
-        """The message catalogs as the console last uploaded them (see LiveCatalogs)."""
-        return self.live.get(self.sessions)
+        """The message catalogs as last refreshed by `current()` (see LiveCatalogs)."""
+        return self.live.current
 
     def close(self) -> None:
         bind = self.sessions.kw.get("bind")
@@ -62,8 +62,11 @@ class LiveCatalogs:
     `CHECK_SECONDS`: a translation uploaded in the console reaches alerts, digests and
     command replies within that time, in every process, without a restart.
 
-    The check is one indexed query (`storage.translations.stamp`); the catalogs are
-    parsed again only when an upload is newer than the ones in use.
+    `refresh` runs one indexed query (`storage.translations.stamp`) and parses the catalogs
+    again only when an upload is newer than the ones in use. It opens its own database
+    session, so it is called between transactions (at the start of a job or a command),
+    never inside one: on SQLite every transaction takes the write lock. `current` never
+    touches the database.
     """
 
     CHECK_SECONDS = 30.0
@@ -74,7 +77,11 @@ class LiveCatalogs:
         self._stamp: int | None = None
         self._checked = 0.0
 
-    def get(self, sessions: sessionmaker[Session]) -> Catalogs:
+    @property
+    def current(self) -> Catalogs:
+        return self._catalogs or message_catalogs(self.languages)
+
+    def refresh(self, sessions: sessionmaker[Session]) -> Catalogs:
         now = time.monotonic()
         if self._catalogs is not None and now - self._checked < self.CHECK_SECONDS:
             return self._catalogs
@@ -96,13 +103,18 @@ class LiveCatalogs:
 _live: dict[tuple[str, tuple[str, ...]], LiveCatalogs] = {}
 
 
-def live_catalogs(sessions: sessionmaker[Session], settings: Settings) -> Catalogs:
-    """The catalogs with uploads, for code outside a job (SMS commands in the web process)."""
+def live_for(settings: Settings) -> LiveCatalogs:
+    """The one LiveCatalogs of this process for a database and a set of languages."""
     key = (settings.db_url, settings.languages)
     found = _live.get(key)
     if found is None:
         found = _live[key] = LiveCatalogs(settings.languages)
-    return found.get(sessions)
+    return found
+
+
+def live_catalogs(sessions: sessionmaker[Session], settings: Settings) -> Catalogs:
+    """The catalogs with uploads, refreshed if due: call it outside a transaction."""
+    return live_for(settings).refresh(sessions)
 
 
 def build(settings: Settings, *, provider: SmsProvider | None = None) -> WorkerContext:
@@ -127,7 +139,10 @@ def use(context: WorkerContext | None) -> None:
 
 
 def current() -> WorkerContext:
+    """The context of this process; jobs call it first, before any transaction, so this is
+    where a newly uploaded translation is picked up."""
     global _current
     if _current is None:
         _current = build(Settings())
+    _current.live.refresh(_current.sessions)
     return _current

@@ -44,7 +44,9 @@ def _browser_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is running it keeps an event loop
+# on the main thread, which later tests that call asyncio.run() would trip over.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     missing = _browser_missing()
     if missing is not None:

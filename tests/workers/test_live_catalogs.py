@@ -21,7 +21,7 @@ def _sessions(settings: Settings) -> sessionmaker[Session]:
 def test_an_upload_replaces_the_shipped_text_at_the_next_check(settings: Settings) -> None:
     sessions = _sessions(settings)
     live = LiveCatalogs(settings.languages)
-    shipped = live.get(sessions).translator("fr").gettext(MSGID)
+    shipped = live.refresh(sessions).translator("fr").gettext(MSGID)
     assert shipped != MSGID
     with sessions.begin() as session:
         po = translations.current_po(session=session, language="fr")
@@ -31,8 +31,10 @@ def test_an_upload_replaces_the_shipped_text_at_the_next_check(settings: Setting
             session=session, language="fr", po=changed, uploaded_by="ada", now=datetime.now(UTC)
         )
     # Within the check interval the catalogs in use stay as they were ...
-    assert live.get(sessions).translator("fr").gettext(MSGID) == shipped
+    assert live.refresh(sessions).translator("fr").gettext(MSGID) == shipped
     # ... and at the next check the upload is in use.
     live._checked = 0.0
-    assert live.get(sessions).translator("fr").gettext(MSGID) == "Dossier {case} pris en charge."
-    assert live.get(sessions).translator("sw").gettext(MSGID) != MSGID
+    assert (
+        live.refresh(sessions).translator("fr").gettext(MSGID) == "Dossier {case} pris en charge."
+    )
+    assert live.refresh(sessions).translator("sw").gettext(MSGID) != MSGID
