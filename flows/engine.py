@@ -41,7 +41,7 @@ from flows.model import (
 )
 from flows.render import layout, render
 from flows.sources import list_items
-from flows.state import Context, Entry, Return, State
+from flows.state import DRAFT_NAME, Context, Entry, Return, State
 from flows.validators import normalize_case_number
 
 __all__ = [
@@ -383,7 +383,7 @@ class _Run:
         self.answers = {
             key: value[:_MAX_VALUE]
             for key, value in draft["answers"].items()
-            if key in self.bundle.draft_keys and isinstance(value, str)
+            if (key in self.bundle.draft_keys or key == DRAFT_NAME) and isinstance(value, str)
         }
         questions = [
             node_id

@@ -59,6 +59,11 @@ class Entry:
     ret: Return | None = None
 
 
+# An answer the conversation may add to an unfinished report to name it; it travels with
+# the draft (see gateway.conversation) and is never shown.
+DRAFT_NAME = "_draft_id"
+
+
 @dataclass(frozen=True, slots=True)
 class State:
     """A conversation between two hops.

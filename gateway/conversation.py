@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from dataclasses import dataclass
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +21,7 @@ from flows import effects as fx
 from flows import engine
 from flows.engine import Bundle, Context, FlowError, Outcome, Screen, State, Step
 from flows.gsm import transliterate
+from flows.state import DRAFT_NAME
 from gateway import messages
 from gateway.commands import Commands, parse_command
 from gateway.inbound import Channel, InboundMessage
@@ -69,6 +72,32 @@ def hop_id(msg: InboundMessage) -> str:
 def submission_key(msg: InboundMessage) -> str:
     """Names the hop that submits a report, so its repeats find the report already filed."""
     return hashlib.sha256(f"{msg.session_key}|{hop_id(msg)}".encode()).hexdigest()
+
+
+# The answer under which an unfinished report carries its own name (never shown, never
+# stored with the case): the report it becomes is filed under that name.
+DRAFT_ID = DRAFT_NAME
+
+
+def _name_the_draft(record: Record) -> None:
+    """Give an unfinished report a name the first time it is saved.
+
+    A report is filed under its draft's name, so sending the same draft twice files it
+    once: after a Redis restart that kept the draft of a report already filed, or when the
+    caller continues, in a later session, a draft whose sending they never saw confirmed.
+    """
+    state = record.state
+    if state.draft_node is None or not state.answers or DRAFT_ID in state.answers:
+        return
+    record.state = replace(state, answers={**state.answers, DRAFT_ID: secrets.token_hex(16)})
+
+
+def report_key(msg: InboundMessage, answers: Mapping[str, str]) -> str:
+    """The key a report is filed under: its draft's name, else its submitting hop's."""
+    name = answers.get(DRAFT_ID)
+    if name:
+        return hashlib.sha256(f"draft|{msg.pseudonym}|{name}".encode()).hexdigest()
+    return submission_key(msg)
 
 
 class LimitReached(Exception):
@@ -251,6 +280,7 @@ class Conversation:
             if msg.channel is Channel.USSD
             else settings.sauti_sms_session_ttl
         )
+        _name_the_draft(record)
         draft = record.state.draft()
         change = None
         if draft is not None:
@@ -350,7 +380,7 @@ class Conversation:
                 flow_version=record.state.version,
                 rng=self.rt.rng,
                 now=datetime.now(UTC),
-                submission_key=submission_key(msg),
+                submission_key=report_key(msg, effect.answers),
             )
             session.flush()
             return case.id, case.number

@@ -21,6 +21,7 @@ from rq import Queue
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.casenumber import display
 from storage.db import utcnow
 from storage.models import Case, OutboxMessage
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
@@ -159,15 +160,23 @@ def test_a_report_committed_as_redis_goes_away_is_routed_by_the_sweep(
     assert sweep(now=utcnow() + timedelta(minutes=2))["unrouted"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/conversation.py: the draft is dropped only by the hop's final Redis "
-    "write, so a report committed just before Redis went away is offered again as "
-    "unfinished after a restart that kept Redis's data, and sending it files it twice",
-)
-def test_a_report_filed_as_redis_restarts_is_not_offered_again_as_unfinished(
-    app_client: TestClient, phone: UssdPhone, redis_server: RedisServer
+def test_a_report_filed_as_redis_restarts_is_filed_once_when_sent_again(
+    app_client: TestClient,
+    phone: UssdPhone,
+    redis_server: RedisServer,
+    db: sessionmaker[Session],
 ) -> None:
+    """Redis stops right after the report's commit and comes back with its data, so the
+    caller, who saw only the apology, is offered the report as unfinished. Sending it again
+    files nothing new: the report is filed under its draft's name and the caller gets the
+    number of the report already filed."""
     send_as_redis_stops(app_client, phone, redis_server)
+    [filed] = cases_in(db)
     redis_server.start()  # with the data it saved on shutdown
-    assert "unfinished report" not in phone.dial()
+    assert "unfinished report" in phone.dial()
+    phone.choose("Continue")
+    while "Send" not in phone.last:
+        phone.press("1")
+    answer = phone.choose("Send")
+    assert display(filed.number) in answer
+    assert [case.number for case in cases_in(db)] == [filed.number]
