@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.settings import Settings
@@ -14,12 +16,16 @@ from workers.context import LiveCatalogs
 MSGID = "Case {case} acknowledged. The reporter sees it in the status."
 
 
-def _sessions(settings: Settings) -> sessionmaker[Session]:
-    return make_sessionmaker(make_engine(settings.db_url))
+@pytest.fixture
+def sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(settings.db_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
 
 
-def test_an_upload_replaces_the_shipped_text_at_the_next_check(settings: Settings) -> None:
-    sessions = _sessions(settings)
+def test_an_upload_replaces_the_shipped_text_at_the_next_check(
+    settings: Settings, sessions: sessionmaker[Session]
+) -> None:
     live = LiveCatalogs(settings.languages)
     shipped = live.refresh(sessions).translator("fr").gettext(MSGID)
     assert shipped != MSGID
