@@ -66,6 +66,12 @@ def find_user(*, session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 
 
+def still_allowed(*, session: Session, username: str, role: str) -> bool:
+    """The user exists, is active and still has `role` (the one their sign-in was for)."""
+    user = find_user(session=session, username=username)
+    return user is not None and user.active and user.role == role
+
+
 def create_user(
     *, session: Session, username: str, password: str, role: str, now: datetime
 ) -> User:

@@ -28,7 +28,7 @@ from gateway.runtime import Runtime
 from storage import casenumber
 from storage.db import utcnow
 from storage.models import Role
-from storage.users import audit, find_user, hash_ip
+from storage.users import audit, hash_ip, still_allowed
 
 TEMPLATES = Path(__file__).parent / "templates"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -104,8 +104,7 @@ async def address_hash(request: Request, runtime: Runtime) -> str | None:
 
 def _still_allowed(runtime: Runtime, username: str, role: Role) -> bool:
     with runtime.sessions() as session:
-        user = find_user(session=session, username=username)
-        return user is not None and user.active and user.role == role
+        return still_allowed(session=session, username=username, role=role)
 
 
 async def current_viewer(request: Request, runtime: RuntimeDep) -> Viewer:

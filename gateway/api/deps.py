@@ -13,7 +13,7 @@ from gateway.api.tokens import ApiKeys, Claims, load_api_keys, read_token
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
 from storage.db import utcnow
-from storage.users import find_user
+from storage.users import still_allowed
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105  (a path, not a secret)
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
@@ -39,8 +39,7 @@ def unauthorized(detail: str) -> HTTPException:
 def _still_allowed(runtime: Runtime, claims: Claims) -> bool:
     """The user still exists, is active and has the role the token was issued for."""
     with runtime.sessions() as session:
-        user = find_user(session=session, username=claims.username)
-        return user is not None and user.active and user.role == claims.role
+        return still_allowed(session=session, username=claims.username, role=claims.role)
 
 
 async def get_principal(

@@ -28,20 +28,17 @@ from urllib.parse import parse_qsl
 
 import pytest
 import redis
-from fastapi.testclient import TestClient
-from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import embedded_redis
-from gateway.app import create_app
-from gateway.cli import prepare
 from gateway.settings import Settings
 from storage import outbox
-from storage.db import make_engine, make_sessionmaker, utcnow
+from storage.db import utcnow
 from storage.models import OutboxMessage, RecipientKind
 from tests.faults.worker_main import LoopbackTwilioHttpClient
-from workers import context, queues
+from tests.gateway import conftest as gateway_fixtures
+from workers import context
 from workers.context import WorkerContext
 from workers.providers.twilio import TwilioProvider
 
@@ -113,31 +110,11 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
 # -- the app, jobs and what they stored -------------------------------------------------------
 
 
-@pytest.fixture
-def app_client(settings: Settings, redis_client: redis.Redis) -> Iterator[TestClient]:
-    prepare(settings)
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(settings.db_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def run_jobs(settings: Settings, redis_client: redis.Redis) -> Iterator[Callable[[], None]]:
-    """Run every queued job to completion in this process."""
-    context.use(context.build(settings))
-
-    def run() -> None:
-        names = [queues.queue(n, connection=redis_client) for n in queues.ALL]
-        SimpleWorker(names, connection=redis_client).work(burst=True)
-
-    yield run
-    context.use(None)
+# The running app, database sessions and the job runner of the gateway tests; they use
+# this folder's `redis_client`.
+app_client = gateway_fixtures.app_client
+db = gateway_fixtures.db
+run_jobs = gateway_fixtures.run_jobs
 
 
 def outbox_rows(db: sessionmaker[Session]) -> list[OutboxMessage]:
