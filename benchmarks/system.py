@@ -13,10 +13,14 @@ otherwise), optionally paced at --rate hops a second in all. It then waits, at m
 Prints hops/s and client latency p50/p95/p99 per channel, the server's own p95 per channel
 (from /metrics), reports submitted (case numbers the clients saw) / stored / routed /
 alerted, and what was lost: submitted but not stored, stored but not routed, routed but
-not alerted. Exits non-zero when anything was lost. Stops every process it started.
+not alerted. Then, with every process stopped, it searches every table, every Redis key
+and value, every RQ job's arguments and every line the processes logged or the console
+provider wrote for any reporter's number in any written form, and prints how many places
+hold one (LEAKED). Exits non-zero when anything was lost or leaked. Stops every process
+it started.
 
     python benchmarks/system.py [--seconds 30] [--connections 16] [--rate HOPS]
-        [--web-workers 2] [--workers 2] [--drain 60]
+        [--web-workers 2] [--workers 2] [--drain 60] [--log-level WARNING]
         [--database-url URL | --postgres-admin-url URL] [--redis-url URL]
 """
 
@@ -69,6 +73,7 @@ from benchmarks.ussd_hops import PLAN, Tally, pacer, pick, post  # noqa: E402
 from gateway.cli import database, prepare  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
 from storage.models import Case, CaseAssignment, OutboxMessage  # noqa: E402
+from tests.leaks import count_leaks  # noqa: E402
 from workers import queues  # noqa: E402
 
 SMS_DESCRIPTION = "Soldiers take 2000 francs from each digger at the road block"
@@ -103,12 +108,17 @@ class Phones:
     def __init__(self) -> None:
         self._ussd = itertools.count(1_000_000)
         self._sms = itertools.count(100_000)
+        self.used: list[str] = []  # every number handed out, searched for after the run
 
     def ussd(self) -> str:
-        return f"+24381{next(self._ussd):07d}"
+        return self._use(f"+24381{next(self._ussd):07d}")
 
     def sms(self) -> str:
-        return f"+250788{next(self._sms):06d}"
+        return self._use(f"+250788{next(self._sms):06d}")
+
+    def _use(self, number: str) -> str:
+        self.used.append(number)
+        return number
 
 
 @dataclass
@@ -498,10 +508,9 @@ def describe_outcome(load: Load, result: Outcome, waited: float) -> dict[str, in
 # -- running it --------------------------------------------------------------------------------
 
 
-async def measure(args: argparse.Namespace, target: Target, settings: Settings) -> int:
+async def measure(args: argparse.Namespace, target: Target, settings: Settings, load: Load) -> int:
     """Warm up, run the load, drain, print; the number of reports lost anywhere."""
     await wait_up(target.base + "/readyz", timeout=60)
-    load = Load()
     await warm_up(target, load)
     before, _ = await server_histograms(target.base)
     await drive(args, target, load)
@@ -527,7 +536,11 @@ def run_stack(args: argparse.Namespace, home: Path, database_url: str) -> int:
     """Release, demo data, the processes, the measured run; every process stopped after."""
     redis.Redis.from_url(args.redis_url).flushdb()
     env = stack_env(
-        home=home, database_url=database_url, redis_url=args.redis_url, port=free_port()
+        home=home,
+        database_url=database_url,
+        redis_url=args.redis_url,
+        port=free_port(),
+        log_level=args.log_level,
     )
     env["SAUTI_SMS_RATE"] = str(args.sms_rate)
     settings = stack_settings(env)
@@ -538,13 +551,39 @@ def run_stack(args: argparse.Namespace, home: Path, database_url: str) -> int:
         for line in machine(settings):
             print(line)
         start_stack(services, web_workers=args.web_workers, workers=args.workers)
-        failures = asyncio.run(measure(args, Target.of(env), settings))
+        load = Load()
+        failures = asyncio.run(measure(args, Target.of(env), settings, load))
         if services.stopped():
             print(f"processes that stopped during the run: {', '.join(services.stopped())}")
             failures += 1
-        return failures
     finally:
         services.stop()
+    return failures + leaked(load.phones.used, settings, home)
+
+
+def leaked(numbers: list[str], settings: Settings, home: Path) -> int:
+    """Places that hold a reporter's number in clear, searched once every process stopped
+    (so every log line is written): rows, Redis values, RQ jobs, lines of every file the
+    processes wrote (logs and the console provider's outbox)."""
+    started = time.monotonic()
+    connection = redis.Redis.from_url(settings.redis_url)
+    try:
+        files = sorted(path for path in home.rglob("*") if path.is_file())
+        counts, examples = count_leaks(
+            numbers, database_url=settings.db_url, redis_client=connection, files=files
+        )
+    finally:
+        connection.close()
+    print(
+        f"searched for {len(numbers)} reporters' numbers: "
+        + ", ".join(f"{kind} {count}" for kind, count in counts.items())
+        + f" ({len(files)} files; {time.monotonic() - started:.1f} s)"
+    )
+    for example in examples:
+        print(f"  {example}")
+    total = sum(counts.values())
+    print(f"LEAKED = {total}")
+    return total
 
 
 @contextlib.contextmanager
@@ -586,6 +625,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--postgres-admin-url", default=DEFAULT_ADMIN)
     parser.add_argument("--database-name", default="sauti_bench")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help="flushed at the start")
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        help="SAUTI_LOG_LEVEL of every process (INFO logs a "
+        "line per job, all of it searched for numbers)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database and the logs")
     args = parser.parse_args()
     if args.sms_connections is None:

@@ -3,8 +3,10 @@ arguments, and captured log text."""
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import phonenumbers
 import redis
@@ -92,3 +94,70 @@ def find_leaks(
         for where, blob in items:
             found.extend(f"{kind} {where!r}: {n.decode()}" for n in needles if n in blob)
     return found
+
+
+# A run of digits, possibly broken by the separators numbers are written with
+# ("081 234 5678", "+250-788-100000", "(0788) 100 000").
+DIGIT_RUN = re.compile(rb"\d(?:[ ()\-.]{0,2}\d)+")
+SEPARATORS = re.compile(rb"[ ()\-.]")
+
+
+class NumberScan:
+    """Find any of many phone numbers, in any written form, in a pass over the text.
+
+    Every form of a number (E.164, with or without "+", national with or without spaces)
+    holds its national significant number, so each run of digits in the text, separators
+    dropped, is searched for a significant number of a reporter by sliding a window of
+    each significant length over it: one pass, whatever the count of numbers."""
+
+    def __init__(self, numbers: Iterable[str]) -> None:
+        self.by_significant: dict[bytes, str] = {}
+        for e164 in numbers:
+            significant = phonenumbers.national_significant_number(phonenumbers.parse(e164))
+            self.by_significant[significant.encode()] = e164
+        self.lengths = sorted({len(s) for s in self.by_significant})
+
+    def __call__(self, blob: bytes) -> set[str]:
+        found: set[str] = set()
+        for match in DIGIT_RUN.finditer(blob):
+            digits = SEPARATORS.sub(b"", match.group())
+            for size in self.lengths:
+                for start in range(len(digits) - size + 1):
+                    e164 = self.by_significant.get(digits[start : start + size])
+                    if e164 is not None:
+                        found.add(e164)
+        return found
+
+
+def count_leaks(
+    numbers: Iterable[str],
+    *,
+    database_url: str,
+    redis_client: redis.Redis,
+    files: Iterable[Path] = (),
+) -> tuple[dict[str, int], list[str]]:
+    """How many places in each store hold any of `numbers` in clear (rows, Redis values, RQ
+    jobs, lines of the given files), and the first few places found, numbers masked."""
+    scan = NumberScan(numbers)
+    counts = {"table": 0, "redis": 0, "job": 0, "file": 0}
+    examples: list[str] = []
+
+    def note(kind: str, where: object, hits: set[str]) -> None:
+        if not hits:
+            return
+        counts[kind] += 1
+        if len(examples) < 5:
+            masked = ", ".join(sorted(h[:-6] + "******" for h in hits))
+            examples.append(f"{kind} {where!r}: {masked}")
+
+    for table, blob in database_rows(database_url):
+        note("table", table, scan(blob))
+    for key, blob in redis_values(redis_client):
+        note("redis", key, scan(blob))
+    for job_id, blob in job_arguments(redis_client):
+        note("job", job_id, scan(blob))
+    for path in files:
+        with path.open("rb") as lines:
+            for number, line in enumerate(lines, 1):
+                note("file", f"{path.name}:{number}", scan(line))
+    return counts, examples
