@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test faults install lint types check bench bench-system clean
+.PHONY: run test faults install lint types audit check bench bench-system clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -26,6 +26,10 @@ test: $(STAMP)
 # Twilio failing under a running service, each on servers the tests start themselves.
 faults: $(STAMP)
 	$(BIN)/python -m pytest tests/faults
+
+# Known vulnerabilities in the pinned dependencies, from the advisories PyPI publishes.
+audit:
+	$(PYTHON) .ci/audit.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
