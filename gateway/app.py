@@ -17,7 +17,7 @@ from gateway.channels.africastalking.views import router as africastalking
 from gateway.channels.twilio.views import router as twilio
 from gateway.conversation import Conversation
 from gateway.runtime import REFRESH_SECONDS, Runtime, build_runtime
-from gateway.settings import Settings
+from gateway.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = runtime or build_runtime(_checked(settings or Settings()))
+        rt = runtime or build_runtime(_checked(settings or load_settings()))
         app.state.runtime = rt
         app.state.conversation = conversation = Conversation(rt)
         refresher = asyncio.create_task(_refresh_forever(rt))
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(twilio)
     app.include_router(api)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    known = settings or (runtime.settings if runtime is not None else Settings())
+    known = settings or (runtime.settings if runtime is not None else load_settings())
     admin.install(app, https=known.https)
     return app
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from gateway.services import ensure_redis, setup_logging
-from gateway.settings import Settings
+from gateway.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -40,7 +40,12 @@ def database(settings: Settings) -> Iterator[sessionmaker[Session]]:
 
 
 def _settings() -> Settings:
-    settings = Settings()
+    """The settings from the environment; unusable ones stop the command with each problem
+    named (never the value given), not with a traceback."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(f"the settings cannot be used:\n{exc}") from None
     setup_logging(settings.sauti_log_level)
     return settings
 
@@ -158,7 +163,7 @@ def flows_lint(files: tuple[Path, ...], languages: str | None) -> None:
     """Render every screen in every language and fail on any breach (default: the shipped flows)."""
     from flows import lint
 
-    settings = Settings()
+    settings = _settings()
     langs = [c.strip() for c in (languages or settings.sauti_languages).split(",") if c.strip()]
     sys.exit(lint.run(list(files), langs))
 
@@ -213,7 +218,7 @@ def i18n_update(languages: str | None) -> None:
     from flows.i18n import available_languages, update_catalogs
 
     if languages is None:
-        chosen = [*available_languages(), *Settings().languages]
+        chosen = [*available_languages(), *_settings().languages]
     else:
         chosen = [code.strip() for code in languages.split(",") if code.strip()]
     for path in update_catalogs(languages=dict.fromkeys(chosen)):
@@ -279,19 +284,6 @@ def admin_create_user(name: str, role: str) -> None:
 # -- retention and keys -------------------------------------------------------------------------
 
 
-def _checked_settings() -> Settings:
-    """Settings for a data-changing command; a bad value is named, never a traceback."""
-    from pydantic import ValidationError
-
-    try:
-        return _settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{str(error['loc'][0]).upper()}: {error['msg']}" for error in exc.errors()
-        )
-        raise click.ClickException(f"invalid setting: {problems}") from None
-
-
 def _checked_crypto(settings: Settings) -> Crypto:
     """The keys for a data-changing command; a malformed key is reported, never a traceback."""
     from storage.keys import load_crypto
@@ -313,7 +305,7 @@ def retention_run(dry_run: bool) -> None:
     """Purge cases closed more than SAUTI_RETENTION_DAYS days ago (the daily job does the same)."""
     from storage import retention as store
 
-    settings = _checked_settings()
+    settings = _settings()
     days, now = settings.sauti_retention_days, _now()
     before = store.cutoff(now=now, days=days)
     with database(settings) as sessions:
@@ -340,7 +332,7 @@ def keys_rotate_encryption() -> None:
     """Re-encrypt every stored value with the first key of SAUTI_ENCRYPTION_KEY."""
     from storage.key_rotation import Rewrite, rotate_encryption
 
-    settings = _checked_settings()
+    settings = _settings()
     crypto = _checked_crypto(settings)
 
     def report(tally: Rewrite) -> None:
@@ -373,7 +365,7 @@ def keys_rotate_pseudonym(yes: bool) -> None:
             "this deletes every reporter's language choice and STOP entry, which the new key "
             "cannot find again: add --yes to go ahead"
         )
-    settings = _checked_settings()
+    settings = _settings()
     crypto = _checked_crypto(settings)
     try:
         with database(settings) as sessions, sessions.begin() as session:
@@ -428,13 +420,13 @@ def web(host: str, port: int | None, workers: int, forwarded_allow_ips: str) -> 
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:
     """Run jobs from every queue."""
-    import redis
     from rq import SimpleWorker
 
+    from storage import redis_connect
     from workers import context, queues
 
     settings, embedded = ensure_redis(_settings())
-    connection = redis.Redis.from_url(settings.redis_url)
+    connection = redis_connect.connect(settings.redis_url)
     context.use(context.build(settings))
     try:
         # Jobs are short (a few queries, one provider call): forking a process for each
@@ -451,15 +443,13 @@ def worker(burst: bool) -> None:
 @main.command()
 def scheduler() -> None:
     """Enqueue the periodic jobs (sweep, digests) on time."""
-    import redis
-
-    from workers.schedule import build_scheduler
+    from storage import redis_connect
+    from workers.schedule import run_scheduler
 
     settings, embedded = ensure_redis(_settings())
     try:
-        connection = redis.Redis.from_url(settings.redis_url)
-        cron = build_scheduler(settings=settings, connection=connection)
-        cron.start()  # type: ignore[no-untyped-call]
+        connection = redis_connect.connect(settings.redis_url)
+        run_scheduler(settings=settings, connection=connection)
     finally:
         if embedded is not None:
             embedded.stop()

@@ -22,7 +22,7 @@ from flows.loader import load_bundle, shipped_bundle
 from gateway.metrics import Metrics
 from gateway.phones import Pseudonyms
 from gateway.settings import Settings
-from storage import flowstore, translations
+from storage import flowstore, redis_connect, translations
 from storage.db import make_engine, make_sessionmaker
 from storage.keys import load_crypto
 from storage.places import PlaceTree
@@ -165,7 +165,7 @@ def build_runtime(settings: Settings) -> Runtime:
             "is it reachable, and migrated with `sauti db upgrade`?"
         ) from exc
     timeout = REDIS_TIMEOUT_SECONDS
-    async_redis = aredis.Redis.from_url(
+    async_redis = redis_connect.connect_async(
         settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
     )
     crypto = load_crypto(settings)
@@ -173,7 +173,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         crypto=crypto,
         sessions=sessions,
-        redis=redis.Redis.from_url(
+        redis=redis_connect.connect(
             settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
         ),
         aredis=async_redis,

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage import redis_connect
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -54,6 +56,16 @@ class Settings(BaseSettings):
     sauti_login_failures: int = Field(default=5, ge=1)
     sauti_login_window: int = Field(default=900, ge=60)
 
+    @field_validator("redis_url")
+    @classmethod
+    def _usable_redis_url(cls, value: str) -> str:
+        if value:
+            try:
+                redis_connect.check_url(value)
+            except redis_connect.RedisUrlError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
     @cached_property
     def var_dir(self) -> Path:
         self.sauti_var_dir.mkdir(parents=True, exist_ok=True)
@@ -88,3 +100,21 @@ class Settings(BaseSettings):
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(code.strip() for code in self.sauti_languages.split(",") if code.strip())
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used: one line per setting, named as in the environment,
+    never with the value given (it may be a password or a key)."""
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; SettingsError says which are wrong and why."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_input=False, include_url=False):
+            name = ".".join(str(part) for part in error["loc"]).upper() or "settings"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {message}")
+        raise SettingsError("\n".join(lines)) from None

@@ -11,8 +11,8 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.i18n import Catalogs, available_languages
-from gateway.settings import Settings
-from storage import translations
+from gateway.settings import Settings, load_settings
+from storage import redis_connect, translations
 from storage.db import make_engine, make_sessionmaker
 from storage.keys import load_crypto
 from storage.privacy import Crypto
@@ -118,7 +118,7 @@ def live_catalogs(sessions: sessionmaker[Session], settings: Settings) -> Catalo
 
 
 def build(settings: Settings, *, provider: SmsProvider | None = None) -> WorkerContext:
-    connection = redis.Redis.from_url(settings.redis_url)
+    connection = redis_connect.connect(settings.redis_url)
     sender = provider or providers.build(settings)
     return WorkerContext(
         settings=settings,
@@ -143,6 +143,6 @@ def current() -> WorkerContext:
     where a newly uploaded translation is picked up."""
     global _current
     if _current is None:
-        _current = build(Settings())
+        _current = build(load_settings())
     _current.live.refresh(_current.sessions)
     return _current

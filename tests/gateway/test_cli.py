@@ -184,3 +184,18 @@ def test_a_bad_file_is_refused_whole_with_line_and_field(
     assert any(line.startswith("line 30, members.phone:") for line in lines)
     assert "nothing imported" in result.output
     assert committees(db) == before
+
+
+def test_unusable_settings_stop_a_command_with_each_problem_and_no_secret() -> None:
+    env = {
+        "REDIS_URL": "redis+sentinel://:topsecret@sentinel-1:x/sauti",
+        "SAUTI_SMS_RATE": "0",
+        "DATABASE_URL": "",
+    }
+    result = CliRunner().invoke(cli.main, ["worker"], env=env)
+    assert result.exit_code == 1
+    assert "the settings cannot be used" in result.output
+    assert "REDIS_URL: sentinel address 'sentinel-1:x' has no valid port" in result.output
+    assert "SAUTI_SMS_RATE: Input should be greater than or equal to 1" in result.output
+    assert "topsecret" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -90,7 +90,7 @@ def test_retention_refuses_a_period_under_thirty_days(
     result = run_cli.invoke(cli.main, ["retention", "run"])
 
     assert result.exit_code == 1
-    assert "invalid setting: SAUTI_RETENTION_DAYS" in result.output
+    assert "SAUTI_RETENTION_DAYS: Input should be greater than or equal to 30" in result.output
     assert "Traceback" not in result.output
 
 
