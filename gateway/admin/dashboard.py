@@ -21,8 +21,8 @@ from gateway.admin.dashboard_data import (
     Dashboard,
     Text,
     bad_request,
+    board_for,
     duration,
-    load,
     province_label,
     stats_filter,
 )
@@ -59,25 +59,18 @@ async def dashboard(
 ) -> HTMLResponse:
     """Show open and overdue counts, medians and charts for a date range."""
     runtime: Runtime = request.app.state.runtime
-    now = utcnow()
-    where, first, last = stats_filter(
-        start=start,
-        end=end,
-        category=category,
-        province=province,
-        committee=committee,
-        today=now.date(),
+    board = await board_for(
+        runtime, start=start, end=end, category=category, province=province, committee=committee
     )
-    board = await runtime.db(load, runtime, where, now)
     return await render(
         request,
         "dashboard.html",
         viewer,
         board=board,
         figures=board.figures,
-        first=first,
-        last=last,
-        where=where,
+        first=board.first,
+        last=board.last,
+        where=board.where,
         categories=CATEGORY_LABELS,
         duration=duration,
         province_label=province_label,

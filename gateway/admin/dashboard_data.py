@@ -14,6 +14,7 @@ from fastapi import HTTPException, Query, status
 
 from gateway.runtime import Runtime
 from storage import stats
+from storage.db import utcnow
 from storage.models import Category
 
 DEFAULT_WEEKS = 12
@@ -97,13 +98,21 @@ def stats_filter(
 
 @dataclass(frozen=True, slots=True)
 class Dashboard:
+    """The figures for one filter, from day `first` to day `last` (inclusive), as of `now`."""
+
+    where: stats.StatsFilter
+    first: date
+    last: date
+    now: datetime
     figures: stats.Stats
     this_week: int
     provinces: dict[str, str]
     committees: dict[str, str]
 
 
-def load(runtime: Runtime, where: stats.StatsFilter, now: datetime) -> Dashboard:
+def _load(
+    runtime: Runtime, where: stats.StatsFilter, first: date, last: date, now: datetime
+) -> Dashboard:
     """Every figure of the page in one read-only session; 400 for an unknown filter code."""
     monday = _midnight(stats.week_start(now.date()))
     with runtime.sessions() as session:
@@ -118,15 +127,33 @@ def load(runtime: Runtime, where: stats.StatsFilter, now: datetime) -> Dashboard
             )
             this_week = stats.count_received(session=session, where=week)
         except stats.UnknownFilter as exc:
-            raise HTTPException(
-                status.HTTP_400_BAD_REQUEST, detail=f"No {exc} has this code."
-            ) from exc
+            raise bad_request(f"No {exc} has this code.") from exc
         return Dashboard(
+            where=where,
+            first=first,
+            last=last,
+            now=now,
             figures=figures,
             this_week=this_week,
             provinces=stats.provinces(session=session),
             committees=stats.committees(session=session),
         )
+
+
+async def board_for(
+    runtime: Runtime, *, start: str, end: str, category: str, province: str, committee: str
+) -> Dashboard:
+    """Read the dashboard's query parameters and load its figures; 400 for a bad filter."""
+    now = utcnow()
+    where, first, last = stats_filter(
+        start=start,
+        end=end,
+        category=category,
+        province=province,
+        committee=committee,
+        today=now.date(),
+    )
+    return await runtime.db(_load, runtime, where, first, last, now)
 
 
 def duration(value: timedelta | None) -> str:

@@ -6,11 +6,13 @@ only from its own route (audited).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel
+from pydantic.dataclasses import dataclass
 
 from gateway.api.deps import api_allow
 from gateway.api.tokens import Claims
@@ -40,25 +42,12 @@ MAX_PER_PAGE = 200
 CommitteeCode = Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 
 
-class MessageOut(BaseModel):
-    id: int
-    created_at: datetime
-    kind: str
-    recipient_kind: str
-    recipient: str
-    committee: str | None
-    status: str
-    attempts: int
-    last_error: str | None
-    provider: str | None
-    provider_id: str | None
-    sent_at: datetime | None
-    delivered_at: datetime | None
-    next_attempt_at: datetime
-    language: str
-    retryable: bool
+@dataclass(frozen=True)
+class MessageOut(MessageView):
+    pass
 
 
+@dataclass(frozen=True)
 class MessageDetailOut(MessageOut):
     body: str
     case: str | None
@@ -86,7 +75,7 @@ class OptOutPage(BaseModel):
 
 
 def _message(view: MessageView) -> MessageOut:
-    return MessageOut(**{name: getattr(view, name) for name in MessageOut.model_fields})
+    return MessageOut(**asdict(view))
 
 
 @router.get("/outbox")
@@ -155,8 +144,7 @@ async def message(message_id: MessageId, runtime: RuntimeDep, principal: Staff) 
     """Show one message with its text (an audited view)."""
     detail = await runtime.db(message_detail, runtime, message_id)
     await runtime.db(_audit, runtime, principal, "outbox.view_text", str(message_id))
-    fields = _message(detail.view).model_dump()
-    return MessageDetailOut(**fields, body=detail.body, case=detail.case)
+    return MessageDetailOut(**asdict(detail.view), body=detail.body, case=detail.case)
 
 
 @router.post("/outbox/{message_id}/retry", status_code=status.HTTP_202_ACCEPTED)

@@ -16,14 +16,13 @@ from gateway.admin.dashboard_data import (
     CATEGORY_LABELS,
     FIELD,
     Dashboard,
-    load,
+    Text,
+    board_for,
     province_label,
-    stats_filter,
 )
 from gateway.api.deps import api_allow
 from gateway.api.tokens import Claims
 from gateway.deps import RuntimeDep
-from storage.db import utcnow
 
 router = APIRouter(tags=["stats"])
 
@@ -85,12 +84,15 @@ def _committees(board: Dashboard) -> list[CommitteeOut]:
     ]
 
 
-def _out(board: Dashboard, first: date, last: date, now: datetime, **codes: str | None) -> StatsOut:
+def _out(board: Dashboard) -> StatsOut:
     figures = board.figures
     return StatsOut(
-        start=first,
-        end=last,
-        generated_at=now,
+        start=board.first,
+        end=board.last,
+        category=board.where.category,
+        province=board.where.province,
+        committee=board.where.committee,
+        generated_at=board.now,
         received=figures.received,
         received_this_week=board.this_week,
         open=figures.open,
@@ -106,11 +108,7 @@ def _out(board: Dashboard, first: date, last: date, now: datetime, **codes: str 
         ],
         by_week=[Week(week_start=day, count=n) for day, n in figures.by_week],
         committees=_committees(board),
-        **codes,
     )
-
-
-Text = Annotated[str, Query(max_length=FIELD)]
 
 
 @router.get("/stats")
@@ -124,22 +122,7 @@ async def stats(
     committee: Text = "",
 ) -> StatsOut:
     """Count cases by category, province and week; open, overdue and median times."""
-    now = utcnow()
-    where, first, last = stats_filter(
-        start=start,
-        end=end,
-        category=category,
-        province=province,
-        committee=committee,
-        today=now.date(),
+    board = await board_for(
+        runtime, start=start, end=end, category=category, province=province, committee=committee
     )
-    board = await runtime.db(load, runtime, where, now)
-    return _out(
-        board,
-        first,
-        last,
-        now,
-        category=where.category,
-        province=where.province,
-        committee=where.committee,
-    )
+    return _out(board)
