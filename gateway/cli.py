@@ -420,21 +420,15 @@ def web(host: str, port: int | None, workers: int, forwarded_allow_ips: str) -> 
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:
     """Run jobs from every queue."""
-    from rq import SimpleWorker
-
     from storage import redis_connect
-    from workers import context, queues
+    from workers import context
+    from workers.supervise import run_worker
 
     settings, embedded = ensure_redis(_settings())
     connection = redis_connect.connect(settings.redis_url)
     context.use(context.build(settings))
     try:
-        # Jobs are short (a few queries, one provider call): forking a process for each
-        # would cost more than the job and its fresh database connection. Job timeouts
-        # still apply; run more worker processes for more throughput.
-        SimpleWorker(
-            [queues.queue(n, connection=connection) for n in queues.ALL], connection=connection
-        ).work(burst=burst, with_scheduler=True, logging_level=settings.sauti_log_level.upper())
+        run_worker(settings=settings, connection=connection, burst=burst)
     finally:
         if embedded is not None:
             embedded.stop()
@@ -444,7 +438,7 @@ def worker(burst: bool) -> None:
 def scheduler() -> None:
     """Enqueue the periodic jobs (sweep, digests) on time."""
     from storage import redis_connect
-    from workers.schedule import run_scheduler
+    from workers.supervise import run_scheduler
 
     settings, embedded = ensure_redis(_settings())
     try:

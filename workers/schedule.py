@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable
-
 import redis
 from rq.cron import CronScheduler
-from rq.exceptions import StopRequested
 
 from gateway.settings import Settings
 from workers import queues
@@ -22,10 +17,6 @@ DIGEST_CHECK_SECONDS = 60
 # may take a while.
 RETENTION_CRON = "40 2 * * *"
 RETENTION_TIMEOUT_SECONDS = 3600
-# After Redis is lost, start again after 1 s, then 2, 4 … at most this many seconds.
-RESTART_MAX_SECONDS = 30
-
-log = logging.getLogger(__name__)
 
 
 def build_scheduler(*, settings: Settings, connection: redis.Redis) -> CronScheduler:
@@ -47,35 +38,3 @@ def build_scheduler(*, settings: Settings, connection: redis.Redis) -> CronSched
         job_timeout=RETENTION_TIMEOUT_SECONDS,
     )
     return scheduler
-
-
-def run_scheduler(
-    *,
-    settings: Settings,
-    connection: redis.Redis,
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
-    """Run the periodic jobs until SIGTERM or Ctrl-C, riding over Redis outages.
-
-    RQ's CronScheduler stops at the first Redis error; a restart, a failover or a network
-    blip would then leave no sweep, digest or purge until someone restarts the process.
-    Here the scheduler is built and started again after a growing pause, on the same
-    connection (which, for a redis+sentinel:// URL, finds the new master)."""
-    delay = 1.0
-    while True:
-        started = time.monotonic()
-        try:
-            build_scheduler(settings=settings, connection=connection).start()  # type: ignore[no-untyped-call]
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            if time.monotonic() - started > RESTART_MAX_SECONDS:
-                delay = 1.0  # it ran a while: a new outage, not the same one
-            log.warning(
-                "scheduler lost Redis (%s); starting again in %.0f s", type(exc).__name__, delay
-            )
-            try:
-                sleep(delay)
-            except (StopRequested, KeyboardInterrupt):
-                return
-            delay = min(delay * 2, RESTART_MAX_SECONDS)
-        else:
-            return  # stopped by SIGTERM or Ctrl-C

@@ -359,3 +359,39 @@ def start_worker(
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def start_scheduler(settings: Settings, tmp_path: Path) -> Iterator[Callable[[], Worker]]:
+    """Start `sauti scheduler` processes on the test's database and Redis, with a sweep
+    every second."""
+    started: list[Worker] = []
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.db_url,
+        "REDIS_URL": settings.redis_url,
+        "SAUTI_VAR_DIR": str(settings.sauti_var_dir),
+        "SAUTI_PSEUDONYM_KEY": settings.sauti_pseudonym_key,
+        "SAUTI_ENCRYPTION_KEY": settings.sauti_encryption_key,
+        "SAUTI_SWEEP_INTERVAL": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+
+    def start() -> Worker:
+        log = tmp_path / f"scheduler-{len(started)}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gateway.cli", "scheduler"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        scheduler = Worker(process=process, log=log)
+        started.append(scheduler)
+        return scheduler
+
+    yield start
+    for scheduler in started:
+        scheduler.stop()

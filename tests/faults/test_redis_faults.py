@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from rq import Queue
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from storage.casenumber import display
 from storage.db import utcnow
 from storage.models import Case, OutboxMessage
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
-from tests.faults.conftest import RedisServer
+from tests.faults.conftest import RedisServer, Worker, wait_for
 from tests.gateway.conftest import SmsPhone, UssdPhone
 from workers import queues
 from workers.sweep import sweep
@@ -180,3 +181,24 @@ def test_a_report_filed_as_redis_restarts_is_filed_once_when_sent_again(
     answer = phone.choose("Send")
     assert display(filed.number) in answer
     assert [case.number for case in cases_in(db)] == [filed.number]
+
+
+def test_the_scheduler_carries_on_after_redis_restarts(
+    redis_server: RedisServer, redis_client: redis.Redis, start_scheduler: Callable[[], Worker]
+) -> None:
+    maintenance = Queue(queues.MAINTENANCE, connection=redis_client)
+    scheduler = start_scheduler()
+    try:
+        wait_for(lambda: maintenance.count, timeout=30, what="a sweep before the restart")
+        redis_server.stop()
+        wait_for(
+            lambda: "scheduler lost Redis" in scheduler.log.read_text(),
+            timeout=30,
+            what="the scheduler to notice",
+        )
+        redis_server.start()
+        maintenance.empty()
+        wait_for(lambda: maintenance.count, timeout=30, what="a sweep after the restart")
+    finally:
+        print(scheduler.log.read_text())  # shown by pytest when the test fails
+    assert scheduler.process.poll() is None

@@ -14,7 +14,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +26,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import embedded_redis
-from gateway.settings import Settings
 from storage import redis_connect
 from storage.models import Case, CaseAssignment
 from tests.conftest import AT_TOKEN
-from tests.faults.conftest import ROOT, FakeTwilio, Worker, free_port, wait_for
+from tests.faults.conftest import FakeTwilio, Worker, free_port, wait_for
 from tests.gateway.conftest import UssdPhone
 from workers import queues
 
@@ -275,38 +273,26 @@ def test_a_worker_process_routes_and_alerts_before_and_after_a_failover(
 
     group.fail_over()
     file_report(app_client, "+243812340078")
-    wait_for(lambda: cases(db) == (2, 2), timeout=60, what="the second report to be routed")
-    wait_for(lambda: len(fake_twilio.accepted) > sent_before, timeout=60, what="the second alert")
+    try:
+        wait_for(lambda: cases(db) == (2, 2), timeout=60, what="the second report routed")
+        wait_for(
+            lambda: len(fake_twilio.accepted) > sent_before, timeout=60, what="the second alert"
+        )
+    finally:
+        print(worker.log.read_text())  # shown by pytest when the test fails
     assert worker.process.poll() is None, worker.log.read_text()
 
 
 def test_the_scheduler_goes_on_enqueuing_the_sweep_after_a_failover(
-    group: SentinelGroup, settings: Settings, redis_client: redis.Redis, tmp_path: Path
+    group: SentinelGroup, redis_client: redis.Redis, start_scheduler: Callable[[], Worker]
 ) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.db_url,
-        "REDIS_URL": group.url,
-        "SAUTI_VAR_DIR": str(settings.sauti_var_dir),
-        "SAUTI_PSEUDONYM_KEY": settings.sauti_pseudonym_key,
-        "SAUTI_ENCRYPTION_KEY": settings.sauti_encryption_key,
-        "SAUTI_SWEEP_INTERVAL": "1",
-    }
-    log = tmp_path / "scheduler.log"
     maintenance = Queue(queues.MAINTENANCE, connection=redis_client)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "scheduler"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    scheduler = start_scheduler()
     try:
         wait_for(lambda: maintenance.count, timeout=30, what="a sweep before the failover")
         group.fail_over()
         maintenance.empty()
         wait_for(lambda: maintenance.count, timeout=30, what="a sweep after the failover")
-        assert process.poll() is None, log.read_text()
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-        print(log.read_text())  # shown by pytest when the test fails
+        print(scheduler.log.read_text())  # shown by pytest when the test fails
+    assert scheduler.process.poll() is None

@@ -1,0 +1,40 @@
+"""The pauses between restarts of a worker or scheduler that lost Redis."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from rq.exceptions import StopRequested
+
+from workers.supervise import MAX_PAUSE_SECONDS, Restarts
+
+
+def test_pauses_double_up_to_the_ceiling_and_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    slept: list[float] = []
+    restarts = Restarts("worker", sleep=slept.append)
+    with caplog.at_level(logging.WARNING, logger="workers.supervise"):
+        for _ in range(8):
+            assert restarts.pause(0.1, "ConnectionError") is True
+    assert slept == [1, 2, 4, 8, 16, 30, 30, 30]
+    assert max(slept) == MAX_PAUSE_SECONDS
+    assert caplog.messages[0] == "worker lost Redis (ConnectionError); starting again in 1 s"
+
+
+def test_a_long_run_between_outages_starts_the_pauses_again_from_one_second() -> None:
+    slept: list[float] = []
+    restarts = Restarts("scheduler", sleep=slept.append)
+    for _ in range(4):
+        restarts.pause(0.5, "ConnectionError")
+    restarts.pause(MAX_PAUSE_SECONDS + 1, "TimeoutError")
+    assert slept == [1, 2, 4, 8, 1]
+
+
+@pytest.mark.parametrize("signal_exception", [StopRequested, KeyboardInterrupt])
+def test_a_stop_asked_for_during_a_pause_ends_the_restarts(
+    signal_exception: type[BaseException],
+) -> None:
+    def interrupted(seconds: float) -> None:
+        raise signal_exception
+
+    assert Restarts("worker", sleep=interrupted).pause(0.1, "ConnectionError") is False
