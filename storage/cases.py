@@ -318,34 +318,38 @@ def add_information(
     text = text.strip()
     if not text:
         raise InvalidReport("text", text)
-    earlier = _info_added_by(session, case, submission_key)
+    earlier = _info_added_by(session, submission_key)
     if earlier is not None:
         return earlier
     at = now or utcnow()
-    data: dict[str, Any] = {"channel": channel}
-    if submission_key is not None:
-        data["submission"] = submission_key
     event = _event(
         case.id,
         EventKind.INFO_ADDED,
         at=at,
         actor=actor,
         body_enc=crypto.encrypt(text),
-        data=data,
+        data={"channel": channel},
     )
-    session.add(event)
+    event.submission_key = submission_key
+    try:
+        # A savepoint: when the same hop, in another process, inserted its event between
+        # the look-up above and here, the unique key refuses this one and theirs stands.
+        with session.begin_nested():
+            session.add(event)
+    except IntegrityError:
+        earlier = _info_added_by(session, submission_key)
+        if earlier is None:
+            raise
+        return earlier
     case.updated_at = at
     session.flush()
     return event
 
 
-def _info_added_by(session: Session, case: Case, key: str | None) -> CaseEvent | None:
+def _info_added_by(session: Session, key: str | None) -> CaseEvent | None:
     if key is None:
         return None
-    query = select(CaseEvent).where(
-        CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.INFO_ADDED
-    )
-    return next((e for e in session.scalars(query) if e.data.get("submission") == key), None)
+    return session.scalar(select(CaseEvent).where(CaseEvent.submission_key == key))
 
 
 def request_routing(*, session: Session, case_id: int, now: datetime) -> bool:

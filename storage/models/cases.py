@@ -161,5 +161,8 @@ class CaseEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     body_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The hop that added this information (a hash, naming no one): unique, so that the same
+    # hop arriving twice, even at the same instant in two processes, adds it once.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
 
     case: Mapped[Case] = relationship(back_populates="events")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import random
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,7 @@ from storage.cases import (
     status_view,
     unrouted_cases,
 )
+from storage.db import make_sessionmaker
 from storage.models import Case, CaseEvent, EventKind, Severity
 from storage.places import import_locations_csv
 from storage.privacy import Crypto
@@ -332,3 +335,43 @@ def engine_now() -> datetime:
 def test_naive_datetimes_are_refused(session: Session, crypto: Crypto) -> None:
     with pytest.raises(StatementError, match="naive datetime"):
         _report(session, crypto, datetime(2026, 11, 26, 12, 0))
+
+
+def test_the_same_hop_adding_information_at_once_in_several_sessions_adds_it_once(
+    engine: Engine, crypto: Crypto, now: datetime
+) -> None:
+    """Several requests for the same hop at the same instant (a provider's retry racing
+    the first attempt, each in its own process): one event, and each request is answered
+    with it."""
+    factory = make_sessionmaker(engine)
+    with factory() as session:
+        case_id = _report(session, crypto, now).id
+        session.commit()
+    threads = 6
+    for round_number in range(4):
+        key = f"hop-{round_number}"
+        barrier = threading.Barrier(threads)
+
+        def add(key: str = key, barrier: threading.Barrier = barrier) -> int:
+            barrier.wait(timeout=10)  # (SQLite then runs them one by one: BEGIN IMMEDIATE)
+            with factory() as session:
+                case = session.get_one(Case, case_id)
+                event = add_information(
+                    session=session,
+                    crypto=crypto,
+                    case=case,
+                    text="The second shaft is flooding too",
+                    channel="ussd",
+                    submission_key=key,
+                )
+                session.commit()
+                return event.id
+
+        with ThreadPoolExecutor(threads) as pool:
+            answered = set(pool.map(lambda _: add(), range(threads)))
+        with factory() as session:
+            stored = session.scalars(
+                select(CaseEvent.id).where(CaseEvent.submission_key == key)
+            ).all()
+        assert len(stored) == 1
+        assert answered == set(stored)

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 import storage.models  # noqa: F401  (registers every table)
 from storage.db import Base, make_engine
@@ -59,3 +59,46 @@ def test_sqlite_connections_have_the_safety_pragmas(tmp_path: Path) -> None:
         "secure_delete": 1,
         "busy_timeout": 5000,
     }
+
+
+def test_added_information_keys_move_into_their_own_unique_column(tmp_path: Path) -> None:
+    """0007 moves each `info_added` event's submission key out of its JSON data; when one
+    key is on several events (the race the column now prevents), the earliest keeps it."""
+    url = f"sqlite:///{tmp_path / 'event-keys.db'}"
+    upgrade(url, "0006")
+    engine = make_engine(url)
+    at = "2026-11-27 04:00:00.000000"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO cases (id, number, category, severity, status, occurred, channel,"
+                " language, pseudonym, flow_version, created_at, updated_at) VALUES (1,"
+                " '123456789', 'accident', 'high', 'received', 'today', 'ussd', 'en', 'p',"
+                " 'v1', :at, :at)"
+            ),
+            {"at": at},
+        )
+        for event_id, kind, data in [
+            (1, "received", '{"channel": "ussd"}'),
+            (2, "info_added", '{"channel": "ussd", "submission": "k1"}'),
+            (3, "info_added", '{"channel": "ussd", "submission": "k1"}'),
+            (4, "info_added", '{"channel": "sms", "submission": "k2"}'),
+            (5, "info_added", '{"channel": "sms"}'),
+        ]:
+            conn.execute(
+                text(
+                    "INSERT INTO case_events (id, case_id, at, kind, actor, data)"
+                    " VALUES (:id, 1, :at, :kind, 'reporter', :data)"
+                ),
+                {"id": event_id, "at": at, "kind": kind, "data": data},
+            )
+    upgrade(url)
+    with engine.connect() as conn:
+        keys = dict(conn.execute(text("SELECT id, submission_key FROM case_events")).all())
+    assert keys == {1: None, 2: "k1", 3: None, 4: "k2", 5: None}
+    downgrade(url, "0006")
+    with engine.connect() as conn:
+        data = dict(conn.execute(text("SELECT id, data FROM case_events")).all())
+    engine.dispose()
+    assert '"submission": "k1"' in data[2]
+    assert '"submission": "k2"' in data[4]
