@@ -266,6 +266,12 @@ def apply_status(
     return _rowcount(session, statement) > 0
 
 
+def has_provider_id(*, session: Session, provider_id: str) -> bool:
+    """Whether a message with the provider's id `provider_id` is recorded."""
+    query = select(OutboxMessage.id).where(OutboxMessage.provider_id == provider_id).limit(1)
+    return session.scalar(query) is not None
+
+
 def due_messages(*, session: Session, now: datetime, limit: int) -> list[int]:
     """Return ids of messages to (re)send: queued and due, or stuck in SENDING, oldest first."""
     query = (

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import redis
 
-from storage import outbox
+from storage import early_status, outbox
 from storage.db import utcnow
 from workers import context, queues
 from workers.context import WorkerContext
@@ -76,6 +76,29 @@ def _record_sent(ctx: WorkerContext, message_id: int, sent: Sent, now: datetime)
             delivered=sent.delivered,
             now=now,
         )
+    if sent.provider_id and not sent.delivered:
+        _apply_early_statuses(ctx, sent.provider_id, now)
+
+
+def _apply_early_statuses(ctx: WorkerContext, provider_id: str, now: datetime) -> None:
+    """Apply the delivery statuses the provider reported before the id was recorded."""
+    try:
+        held = early_status.take(ctx.redis, provider_id)
+    except redis.RedisError as exc:
+        log.warning("early statuses not read (%s)", type(exc).__name__)
+        return
+    if not held:
+        return
+    with ctx.sessions.begin() as session:
+        for status, error_code in held:
+            outbox.apply_status(
+                session=session,
+                provider_id=provider_id,
+                status=status,
+                error_code=error_code,
+                now=now,
+            )
+    log.info("applied %d early status(es) to provider message %s", len(held), provider_id)
 
 
 def _record_failure(

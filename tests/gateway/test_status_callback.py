@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -120,7 +121,24 @@ def test_delivery_drops_a_reporters_number(
     assert row(db, sid).to_enc is None
 
 
-def test_an_unknown_message_is_answered_200(twilio: SmsPhone) -> None:
-    assert callback(twilio, "SM" + "9" * 32, "delivered") == 200
+def test_an_unknown_message_is_answered_200_and_its_status_held_an_hour(
+    twilio: SmsPhone, redis_client: redis.Redis
+) -> None:
+    sid = "SM" + "9" * 32
+    assert callback(twilio, sid, "delivered") == 200
+    assert callback(twilio, sid, "undelivered", error="30003") == 200
     assert callback(twilio, "", "delivered") == 200
-    assert callback(twilio, "SM" + "9" * 32, "no-such-status") == 200
+    assert callback(twilio, sid, "no-such-status") == 200
+    key = f"sauti:early-status:{sid}"
+    assert redis_client.hgetall(key) == {b"delivered": b"", b"undelivered": b"30003"}
+    assert 0 < redis_client.ttl(key) <= 3600
+    assert redis_client.keys("sauti:early-status:*") == [key.encode()]
+
+
+def test_a_status_for_a_known_message_is_not_held(
+    twilio: SmsPhone, sent_message: Callable[..., str], redis_client: redis.Redis
+) -> None:
+    sid = sent_message("SM" + "7" * 32)
+    assert callback(twilio, sid, "delivered") == 200
+    assert callback(twilio, sid, "sent") == 200  # late: changes nothing, and is not held
+    assert redis_client.keys("sauti:early-status:*") == []

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import redis
+from fastapi.testclient import TestClient
 from requests.exceptions import ConnectTimeout, ReadTimeout
 from twilio.http import HttpClient
 from twilio.http.response import Response
@@ -20,6 +21,8 @@ from gateway.settings import Settings
 from storage import outbox
 from storage.models import RecipientKind
 from tests.conftest import TWILIO_TOKEN
+from tests.gateway import conftest as gateway_fixtures
+from tests.gateway.conftest import SmsPhone
 from tests.workers.conftest import NOW, outbox_rows
 from workers import queues
 from workers.context import WorkerContext
@@ -31,7 +34,7 @@ ACCOUNT = "AC" + "0" * 32
 MESSAGES_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
 MEMBER = "+243810000011"
 REPORTER = "+243990000042"
-Answer = Response | Exception
+Answer = Response | Exception | Callable[[], Response]
 
 
 def created(sid: str) -> Response:
@@ -71,7 +74,7 @@ class FakeTwilioHttp(HttpClient):
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return answer if isinstance(answer, Response) else answer()
 
 
 @pytest.fixture
@@ -223,3 +226,31 @@ def test_provider_errors_never_quote_the_number(http: FakeTwilioHttp, provider: 
         provider.send(to=MEMBER, body="hello")
     assert (raised.value.reason, raised.value.retry) == ("twilio http 400 error 21610", False)
     assert MEMBER not in str(raised.value)
+
+
+# The running app of the gateway tests, to receive Twilio's status callbacks.
+app_client = gateway_fixtures.app_client
+
+
+def test_a_delivery_callback_that_beats_the_worker_is_applied_once_the_id_is_recorded(
+    ctx: WorkerContext, http: FakeTwilioHttp, run_jobs: Callable[[], None], app_client: TestClient
+) -> None:
+    """Twilio can call back before the worker has stored the message's id: the status is
+    held, and applied as soon as the worker records the id."""
+    sid = "SM" + "b" * 32
+    twilio = SmsPhone(app_client, "+15005550006", TWILIO_TOKEN, "https://sauti.example.org")
+
+    def answer_after_the_callback() -> Response:
+        form = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": ACCOUNT}
+        assert twilio.post_form(form, path="/sms/twilio/status")[0] == 200
+        [row] = outbox_rows(ctx)
+        assert row.status == "sending"  # the callback found no row with that id yet
+        return created(sid)
+
+    http.answers = [answer_after_the_callback]
+    enqueue_sends([queue(ctx)], connection=ctx.redis)
+    run_jobs()
+    [row] = outbox_rows(ctx)
+    assert (row.status, row.row.provider_id) == ("delivered", sid)
+    assert row.row.delivered_at is not None
+    assert ctx.redis.keys("sauti:early-status:*") == []

@@ -26,7 +26,7 @@ from gateway.deps import ConversationDep, RuntimeDep
 from gateway.forms import BadForm, clean, read_form
 from gateway.inbound import Channel, InboundMessage, SessionEvent
 from gateway.runtime import Runtime
-from storage import outbox
+from storage import early_status, outbox
 from storage.models import OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -175,13 +175,26 @@ async def status_callback(request: Request, runtime: RuntimeDep) -> Response:
 
 
 def _apply_status(runtime: Runtime, sid: str, status: str, error_code: str | None) -> bool:
-    """Move the outbox row Twilio reports on forward; False for an unknown id or a stale
-    callback (a final status never changes)."""
-    with runtime.sessions.begin() as session:
-        return outbox.apply_status(
-            session=session,
-            provider_id=sid,
-            status=status,
-            error_code=error_code,
-            now=datetime.now(UTC),
-        )
+    """Move the outbox row Twilio reports on forward; False for a stale callback (a final
+    status never changes). A status for an id no row has yet (the worker has not recorded
+    it) is held for the worker (storage.early_status), then looked for once more."""
+
+    def apply() -> tuple[bool, bool]:
+        with runtime.sessions.begin() as session:
+            changed = outbox.apply_status(
+                session=session,
+                provider_id=sid,
+                status=status,
+                error_code=error_code,
+                now=datetime.now(UTC),
+            )
+            return changed, changed or outbox.has_provider_id(session=session, provider_id=sid)
+
+    changed, known = apply()
+    if known:
+        return changed
+    try:
+        early_status.hold(runtime.redis, sid, status, error_code)
+    except RedisError as exc:
+        log.warning("early status not held (%s)", type(exc).__name__)
+    return apply()[0]
