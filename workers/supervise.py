@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from types import FrameType
 
 import redis
 from rq import SimpleWorker
@@ -26,6 +27,17 @@ from workers.schedule import build_scheduler
 MAX_PAUSE_SECONDS = 30.0
 
 log = logging.getLogger(__name__)
+
+
+class _Worker(SimpleWorker):
+    """RQ's SimpleWorker, remembering whether SIGTERM or Ctrl-C asked it to stop: RQ's
+    `work()` returns the same way after such a request and after quitting on an error."""
+
+    stop_asked = False
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_asked = True
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
 
 
 class Restarts:
@@ -66,9 +78,9 @@ def run_worker(
     restarts = restarts or Restarts("worker")
     while True:
         started = time.monotonic()
-        worker: SimpleWorker | None = None
+        worker: _Worker | None = None
         try:
-            worker = SimpleWorker(  # it names itself to Redis already
+            worker = _Worker(  # it names itself to Redis already
                 [queues.queue(name, connection=connection) for name in queues.ALL],
                 connection=connection,
             )
@@ -78,9 +90,7 @@ def run_worker(
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             reason = type(exc).__name__  # raised while saying goodbye to a Redis that is gone
         else:
-            # RQ returns from work() both when asked to stop and when it quit on an
-            # error; only its own flag tells them apart.
-            if burst or getattr(worker, "_stop_requested", False):
+            if burst or worker.stop_asked:
                 return
             reason = "the worker quit"
         if not restarts.pause(time.monotonic() - started, reason):

@@ -8,6 +8,9 @@ outbox row stays in SENDING and RQ still believes the job is running.
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -107,3 +110,31 @@ def test_a_worker_killed_mid_send_has_its_job_run_again_and_sends_once(
         accepted["sid"],
     )
     assert fake_twilio.requests == 2  # the held one, then the one Twilio accepted
+
+
+def test_sigterm_stops_an_idle_worker_and_the_scheduler_and_neither_starts_again(
+    start_worker: Callable[[], Worker], start_scheduler: Callable[[], Worker]
+) -> None:
+    """The restart after a lost Redis must not swallow a stop: SIGTERM ends an idle worker
+    (RQ then returns from its loop just as after an error), the scheduler process it
+    forks, and the scheduler, each with status 0."""
+    worker = start_worker()  # alone: no scheduler, so nothing to do
+    wait_for(lambda: "Listening on" in worker.log.read_text(), timeout=30, what="the worker")
+    stop(worker)
+    scheduler = start_scheduler()
+    wait_for(lambda: "starting..." in scheduler.log.read_text(), timeout=30, what="cron")
+    stop(scheduler)
+
+
+def stop(process: Worker) -> None:
+    os.killpg(process.process.pid, signal.SIGTERM)
+    assert process.process.wait(timeout=20) == 0, process.log.read_text()
+    assert "starting again" not in process.log.read_text()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the forked scheduler may take a moment to go
+        try:
+            os.killpg(process.process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"something of process group {process.process.pid} is still running")
