@@ -19,7 +19,12 @@ RETENTION_CRON = "40 2 * * *"
 RETENTION_TIMEOUT_SECONDS = 3600
 
 
-def build_scheduler(*, settings: Settings, connection: redis.Redis) -> CronScheduler:
+def build_scheduler(
+    *,
+    settings: Settings,
+    connection: redis.Redis,
+    scheduler_class: type[CronScheduler] = CronScheduler,
+) -> CronScheduler:
     """Register every periodic job on a scheduler; `sauti scheduler` starts it.
 
     - the sweep (escalation, unrouted reports, due and stuck SMS), every
@@ -28,7 +33,7 @@ def build_scheduler(*, settings: Settings, connection: redis.Redis) -> CronSched
     - retention, once a day: closed cases lose their personal content after
       `SAUTI_RETENTION_DAYS` days.
     """
-    scheduler = CronScheduler(connection=connection, name="sauti-scheduler")
+    scheduler = scheduler_class(connection=connection, name="sauti-scheduler")
     scheduler.register(sweep, queue_name=queues.MAINTENANCE, interval=settings.sauti_sweep_interval)
     scheduler.register(send_digests, queue_name=queues.MAINTENANCE, interval=DIGEST_CHECK_SECONDS)
     scheduler.register(

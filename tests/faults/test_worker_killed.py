@@ -24,7 +24,7 @@ from gateway.settings import Settings
 from storage import outbox
 from storage.keys import load_crypto
 from storage.models import OutboxMessage, OutboxStatus, RecipientKind
-from tests.faults.conftest import FakeTwilio, Worker, outbox_rows, wait_for
+from tests.faults.conftest import FakeTwilio, RedisServer, Worker, outbox_rows, wait_for
 from workers import context, queues
 from workers.notify import send_sms
 from workers.sweep import sweep
@@ -126,10 +126,32 @@ def test_sigterm_stops_an_idle_worker_and_the_scheduler_and_neither_starts_again
     stop(scheduler)
 
 
-def stop(process: Worker) -> None:
+def test_sigterm_while_redis_is_away_stops_the_worker_and_the_scheduler(
+    redis_server: RedisServer,
+    start_worker: Callable[[], Worker],
+    start_scheduler: Callable[[], Worker],
+) -> None:
+    """Without Redis, RQ meets an error on its way out after a stop (it tells Redis the
+    worker is gone); that error must not be taken for a reason to start again."""
+    worker, scheduler = start_worker(), start_scheduler()
+    wait_for(lambda: "Listening on" in worker.log.read_text(), timeout=30, what="the worker")
+    wait_for(lambda: "starting..." in scheduler.log.read_text(), timeout=30, what="cron")
+    redis_server.stop()
+    wait_for(
+        lambda: "scheduler lost Redis" in scheduler.log.read_text(),
+        timeout=30,
+        what="the scheduler to lose Redis",
+    )
+    for process in (worker, scheduler):
+        stop(process, restarted_before=True)
+
+
+def stop(process: Worker, *, restarted_before: bool = False) -> None:
+    restarts_before = process.log.read_text().count("starting again")
     os.killpg(process.process.pid, signal.SIGTERM)
     assert process.process.wait(timeout=20) == 0, process.log.read_text()
-    assert "starting again" not in process.log.read_text()
+    restarts = process.log.read_text().count("starting again")
+    assert restarts == restarts_before if restarted_before else restarts == 0
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # the forked scheduler may take a moment to go
         try:

@@ -7,7 +7,7 @@ import logging
 import pytest
 from rq.exceptions import StopRequested
 
-from workers.supervise import MAX_PAUSE_SECONDS, Restarts
+from workers.supervise import MAX_PAUSE_SECONDS, Restarts, Stop
 
 
 def test_pauses_double_up_to_the_ceiling_and_are_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -38,3 +38,11 @@ def test_a_stop_asked_for_during_a_pause_ends_the_restarts(
         raise signal_exception
 
     assert Restarts("worker", sleep=interrupted).pause(0.1, "ConnectionError") is False
+
+
+def test_no_pause_and_no_restart_once_a_stop_was_asked_for() -> None:
+    slept: list[float] = []
+    stop = Stop()
+    stop.ask()  # e.g. SIGTERM reached RQ's handler, then RQ met a Redis error on its way out
+    assert Restarts("worker", stop, sleep=slept.append).pause(0.1, "ConnectionError") is False
+    assert slept == []
