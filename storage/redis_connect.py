@@ -16,17 +16,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote
 
 import redis
 import redis.asyncio as aredis
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+from redis.connection import parse_url
 from redis.sentinel import Sentinel
 
 SENTINEL_SCHEME = "redis+sentinel"
 SENTINEL_PORT = 26379
 _QUERY = {"sentinel_password", "sentinel_username", "ssl"}
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 class RedisUrlError(ValueError):
@@ -48,6 +50,8 @@ class SentinelUrl:
         """Options for the connections to the sentinels: their own credentials, the
         caller's timeouts."""
         kwargs = {k: v for k, v in options.items() if k.startswith("socket_")}
+        if self.ssl:
+            kwargs["ssl"] = True
         if self.sentinel_username:
             kwargs["username"] = self.sentinel_username
         if self.sentinel_password:
@@ -69,61 +73,99 @@ def is_sentinel(url: str) -> bool:
     return url.lower().startswith(SENTINEL_SCHEME + "://")
 
 
+# Messages never quote the URL or a piece of it: a password typed with a character that
+# should have been percent-encoded would end up in a log.
+_ENCODE = "percent-encode '/', '?', '#', '@' and '%' in a user name or password"
+
+
+def _split(url: str) -> tuple[str, str, str, str]:
+    """(user info, address part, path, query) of `scheme://…`, split without guessing:
+    the address part ends at the first '/' after the last '@' of the part before '?'."""
+    if "#" in url:
+        raise RedisUrlError(f"the URL holds a '#': {_ENCODE}")
+    rest = url.split("://", 1)[1]
+    before_query, _, query = rest.partition("?")
+    userinfo, at, after = before_query.rpartition("@")
+    if not at:
+        userinfo, after = "", before_query
+    if "/" in userinfo:
+        raise RedisUrlError(f"the user or password holds a '/': {_ENCODE}")
+    address, slash, path = after.partition("/")
+    return userinfo, address, path if slash else "", query
+
+
+def _query(text: str) -> dict[str, str]:
+    """Query options, percent-decoded ('+' stays '+'), each name at most once."""
+    options: dict[str, str] = {}
+    for pair in filter(None, text.split("&")):
+        name, _, value = pair.partition("=")
+        name = unquote(name)
+        if name not in _QUERY:
+            raise RedisUrlError(f"unknown option {name!r} (known: {', '.join(sorted(_QUERY))})")
+        if name in options:
+            raise RedisUrlError(f"option {name!r} is given twice")
+        options[name] = unquote(value)
+    return options
+
+
 def parse_sentinel(url: str) -> SentinelUrl:
     """The parts of a `redis+sentinel://` URL; RedisUrlError says what is wrong."""
     if not is_sentinel(url):
         raise RedisUrlError(f"not a {SENTINEL_SCHEME}:// URL")
-    rest = url[len(SENTINEL_SCHEME) + 3 :]
-    # Split by hand: several host:port pairs are not a netloc urlsplit can take apart.
-    netloc, _, tail = rest.partition("/")
-    userinfo, at, hosts = netloc.rpartition("@")
-    if not at:
-        userinfo, hosts = "", netloc
+    userinfo, address, path_text, query_text = _split(url)
     username, _, password = userinfo.partition(":")
-    sentinels = tuple(_host_port(part) for part in hosts.split(","))
-    parts = urlsplit("x://h/" + tail)
-    path = [p for p in parts.path.split("/") if p]
+    sentinels = tuple(_host_port(part, number) for number, part in enumerate(address.split(","), 1))
+    path = [part for part in path_text.split("/") if part]
     if not path:
         raise RedisUrlError("the master's service name is missing (…/SERVICE[/DB])")
     if len(path) > 2:
         raise RedisUrlError("the path has more than a service name and a database number")
-    service = unquote(path[0])
     db = 0
     if len(path) == 2:
         if not path[1].isdigit():
-            raise RedisUrlError(f"database number {path[1]!r} is not a whole number")
+            raise RedisUrlError("the database number (…/SERVICE/DB) is not a whole number")
         db = int(path[1])
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    unknown = sorted(set(query) - _QUERY)
-    if unknown:
-        raise RedisUrlError(f"unknown option {unknown[0]!r} (known: {', '.join(sorted(_QUERY))})")
+    query = _query(query_text)
+    ssl = query.get("ssl", "false").lower()
+    if ssl not in _TRUE | _FALSE:
+        raise RedisUrlError("option 'ssl' takes true or false")
     return SentinelUrl(
         sentinels=sentinels,
-        service=service,
+        service=unquote(path[0]),
         db=db,
         username=unquote(username) or None,
         password=unquote(password) or None,
         sentinel_username=query.get("sentinel_username") or None,
         sentinel_password=query.get("sentinel_password") or None,
-        ssl=query.get("ssl", "").lower() in _TRUE,
+        ssl=ssl in _TRUE,
     )
 
 
-def _host_port(text: str) -> tuple[str, int]:
+def _host_port(text: str, number: int) -> tuple[str, int]:
+    """HOST, HOST:PORT, [IPv6] or [IPv6]:PORT; errors name the address by its position."""
     text = text.strip()
+    where = f"sentinel address {number}"
     if not text:
-        raise RedisUrlError("a sentinel address is empty (HOST[:PORT],HOST[:PORT]...)")
-    if text.startswith("["):  # [IPv6]:port
-        host, _, after = text[1:].partition("]")
-        port_text = after.removeprefix(":")
+        raise RedisUrlError(f"{where} is empty (HOST[:PORT],HOST[:PORT]...)")
+    if text.startswith("["):
+        host, bracket, after = text[1:].partition("]")
+        if not bracket:
+            raise RedisUrlError(f"{where} opens a '[' it does not close")
+        if after and not after.startswith(":"):
+            raise RedisUrlError(f"{where} has something after its ']' other than :PORT")
+        port_text = after[1:]
+    elif text.count(":") > 1:
+        raise RedisUrlError(f"{where} looks like an IPv6 address: write it as [ADDRESS]:PORT")
     else:
-        host, _, port_text = text.rpartition(":") if ":" in text else (text, "", "")
+        host, _, port_text = text.partition(":")
+        if ":" in text and not port_text:
+            raise RedisUrlError(f"{where} has no valid port")
     if not host:
-        raise RedisUrlError(f"sentinel address {text!r} has no host")
+        raise RedisUrlError(f"{where} has no host")
     if not port_text:
         return host, SENTINEL_PORT
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise RedisUrlError(f"sentinel address {text!r} has no valid port")
+        raise RedisUrlError(f"{where} has no valid port")
     return host, int(port_text)
 
 
@@ -137,6 +179,12 @@ def check_url(url: str) -> None:
         raise RedisUrlError(
             "a Redis URL starts with redis://, rediss://, unix:// or redis+sentinel://"
         )
+    _split(url)
+    try:
+        parse_url(url)  # type: ignore[no-untyped-call]
+    except ValueError:
+        # redis-py's own message quotes what it could not read, maybe a password.
+        raise RedisUrlError(f"the host, port or database cannot be read ({_ENCODE})") from None
 
 
 class _SentinelMaster(redis.Redis):
@@ -185,22 +233,3 @@ def connect_async(url: str, **options: Any) -> aredis.Redis:
         **parsed.master_kwargs(options),
     )
     return cast(aredis.Redis, manager.master_for(parsed.service, redis_class=_AsyncSentinelMaster))
-
-
-def display(url: str) -> str:
-    """The URL with any password replaced by ***, for logs and start-up banners."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    netloc, slash, tail = rest.partition("/")
-    userinfo, at, hosts = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = userinfo.split(":", 1)[0] + ":***@" + hosts
-    base, q, query = tail.partition("?")
-    if q:
-        pairs = [
-            (k, "***" if "password" in k.lower() else v)
-            for k, v in parse_qsl(query, keep_blank_values=True)
-        ]
-        tail = base + "?" + "&".join(f"{k}={v}" for k, v in pairs)
-    return f"{scheme}://{netloc}{slash}{tail}"
