@@ -137,6 +137,14 @@ def _erase_cases(session: Session, ids: list[int], days: int, now: datetime) -> 
 
 
 def _erase_event_texts(session: Session, ids: list[int]) -> int:
+    """Drop the events' texts, and the keys of the hops that added information (hashes of
+    the reporter's pseudonym with their session: kept, they would tie the case to it)."""
+    session.execute(
+        update(CaseEvent)
+        .where(CaseEvent.case_id.in_(ids), CaseEvent.submission_key.is_not(None))
+        .values(submission_key=None)
+        .execution_options(synchronize_session=False)
+    )
     statement = (
         update(CaseEvent)
         .where(CaseEvent.case_id.in_(ids), CaseEvent.body_enc.is_not(None))

@@ -56,7 +56,13 @@ def _closed_case(
         session=session, crypto=crypto, case=case, actor="user:a", text="we went", now=at
     )
     cases.add_information(
-        session=session, crypto=crypto, case=case, text="more detail", channel="sms", now=at
+        session=session,
+        crypto=crypto,
+        case=case,
+        text="more detail",
+        channel="sms",
+        now=at,
+        submission_key=f"hop-of-{case.number}",
     )
     for recipient_kind, to, kind in (
         (RecipientKind.REPORTER, CONTACT, MessageKind.REPORTER_MESSAGE),
@@ -140,6 +146,7 @@ def test_purge_erases_every_personal_value_of_a_case_closed_long_ago(
     assert case.pseudonym != pseudonym
     assert is_pseudonym(case.pseudonym)
     assert [e.body_enc for e in events] == [None] * len(events)
+    assert [e.submission_key for e in events] == [None] * len(events)
     assert [e.kind for e in events].count(EventKind.PURGED) == 1
     assert {m.to_enc for m in messages} == {None}
     assert {outbox.message_body(crypto=crypto, message=m) for m in messages} == {""}
