@@ -124,6 +124,11 @@ def fetch_json(index: str, timeout: float) -> Fetch:
     return fetch
 
 
+def advisories_of(page: dict[str, Any]) -> list[Advisory]:
+    """The page's advisories, less any that was withdrawn (found not to be one)."""
+    return [Advisory.of(v) for v in page.get("vulnerabilities") or [] if not v.get("withdrawn")]
+
+
 def check(name: str, version: str, fetch: Fetch) -> Result:
     """What PyPI knows of one pinned release."""
     try:
@@ -131,8 +136,7 @@ def check(name: str, version: str, fetch: Fetch) -> Result:
     except (NotServed, Unreachable):
         pass
     else:
-        advisories = [Advisory.of(v) for v in release.get("vulnerabilities") or []]
-        return Result(name, version, True, "release", advisories)
+        return Result(name, version, True, "release", advisories_of(release))
     try:
         project = fetch(f"{name}/json")
     except NotServed:
@@ -148,8 +152,7 @@ def check(name: str, version: str, fetch: Fetch) -> Result:
             f"PyPI served advisories for the latest release only ({latest}), "
             f"which is not the one pinned",
         )
-    advisories = [Advisory.of(v) for v in project.get("vulnerabilities") or []]
-    return Result(name, version, True, "latest", advisories)
+    return Result(name, version, True, "latest", advisories_of(project))
 
 
 def audit(pins: list[tuple[str, str]], fetch: Fetch, workers: int = 8) -> list[Result]:

@@ -135,3 +135,10 @@ def test_a_package_missing_from_pypi_is_not_checked() -> None:
     (result,) = audit.audit([("private-thing", "1.0")], FakePyPI({}))
     assert not result.checked
     assert result.source == "not on PyPI"
+
+
+def test_a_withdrawn_advisory_is_not_counted() -> None:
+    withdrawn = {**ADVISORY, "id": "GHSA-xxxx-yyyy-zzzz", "withdrawn": "2099-01-02T00:00:00Z"}
+    page = {"vulnerabilities": [withdrawn, {**ADVISORY, "withdrawn": None}]}
+    (result,) = audit.audit([("pkg", "2.0.0")], FakePyPI({"pkg/2.0.0/json": page}))
+    assert [a.id for a in result.advisories] == ["PYSEC-2099-1"]
