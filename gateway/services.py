@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import redis
+from rq.exceptions import StopRequested
 
 from gateway import embedded_redis
 from gateway.embedded_redis import EmbeddedRedis
@@ -40,8 +42,20 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().formatStack(stack_info))
 
 
+class _StopAwareHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that lets a stop through: a signal handler that raises (RQ's stop
+    on SIGTERM, Ctrl-C) while a line is being written must end the process's loop, not be
+    printed as a logging error and forgotten."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, KeyboardInterrupt | StopRequested):
+            raise error
+        super().handleError(record)
+
+
 def setup_logging(level: str) -> None:
-    handler = logging.StreamHandler()
+    handler = _StopAwareHandler()
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -23,9 +23,10 @@ from types import FrameType
 from typing import cast
 
 import redis
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
+from rq.job import Job
 
 from gateway.settings import Settings
 from workers import queues
@@ -70,6 +71,15 @@ class _Worker(SimpleWorker):
         if self.stop is not None:
             self.stop.ask()
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+    def dequeue_job_and_maintain_ttl(
+        self, timeout: int | None, max_idle_time: int | None = None
+    ) -> tuple[Job, Queue] | None:
+        """Nothing more once a stop was asked for (RQ's loop then ends): RQ looks at its
+        own flag only between jobs, not before it waits for the next one."""
+        if self.stop is not None and self.stop.asked:
+            return None
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
 
 class _Cron(CronScheduler):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -159,4 +160,11 @@ def stop(process: Worker, *, restarted_before: bool = False) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.05)
-    raise AssertionError(f"something of process group {process.process.pid} is still running")
+    left = subprocess.run(
+        ["ps", "-o", "pid,ppid,stat,etime,cmd", "-g", str(process.process.pid)],
+        capture_output=True, text=True, check=False,
+    ).stdout
+    raise AssertionError(
+        f"something of process group {process.process.pid} is still running:\n{left}\n"
+        + process.log.read_text()
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
 from rq.exceptions import StopRequested
 
+from gateway.services import _StopAwareHandler
 from workers.supervise import MAX_PAUSE_SECONDS, Restarts, Stop
 
 
@@ -46,3 +48,35 @@ def test_no_pause_and_no_restart_once_a_stop_was_asked_for() -> None:
     stop.ask()  # e.g. SIGTERM reached RQ's handler, then RQ met a Redis error on its way out
     assert Restarts("worker", stop, sleep=slept.append).pause(0.1, "ConnectionError") is False
     assert slept == []
+
+
+class _StopWhileWriting(io.StringIO):
+    """A stream interrupted by a stop request (a signal handler raising) mid-write."""
+
+    def write(self, text: str) -> int:
+        raise StopRequested
+
+
+def test_a_stop_raised_while_a_log_line_is_written_is_not_swallowed() -> None:
+    handler = _StopAwareHandler(_StopWhileWriting())
+    logger = logging.getLogger("tests.supervise.stop-while-writing")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        with pytest.raises(StopRequested):
+            logger.warning("a line")
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_other_errors_while_writing_a_log_line_are_still_reported_not_raised(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    class Broken(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError("disk full")
+
+    handler = _StopAwareHandler(Broken())
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "a line", None, None)
+    handler.emit(record)  # does not raise
+    assert "Logging error" in capsys.readouterr().err
