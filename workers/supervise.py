@@ -16,6 +16,7 @@ Redis error met while RQ says goodbye nor a pause turns it into a restart.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import signal
 import time
 from collections.abc import Callable
@@ -120,6 +121,20 @@ class Restarts:
         return not self.stop.asked
 
 
+def _end_children(grace: float = 5.0) -> None:
+    """Stop what RQ forked (its scheduler process) and did not stop itself: a stop that
+    arrives while RQ starts up leaves before RQ's own clean-up is in place."""
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + grace
+    for child in children:
+        child.join(max(0.0, deadline - time.monotonic()))
+        if child.is_alive():
+            child.kill()
+            child.join()
+
+
 def run_worker(
     *,
     settings: Settings,
@@ -136,29 +151,35 @@ def run_worker(
     restarts = restarts or Restarts("worker")
     stop = restarts.stop
     stop.install()
-    while not stop.asked:
-        started = time.monotonic()
-        try:
-            worker = _Worker(  # it names itself to Redis already
-                [queues.queue(name, connection=connection) for name in queues.ALL],
-                connection=connection,
-            )
-            worker.stop = stop
-            stop.worker = worker
-            worker.work(
-                burst=burst, with_scheduler=True, logging_level=settings.sauti_log_level.upper()
-            )
-        except StopRequested:
-            return  # asked before RQ's handlers were in place
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            reason = type(exc).__name__  # met while RQ was starting or saying goodbye
-        else:
-            if burst:
+    try:
+        while not stop.asked:
+            started = time.monotonic()
+            try:
+                worker = _Worker(  # it names itself to Redis already
+                    [queues.queue(name, connection=connection) for name in queues.ALL],
+                    connection=connection,
+                )
+                worker.stop = stop
+                stop.worker = worker
+                worker.work(
+                    burst=burst,
+                    with_scheduler=True,
+                    logging_level=settings.sauti_log_level.upper(),
+                )
+            except StopRequested:
+                return  # asked before RQ's handlers were in place
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                reason = type(exc).__name__  # met while RQ was starting or saying goodbye
+            else:
+                if burst:
+                    return
+                reason = "the worker quit"
+            stop.install()  # the handlers of the run that ended may still be in place
+            _end_children()
+            if not restarts.pause(time.monotonic() - started, reason):
                 return
-            reason = "the worker quit"
-        stop.install()  # the handlers of the run that ended may still be in place
-        if not restarts.pause(time.monotonic() - started, reason):
-            return
+    finally:
+        _end_children()
 
 
 def run_scheduler(
