@@ -78,21 +78,38 @@ def job_arguments(client: redis.Redis) -> Iterator[tuple[str, bytes]]:
         yield job_id, repr((job.func_name, job.args, job.kwargs)).encode()
 
 
+def at_rest(
+    *, database_url: str, redis_client: redis.Redis, more: Iterable[tuple[str, object, bytes]]
+) -> Iterator[tuple[str, object, bytes]]:
+    """(kind, where, text) of everything kept: each table row, each Redis value, each RQ
+    job's arguments, then `more` (captured logs, files)."""
+    for table, blob in database_rows(database_url):
+        yield "table", table, blob
+    for key, blob in redis_values(redis_client):
+        yield "redis", key, blob
+    for job_id, blob in job_arguments(redis_client):
+        yield "job", job_id, blob
+    yield from more
+
+
+def file_lines(paths: Iterable[Path]) -> Iterator[tuple[str, object, bytes]]:
+    for path in paths:
+        with path.open("rb") as lines:
+            for number, line in enumerate(lines, 1):
+                yield "file", f"{path.name}:{number}", line
+
+
 def find_leaks(
     secrets: Iterable[str], *, database_url: str, redis_client: redis.Redis, logs: str
 ) -> list[str]:
     """Where any of `secrets` appears in clear; an empty list means nowhere."""
     needles = _needles(secrets)
     found: list[str] = []
-    sources: list[tuple[str, Iterable[tuple[object, bytes]]]] = [
-        ("table", database_rows(database_url)),
-        ("redis", redis_values(redis_client)),
-        ("job", job_arguments(redis_client)),
-        ("log", [("captured", logs.encode())]),
-    ]
-    for kind, items in sources:
-        for where, blob in items:
-            found.extend(f"{kind} {where!r}: {n.decode()}" for n in needles if n in blob)
+    captured = [("log", "captured", logs.encode())]
+    for kind, where, blob in at_rest(
+        database_url=database_url, redis_client=redis_client, more=captured
+    ):
+        found.extend(f"{kind} {where!r}: {n.decode()}" for n in needles if n in blob)
     return found
 
 
@@ -150,14 +167,8 @@ def count_leaks(
             masked = ", ".join(sorted(h[:-6] + "******" for h in hits))
             examples.append(f"{kind} {where!r}: {masked}")
 
-    for table, blob in database_rows(database_url):
-        note("table", table, scan(blob))
-    for key, blob in redis_values(redis_client):
-        note("redis", key, scan(blob))
-    for job_id, blob in job_arguments(redis_client):
-        note("job", job_id, scan(blob))
-    for path in files:
-        with path.open("rb") as lines:
-            for number, line in enumerate(lines, 1):
-                note("file", f"{path.name}:{number}", scan(line))
+    for kind, where, blob in at_rest(
+        database_url=database_url, redis_client=redis_client, more=file_lines(files)
+    ):
+        note(kind, where, scan(blob))
     return counts, examples
