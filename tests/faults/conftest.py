@@ -324,7 +324,6 @@ def start_worker(
     settings: Settings, fake_twilio: FakeTwilio, tmp_path: Path
 ) -> Iterator[Callable[[], Worker]]:
     """Start `sauti worker` processes that send through Twilio, reaching the fake API."""
-    started: list[Worker] = []
     env = {
         **os.environ,
         "DATABASE_URL": settings.db_url,
@@ -341,31 +340,13 @@ def start_worker(
         "PYTHONPATH": str(ROOT),
     }
 
-    def start() -> Worker:
-        log = tmp_path / f"worker-{len(started)}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "tests.faults.worker_main"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        worker = Worker(process=process, log=log)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
+    yield from _processes(["tests.faults.worker_main"], env, tmp_path / "worker")
 
 
 @pytest.fixture
 def start_scheduler(settings: Settings, tmp_path: Path) -> Iterator[Callable[[], Worker]]:
     """Start `sauti scheduler` processes on the test's database and Redis, with a sweep
     every second."""
-    started: list[Worker] = []
     env = {
         **os.environ,
         "DATABASE_URL": settings.db_url,
@@ -377,21 +358,30 @@ def start_scheduler(settings: Settings, tmp_path: Path) -> Iterator[Callable[[],
         "PYTHONPATH": str(ROOT),
     }
 
+    yield from _processes(["gateway.cli", "scheduler"], env, tmp_path / "scheduler")
+
+
+def _processes(
+    module: list[str], env: dict[str, str], logs: Path
+) -> Iterator[Callable[[], Worker]]:
+    """A starter of `python -m MODULE…` processes, each in a process group of its own and
+    logging to `logs-N.log`; every one started is stopped when the test ends."""
+    started: list[Worker] = []
+
     def start() -> Worker:
-        log = tmp_path / f"scheduler-{len(started)}.log"
+        log = logs.with_name(f"{logs.name}-{len(started)}.log")
         with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "scheduler"],
+            process = subprocess.Popen(  # noqa: S603 (the fixtures' own module names)
+                [sys.executable, "-m", *module],
                 cwd=ROOT,
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        scheduler = Worker(process=process, log=log)
-        started.append(scheduler)
-        return scheduler
+        started.append(Worker(process=process, log=log))
+        return started[-1]
 
     yield start
-    for scheduler in started:
-        scheduler.stop()
+    for process in started:
+        process.stop()
