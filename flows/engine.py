@@ -25,6 +25,7 @@ from flows.model import (
     MAIN_KEY,
     MENU_NODE,
     MORE_KEY,
+    OPTIONAL_TEXTS,
     START_NODE,
     Action,
     Branch,
@@ -41,7 +42,15 @@ from flows.model import (
 )
 from flows.render import layout, render
 from flows.sources import list_items
-from flows.state import DRAFT_NAME, Context, Entry, Return, State
+from flows.state import (
+    DRAFT_NAME,
+    Context,
+    Entry,
+    Return,
+    State,
+    entries_from_list,
+    ret_from_list,
+)
 from flows.validators import normalize_case_number
 
 __all__ = [
@@ -107,12 +116,16 @@ class _Run:
         self.answers, self.extras = dict(state.answers), dict(state.extras)
         self.values, self.notice = dict(state.values), state.notice
         self.ret, self.draft_node = state.ret, state.draft_node
+        self.trail, self.trail_ret = state.trail, state.trail_ret
         self.effects: list[Effect] = []
         self.pending = isinstance(bundle.nodes[state.node], Action)
 
     # -- state -----------------------------------------------------------------------------
 
     def freeze(self) -> State:
+        if self.draft_node is not None and self.node == self.draft_node:
+            self.trail = tuple(e for e in self.history if self.bundle.in_draft(e.node))
+            self.trail_ret = self.ret
         return State(
             version=self.version,
             lang=self.lang,
@@ -125,6 +138,8 @@ class _Run:
             notice=self.notice,
             ret=self.ret,
             draft_node=self.draft_node,
+            trail=self.trail,
+            trail_ret=self.trail_ret,
         )
 
     def finish(self) -> Step:
@@ -167,6 +182,7 @@ class _Run:
     def clear_draft(self) -> None:
         self.answers.clear()
         self.draft_node = None
+        self.trail, self.trail_ret = (), None
 
     # -- moving ----------------------------------------------------------------------------
 
@@ -232,6 +248,10 @@ class _Run:
     def show(self, node_id: str, offset: int = 0) -> None:
         if self.history and self.history[-1].node == node_id:
             self.history.pop()
+        if _offers_draft(self.bundle.nodes[node_id]):
+            # The offer to continue a report is no question of its own: nothing to go
+            # back to from it, and it is never a step to go back to.
+            self.history.clear()
         self.node, self.offset = node_id, offset
         if self.bundle.in_draft(node_id) and not isinstance(self.bundle.nodes[node_id], End):
             self.draft_node = node_id
@@ -280,6 +300,10 @@ class _Run:
         target = option.goto or node.next
         if target is None:
             raise FlowError(f"{node.id}: option {option.key} leads nowhere")
+        if _offers_draft(node):
+            # Continuing the report brings back its own back steps; starting again, none.
+            self.history = list(self.trail) if target == DRAFT_TARGET else []
+            self.ret = self.trail_ret if target == DRAFT_TARGET else None
         self.go(target)
 
     def start_change(self, change: Change) -> None:
@@ -392,9 +416,31 @@ class _Run:
         ]
         wanted = draft.get("node")
         self.draft_node = wanted if wanted in questions else next(iter(questions), None)
+        self.trail, self.trail_ret = (
+            self.draft_trail(draft) if wanted == self.draft_node else ((), None)
+        )
+
+    def draft_trail(self, draft: Mapping[str, Any]) -> tuple[tuple[Entry, ...], Return | None]:
+        """A draft's back steps, when every one of them still fits this bundle."""
+        try:
+            trail = entries_from_list(draft.get("trail", []))
+            ret = ret_from_list(draft.get("trail_ret"))
+        except (TypeError, ValueError):
+            return (), None
+        nodes = self.bundle.nodes
+        known = all(e.node in nodes and self.bundle.in_draft(e.node) for e in trail) and all(
+            r is None or (r.to in self.bundle.nodes and r.until in self.bundle.nodes)
+            for r in (ret, *(entry.ret for entry in trail))
+        )
+        return (trail, ret) if known else ((), None)
 
 
 # -- the public functions ------------------------------------------------------------------
+
+
+def _offers_draft(node: Node) -> bool:
+    """The menu that offers to continue an unfinished report (an option goes to @draft)."""
+    return isinstance(node, Menu) and any(o.goto == DRAFT_TARGET for o in node.options)
 
 
 def _checked(bundle: Bundle, state: State) -> None:
@@ -411,16 +457,21 @@ def start(
     has_language: bool = True,
     draft: Mapping[str, Any] | None = None,
     entry: str | None = None,
+    restarted: bool = False,
 ) -> Step:
     """Begin a session: the language list for a number that never picked one, then the
     offer to continue an unfinished report when `draft` is given, else the main menu.
 
     `entry` (a node id or a flow name, e.g. ``"status"``) starts there instead.
+    `restarted` says on the first screen that an interrupted session starts again here.
     """
     first = bundle.target(entry) if entry else START_NODE if has_language else LANGUAGE_NODE
     run = _Run(bundle, ctx, State(version=bundle.version, lang=ctx.lang, node=MENU_NODE))
     run.load_draft(draft)
     run.go(first)
+    if restarted:
+        role = "session_restarted"
+        run.notice = bundle.texts.get(role, OPTIONAL_TEXTS[role])
     return run.finish()
 
 

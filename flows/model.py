@@ -39,6 +39,12 @@ TEXT_ROLES = (
     "change_prompt",
 )
 
+# Texts the engine shows that a bundle may leave out (flows published before they existed,
+# which stay loadable): the English text here is then shown, translated like any other.
+OPTIONAL_TEXTS = {
+    "session_restarted": "Session cut off. Please go on from here.",
+}
+
 Source = Literal["places", "languages"]
 
 

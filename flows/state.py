@@ -72,6 +72,8 @@ class State:
     of the session (language, case number, added text), `values` what the last effect's
     outcome returned. `node` is the shown node, or an action whose outcome is awaited.
     `offset` is the index of the first item on the shown page; `notice` the error line.
+    `trail` (and `trail_ret`) are the back steps of the report as last seen inside it,
+    restored when the caller continues the draft.
     """
 
     version: str
@@ -85,12 +87,24 @@ class State:
     notice: str | None = None
     ret: Return | None = None
     draft_node: str | None = None
+    trail: tuple[Entry, ...] = ()
+    trail_ret: Return | None = None
 
     def draft(self) -> dict[str, Any] | None:
-        """Return the resumable part of an unfinished report, or None when there is none."""
+        """Return the resumable part of an unfinished report, or None when there is none.
+
+        Besides the question it stands at and the answers, a draft keeps its `trail`: the
+        back steps through the report's own questions, so that `0` after "Continue" goes
+        to the question before, as it would have in the session that made the draft.
+        """
         if self.draft_node is None or not self.answers:
             return None
-        return {"node": self.draft_node, "answers": dict(self.answers)}
+        return {
+            "node": self.draft_node,
+            "answers": dict(self.answers),
+            "trail": [_entry_to_list(entry) for entry in self.trail],
+            "trail_ret": _ret_to_list(self.trail_ret),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable form; `State.from_dict` reads it back."""
@@ -106,6 +120,8 @@ class State:
             "notice": self.notice,
             "ret": _ret_to_list(self.ret),
             "draft_node": self.draft_node,
+            "trail": [_entry_to_list(entry) for entry in self.trail],
+            "trail_ret": _ret_to_list(self.trail_ret),
         }
 
     @classmethod
@@ -117,20 +133,34 @@ class State:
                 lang=_str(data["lang"]),
                 node=_str(data["node"]),
                 offset=_int(data.get("offset", 0)),
-                history=tuple(_entry_from_list(item) for item in data.get("history", [])),
+                history=entries_from_list(data.get("history", [])),
                 answers=_strings(data.get("answers", {})),
                 extras=_strings(data.get("extras", {})),
                 values=_strings(data.get("values", {})),
                 notice=_optional_str(data.get("notice")),
                 ret=_ret_from_list(data.get("ret")),
                 draft_node=_optional_str(data.get("draft_node")),
+                trail=entries_from_list(data.get("trail", [])),
+                trail_ret=_ret_from_list(data.get("trail_ret")),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed state: {exc}") from None
 
 
 def _entry_to_list(entry: Entry) -> list[Any]:
     return [entry.node, entry.offset, [list(pair) for pair in entry.undo], _ret_to_list(entry.ret)]
+
+
+def entries_from_list(items: Any) -> tuple[Entry, ...]:
+    """Read back steps written by `to_dict`; raise TypeError or ValueError when malformed."""
+    if not isinstance(items, list):
+        raise TypeError("expected a list of back steps")
+    return tuple(_entry_from_list(item) for item in items)
+
+
+def ret_from_list(item: Any) -> Return | None:
+    """Read a summary return written by `to_dict`."""
+    return _ret_from_list(item)
 
 
 def _entry_from_list(item: Any) -> Entry:

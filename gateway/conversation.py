@@ -55,12 +55,30 @@ class Record:
     drop_draft: bool = False  # set for this hop only: the draft was sent or discarded
     keep_draft: int = 0  # set for this hop only: keep the draft at least this many seconds
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"s": self.state.to_dict(), "n": self.consumed}
+    def to_dict(self, inputs: tuple[str, ...] = ()) -> dict[str, Any]:
+        """With the session's USSD `inputs`, also the digest of those consumed so far."""
+        data: dict[str, Any] = {"s": self.state.to_dict(), "n": self.consumed}
+        if inputs:
+            data["p"] = inputs_digest(inputs[: self.consumed])
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
         return cls(state=State.from_dict(data["s"]), consumed=int(data.get("n", 0)))
+
+
+def inputs_digest(inputs: tuple[str, ...]) -> str:
+    """Names a sequence of USSD inputs (in a sealed record only, never as a key)."""
+    return hashlib.sha256("*".join(inputs).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def continues(data: Mapping[str, Any], inputs: tuple[str, ...]) -> bool:
+    """Whether `inputs` go on from the conversation `data` was saved from: it consumed at
+    least one input, and those it consumed are the first of `inputs`."""
+    consumed = data.get("n")
+    if not isinstance(consumed, int) or not 0 < consumed <= len(inputs):
+        return False
+    return bool(data.get("p") == inputs_digest(inputs[:consumed]))
 
 
 def hop_id(msg: InboundMessage) -> str:
@@ -159,7 +177,9 @@ class Conversation:
         gives it its first inputs; otherwise an SMS continues its conversation with its body.
         """
         hop = hop_id(msg)
-        load = await self.rt.store.load_hop(msg.session_key, hop, pseudonym=msg.pseudonym)
+        load = await self.rt.store.load_hop(
+            msg.session_key, hop, pseudonym=msg.pseudonym, last=msg.channel is Channel.USSD
+        )
         if load.reply is not None:
             return Screen(text=load.reply[1:], final=load.reply[0] == "E")
         try:
@@ -177,10 +197,14 @@ class Conversation:
         feed: tuple[str, ...],
         hint: tuple[str, ...],
     ) -> tuple[Record, Screen]:
-        record = await self._restore(load.record) if entry is None else None
+        record = await self._recall(msg, load) if entry is None else None
         if record is None:
-            record, step = await self._begin(msg, entry, load, hint)
-            inputs = msg.inputs if msg.channel is Channel.USSD else feed
+            # A USSD hop with inputs and no conversation they go on from is a dial with
+            # inputs typed ahead, unless Redis lost what it held: those inputs then answered
+            # screens nobody can tell again, so the caller starts again, told so.
+            lost = msg.channel is Channel.USSD and bool(msg.inputs) and not load.kept
+            record, step = await self._begin(msg, entry, load, hint, restarted=lost)
+            inputs = () if lost else msg.inputs if msg.channel is Channel.USSD else feed
         else:
             step = None
             inputs = msg.inputs[record.consumed :] if msg.channel is Channel.USSD else msg.inputs
@@ -188,9 +212,18 @@ class Conversation:
             step = await self._feed(msg, record, step, inputs)
         except FlowError:
             log.warning("session state did not fit its flows; starting over")
-            record, step = await self._begin(msg, None, load)
+            record, step = await self._begin(msg, None, load, restarted=bool(msg.inputs))
             record.consumed = len(msg.inputs)
         return record, _screen(step)
+
+    async def _recall(self, msg: InboundMessage, load: HopLoad) -> Record | None:
+        """The conversation this hop goes on: its session's record or, when that is gone
+        (expired, or the gateway opened a new session with every input again), the
+        number's latest USSD conversation if these inputs go on from it."""
+        record = await self._restore(load.record)
+        if record is not None or msg.channel is not Channel.USSD or load.last is None:
+            return record
+        return await self._restore(load.last) if continues(load.last, msg.inputs) else None
 
     async def _restore(self, data: dict[str, Any] | None) -> Record | None:
         """The saved conversation, or None when there is none or it no longer fits."""
@@ -212,14 +245,25 @@ class Conversation:
         return bundle
 
     async def _begin(
-        self, msg: InboundMessage, entry: str | None, load: HopLoad, hint: tuple[str, ...] = ()
+        self,
+        msg: InboundMessage,
+        entry: str | None,
+        load: HopLoad,
+        hint: tuple[str, ...] = (),
+        *,
+        restarted: bool = False,
     ) -> tuple[Record, Step]:
         language = await self._language(msg.pseudonym, load.language)
         draft = load.draft
         lang = language or self.first_language(msg.region, hint)
         ctx = self.context(msg, lang)
         step = engine.start(
-            self.rt.bundle, ctx, has_language=language is not None, draft=draft, entry=entry
+            self.rt.bundle,
+            ctx,
+            has_language=language is not None,
+            draft=draft,
+            entry=entry,
+            restarted=restarted,
         )
         record = Record(state=step.state)
         return record, await self._settle(msg, record, step)
@@ -246,8 +290,8 @@ class Conversation:
             if step is not None and step.screen is not None and step.screen.final:
                 break
             ctx = self.context(msg, record.state.lang)
-            if len(pending) > 1 and engine.expects_text(bundle, record.state):
-                pending = ["*".join(pending)]
+            # One input, one step, whichever hop brought it: a '*' typed in free text
+            # separates inputs like any other (docs/flows.md, "USSD inputs").
             step = engine.step(bundle, record.state, pending.pop(0), ctx)
             record.state = step.state
             record.consumed += 1
@@ -289,7 +333,15 @@ class Conversation:
         elif record.drop_draft:
             change = DraftChange(msg.pseudonym, None)
         saved = None if screen.final else record.to_dict()
-        await self.rt.store.save_hop(msg.session_key, saved, ttl, hop, reply, ttl, draft=change)
+        last = None
+        if msg.channel is Channel.USSD:
+            # Kept beyond the session, ended or not, for a hop that comes after its
+            # session record is gone: it goes on from here (or gets the same END again).
+            keep = ttl if screen.final else max(ttl, settings.sauti_draft_ttl)
+            last = DraftChange(msg.pseudonym, record.to_dict(msg.inputs), keep)
+        await self.rt.store.save_hop(
+            msg.session_key, saved, ttl, hop, reply, ttl, draft=change, last=last
+        )
 
     # -- effects -------------------------------------------------------------------------
 

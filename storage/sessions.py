@@ -23,22 +23,17 @@ DIGEST_CHARS = 32
 NO_LANGUAGE = "-"
 
 # One hop's writes as one command (redis-py spends more time packing and parsing than
-# Redis spends on the work). KEYS: session, hop reply, [draft]. ARGV: record ("" deletes
-# the session), its ttl, reply ("" keeps none), its ttl, [draft ("" deletes it), its ttl].
+# Redis spends on the work). KEYS: the kept-data marker, session, hop reply, then any of
+# draft and last conversation. ARGV: for each key after the marker a value ("" deletes the
+# key; for the hop reply, keeps none) and its ttl.
 SAVE_HOP = """
-if ARGV[1] == '' then
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-end
-if ARGV[3] ~= '' then
-  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
-end
-if KEYS[3] then
-  if ARGV[5] == '' then
-    redis.call('DEL', KEYS[3])
-  else
-    redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6])
+redis.call('SET', KEYS[1], '1')
+for i = 2, #KEYS do
+  local value, ttl = ARGV[2 * i - 3], ARGV[2 * i - 2]
+  if value ~= '' then
+    redis.call('SET', KEYS[i], value, 'EX', ttl)
+  elseif i ~= 3 then
+    redis.call('DEL', KEYS[i])
   end
 end
 return 1
@@ -48,12 +43,17 @@ return 1
 @dataclass(frozen=True, slots=True)
 class HopLoad:
     """What one hop reads from Redis. `language` is None when nothing is cached, and
-    NO_LANGUAGE when the number is known never to have picked one."""
+    NO_LANGUAGE when the number is known never to have picked one. `last` is the number's
+    latest USSD conversation (asked for with `last=True`), kept longer than its session so
+    that a conversation whose session record is gone can go on where it stood. `kept` is
+    False when Redis holds no sign of any earlier hop: it lost its data, or never had any."""
 
     record: Record | None
     reply: str | None
     draft: Record | None = None
     language: str | None = None
+    last: Record | None = None
+    kept: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +88,8 @@ class SessionStore:
         self._crypto = crypto
         self._prefix = prefix
         self._save_script = redis.register_script(SAVE_HOP)
+        # Present once any hop was saved: its absence tells a store that lost its data.
+        self._marker = f"{prefix}kept"
 
     def _session_key(self, session_key: str) -> str:
         return f"{self._prefix}s:{_digest(session_key)}"
@@ -105,6 +107,11 @@ class SessionStore:
 
     def _language_key(self, pseudonym: str) -> str:
         return f"{self._prefix}l:{pseudonym}"
+
+    def _last_key(self, pseudonym: str) -> str:
+        if not is_pseudonym(pseudonym):
+            raise ValueError("conversations are keyed by pseudonym only")
+        return f"{self._prefix}u:{pseudonym}"
 
     def _seal(self, text: str) -> bytes:
         return self._crypto.seal(text.encode()) if self._crypto else text.encode()
@@ -132,20 +139,25 @@ class SessionStore:
         return record if isinstance(record, dict) else None
 
     async def load_hop(
-        self, session_key: str, hop_id: str, *, pseudonym: str | None = None
+        self, session_key: str, hop_id: str, *, pseudonym: str | None = None, last: bool = False
     ) -> HopLoad:
         """Read, in one command, the session record and the reply already given to this
-        hop; with `pseudonym`, also the number's unfinished report and remembered language."""
-        keys = [self._session_key(session_key), self._hop_key(session_key, hop_id)]
+        hop; with `pseudonym`, also the number's unfinished report and remembered language
+        (and with `last`, its latest USSD conversation)."""
+        keys = [self._marker, self._session_key(session_key), self._hop_key(session_key, hop_id)]
         if pseudonym is not None:
             keys += [self._draft_key(pseudonym), self._language_key(pseudonym)]
+            if last:
+                keys.append(self._last_key(pseudonym))
         values = await self._redis.mget(keys)
-        record, reply, draft, language = (*values, None, None)[:4]
+        marker, record, reply, draft, language, latest = (*values, None, None, None)[:6]
         return HopLoad(
             record=self._open_record(record),
             reply=self._open(reply),
             draft=self._open_record(draft),
             language=_language(language),
+            last=self._open_record(latest),
+            kept=marker is not None,
         )
 
     async def save_hop(
@@ -158,19 +170,27 @@ class SessionStore:
         reply_ttl: int | None = None,
         *,
         draft: DraftChange | None = None,
+        last: DraftChange | None = None,
     ) -> None:
         """Store the session record (None: the session ended, forget it), the reply to
-        replay for this hop, and a change to the unfinished report, in one command."""
-        keys = [self._session_key(session_key), self._hop_key(session_key, hop_id or "")]
+        replay for this hop, a change to the unfinished report and the number's latest
+        USSD conversation (`last.draft`), in one command."""
+        keys = [
+            self._marker,
+            self._session_key(session_key),
+            self._hop_key(session_key, hop_id or ""),
+        ]
         args: list[bytes | int] = [
             b"" if record is None else self._seal_record(record),
             ttl,
             b"" if hop_id is None or reply is None else self._seal(reply),
             reply_ttl or ttl,
         ]
-        if draft is not None:
-            keys.append(self._draft_key(draft.pseudonym))
-            args += [b"" if draft.draft is None else self._seal_record(draft.draft), draft.ttl]
+        for change, key in ((draft, self._draft_key), (last, self._last_key)):
+            if change is not None:
+                keys.append(key(change.pseudonym))
+                args += [b"" if change.draft is None else self._seal_record(change.draft)]
+                args += [change.ttl]
         await self._save_script(keys=keys, args=args)
 
     async def remember_language(self, pseudonym: str, language: str | None, ttl: int) -> None:

@@ -135,15 +135,16 @@ def test_back_restores_the_page_the_answer_was_given_on(session: Begin) -> None:
 def test_main_menu_key_keeps_the_report_as_draft(session: Begin) -> None:
     s = session("1", "2", "1", "00")
     assert s.text.startswith("Sauti - anonymous reports")
-    assert s.state.draft() == {
-        "node": "report.territory",
-        "answers": {
-            "category": "accident",
-            "country": "cd",
-            "province": "cd-nk",
-            "place_code": "cd-nk",
-        },
+    draft = s.state.draft()
+    assert draft is not None
+    assert draft["node"] == "report.territory"
+    assert draft["answers"] == {
+        "category": "accident",
+        "country": "cd",
+        "province": "cd-nk",
+        "place_code": "cd-nk",
     }
+    assert [entry[0] for entry in draft["trail"]] == ["report.category", "report.province"]
     s.send("1")
     assert s.text.splitlines()[:3] == [
         "You have an unfinished report.",
@@ -152,6 +153,40 @@ def test_main_menu_key_keeps_the_report_as_draft(session: Begin) -> None:
     ]
     s.send("1")
     assert s.text.startswith("In which territory?")
+
+
+def test_back_after_continue_goes_to_the_question_before_in_the_draft(session: Begin) -> None:
+    s = session("1", "2", "1", "00", "1")
+    assert "0 Back" not in s.text  # the offer has nothing to go back to
+    s.send("0")
+    assert s.text.startswith("You have an unfinished report.")  # re-shown, no error line
+    s.send("1")
+    assert s.text.startswith("In which territory?")
+    s.send("0")
+    assert s.text.startswith("In which province?")
+    assert "province" not in s.state.answers
+    s.send("0")
+    assert s.text.startswith("What happened?")
+    assert s.state.answers == {}
+
+
+def test_back_after_continue_in_a_later_session(session: Begin) -> None:
+    """The draft carries its back steps to the next session's Continue."""
+    first = session("1", "2", "1", "00")
+    later = session(draft=first.state.draft())
+    assert later.text.startswith("You have an unfinished report.")
+    later.send("1")
+    later.send("0")
+    assert later.text.startswith("In which province?")
+    later.send("2")
+    assert later.text.startswith("In which territory?")
+    assert later.state.answers["province"] == "cd-sk"
+
+
+def test_start_again_from_the_offer_has_no_way_back_to_it(session: Begin) -> None:
+    s = session("1", "2", "00", "1", "2")
+    assert s.text.startswith("What happened?")
+    assert "0 Back" not in s.text
 
 
 def test_start_again_discards_the_draft(session: Begin) -> None:
@@ -400,7 +435,9 @@ def test_a_saved_draft_is_offered_and_continues_exactly_there(session: Begin) ->
     s.send("1")
     assert s.text.startswith("When did it happen?")
     assert s.state.answers == draft["answers"]
-    assert s.send("0").text.startswith("You have an unfinished report.")
+    # A draft saved without its back steps has none: Back stays, never back to the offer.
+    assert "0 Back" not in s.text
+    assert s.send("0").text.startswith("When did it happen?")
 
 
 def test_a_draft_at_an_unknown_node_continues_at_the_first_question(session: Begin) -> None:

@@ -169,15 +169,27 @@ def test_a_dropped_report_is_offered_again_on_the_next_dial(
     assert case.severity == "high"
 
 
-def test_free_text_with_a_star_is_kept_whole(
+def test_a_star_typed_in_free_text_separates_inputs_as_everywhere(
     phone: UssdPhone, db: sessionmaker[Session], settings: Settings
 ) -> None:
-    file_report(phone, description="Shaft 3*4 flooded")
+    """Africa's Talking joins inputs with '*', so a typed '*' cannot be told from a
+    separator: it ends the text, the rest answers the next question, and the summary
+    shows what was taken before anything is sent."""
+    phone.dial()
+    phone.choose("English")
+    phone.choose("Report a problem")
+    for label in ("Accident", "North Kivu", "Walikale", "Bisie", "Today", "Yes"):
+        phone.choose(label)
+    screen = phone.press("Shaft 3*4 flooded")
+    assert screen.startswith("CON Wrong choice, try again.\nDo you want SMS news")
+    summary = phone.choose("No")
+    assert '"Shaft 3"' in summary
+    assert phone.choose("Send").startswith("END Report sent.")
     crypto = load_crypto(settings)
     with db() as session:
         case = session.scalars(select(Case)).one()
         assert case.description_enc is not None
-        assert crypto.decrypt(case.description_enc) == "Shaft 3*4 flooded"
+        assert crypto.decrypt(case.description_enc) == "Shaft 3"
 
 
 def test_back_and_main_menu_keys(phone: UssdPhone) -> None:
