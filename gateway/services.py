@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import redis
 from rq.exceptions import StopRequested
 
@@ -18,18 +19,128 @@ from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Phone numbers in any form (E.164, national down to Burundi's 8 digits, bare digits) never
-# reach a log line, tracebacks included. Case numbers and dates inside messages go too.
-_DIGIT_RUN = re.compile(r"\+?\d(?:[ \-.]?\d){6,}")
+# The countries served: a number of theirs is often written without its country code.
+SERVED_REGIONS = ("CD", "RW", "BI")
+REDACTED = "[number]"
+
+# Numbers that are never phone numbers, taken whole so no part of them is read as one:
+# ISO dates and times, dd.mm.yyyy dates, clock times and durations (0:00:00.058163),
+# UUIDs (RQ's job ids) and IPv4 addresses with their port.
+_KEEP = r"""
+    [12]\d{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?!\d|-\d|\.\d)
+    (?:[T\ ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?
+  | (?:0[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.[12]\d{3}(?![\d.])
+  | \d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?
+  | [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
+  | \d{1,3}(?:\.\d{1,3}){3}(?::\d+)?
+"""
+# A run of digits as phone numbers are written: an optional '+' or bracket first, groups
+# of digits joined by at most two of space, dash, dot and brackets ("+243 (0)81 234-5678").
+# It starts neither inside a word nor after the point or colon of a larger number.
+_RUN = r"""
+    (?<![^\W_])(?<!\d[.,:])
+    (?:\+|\(\+?)?\d(?:[\ .\-()]{0,2}\d)*\)?
+"""
+_SCAN = re.compile(rf"(?P<keep>{_KEEP})|(?P<run>{_RUN})", re.VERBOSE | re.IGNORECASE)
+_GROUP = re.compile(r"\d+")
+
+
+def _possible(e164: str) -> bool:
+    try:
+        return phonenumbers.is_possible_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _valid_national(digits: str) -> bool:
+    for region in SERVED_REGIONS:
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(digits, region)):
+                return True
+        except phonenumbers.NumberParseException:
+            continue
+    return False
+
+
+def phone_shaped(text: str) -> bool:
+    """Tell whether `text`, one run of digits and separators, is written like a phone number.
+
+    - with '+' or 00 first, 7 to 15 digits: an international number, whatever follows;
+    - a trunk 0 first, 8 to 12 digits: a national number ("0812345678", "012 34567");
+    - 10 to 15 digits: an international number without its '+' when phonenumbers finds
+      that possible ("243812345678"; a Unix time in seconds or milliseconds is not);
+    - 8 or 9 digits: a national number without its trunk 0 when it is a valid one of a
+      served country ("79 12 34 56" in Burundi, "788123456" in Rwanda).
+
+    One point and nothing else between the digits makes a decimal ("1234.5"), never a
+    number. The reference is phonenumbers: the tests write its example numbers of many
+    countries in every form and check each is caught.
+    """
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.lstrip("(").startswith("+"):
+        return 7 <= len(digits) <= 15
+    separators = {ch for ch in text if not ch.isdigit()}
+    if separators == {"."} and text.count(".") == 1:
+        return False
+    if digits.startswith("00"):
+        return 7 <= len(digits) - 2 <= 15
+    if digits.startswith("0"):
+        return 8 <= len(digits) <= 12
+    if 10 <= len(digits) <= 15:
+        return _possible("+" + digits)
+    if 8 <= len(digits) <= 9:
+        return _valid_national(digits)
+    return False
+
+
+def _redact_run(run: str) -> str:
+    """The run with each phone number in it blanked: the whole run when it is one, else
+    the longest runs of whole digit groups that are, from the left."""
+    if phone_shaped(run):
+        return REDACTED
+    groups = [(m.start(), m.end()) for m in _GROUP.finditer(run)]
+    if len(groups) == 1:
+        return run
+    parts: list[str] = []
+    done = first = 0
+    while first < len(groups):
+        for last in range(len(groups) - 1, first - 1, -1):
+            start, end = groups[first][0], groups[last][1]
+            if start > 0 and run[start - 1] == "+":
+                start -= 1
+            if (first, last) != (0, len(groups) - 1) and phone_shaped(run[start:end]):
+                parts += [run[done:start], REDACTED]
+                done, first = end, last + 1
+                break
+        else:
+            first += 1
+    return "".join([*parts, run[done:]])
+
+
+def _blank(match: re.Match[str]) -> str:
+    run = match["run"]
+    if run is None:
+        return match[0]
+    after = match.string[match.end() : match.end() + 1]
+    if after.isalnum() and not run.lstrip("(").startswith("+"):
+        return run  # digits glued to letters: an id or a token, not a number
+    # Brackets around the whole run, or closing one opened before it, stay:
+    # "(+250788123456)", "(again 0812345678)"; those inside are the number's: "(0)81".
+    enclosed = run.startswith("(") and run.endswith(")") and run.count(")") == 1
+    lead = "(" if run.startswith("(") and (enclosed or ")" not in run) else ""
+    trail = ")" if run.endswith(")") and (enclosed or run.count(")") > run.count("(")) else ""
+    return lead + _redact_run(run[len(lead) : len(run) - len(trail)]) + trail
 
 
 def redact(text: str) -> str:
-    return _DIGIT_RUN.sub("[number]", text)
+    """`text` with every phone-shaped value replaced by "[number]" (see `phone_shaped`);
+    durations, ids, ports, counts and timestamps are left as they are."""
+    return _SCAN.sub(_blank, text)
 
 
 class RedactingFormatter(logging.Formatter):
-    """Format a record, then blank every digit run that could be a phone number in its
-    message, exception and stack (not in the timestamp, which the format adds)."""
+    """Format a record, then blank every phone number in its message, exception and
+    stack (not in the timestamp, which the format adds)."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         record.message = redact(record.message)
