@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from gateway.admin.audit_data import MAX_PAGE, PER_PAGE, audit_filter, read_page
 from gateway.admin.web import Viewer, allow, render
+from gateway.backoffice.auditlog import MAX_PAGE, PER_PAGE, audit_filter, read_page
 from gateway.runtime import Runtime
 
 router = APIRouter()

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from gateway.admin.web import Viewer, allow, back, flash, render
-from gateway.api.exports import csv_export
+from gateway.backoffice.exports import csv_export
 from gateway.casework import (
     MAX_TEXT,
     Action,

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from gateway.admin import charts
-from gateway.admin.dashboard_data import (
+from gateway.admin.web import Viewer, allow, record, render
+from gateway.backoffice.dashboards import (
     CATEGORY_LABELS,
     FIELD,
     Dashboard,
@@ -26,7 +27,6 @@ from gateway.admin.dashboard_data import (
     province_label,
     stats_filter,
 )
-from gateway.admin.web import Viewer, allow, record, render
 from gateway.runtime import Runtime
 from storage import stats
 from storage.db import utcnow

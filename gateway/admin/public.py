@@ -17,8 +17,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from gateway.admin.dashboard_data import CATEGORY_LABELS
 from gateway.admin.web import ENV
+from gateway.backoffice.dashboards import CATEGORY_LABELS
 from gateway.runtime import Runtime
 from storage import stats
 from storage.db import utcnow

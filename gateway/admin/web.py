@@ -20,9 +20,9 @@ import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gateway.admin.access import MENU, SECTIONS, may
 from gateway.admin.sessions import COOKIE, ConsoleSession, SessionStore
-from gateway.api.deps import get_api_keys
+from gateway.backoffice.access import MENU, SECTIONS, may
+from gateway.backoffice.tokens import get_api_keys
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
 from storage import casenumber
@@ -143,7 +143,7 @@ async def _check_csrf(request: Request, viewer: Viewer) -> None:
 
 
 def allow(section: str) -> Callable[..., Awaitable[Viewer]]:
-    """A dependency: the viewer, when their role may use `section` (see gateway.admin.access)."""
+    """A dependency: the viewer, when their role may use `section` (gateway.backoffice.access)."""
     if section not in SECTIONS:
         raise KeyError(section)
 

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from gateway.admin.audit_data import MAX_PAGE, audit_filter, read_page
 from gateway.api.deps import ApiKeysDep, api_allow, client_ip
-from gateway.api.tokens import Claims
+from gateway.backoffice.auditlog import MAX_PAGE, audit_filter, read_page
+from gateway.backoffice.tokens import Claims
 from gateway.deps import RuntimeDep
 from storage.users import hash_ip
 

@@ -12,7 +12,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from gateway.api.deps import ApiKeysDep, client_ip, unauthorized
-from gateway.api.tokens import issue_token
+from gateway.backoffice.tokens import issue_token
 from gateway.deps import RuntimeDep
 from gateway.signin import sign_in, throttled_text
 from storage.db import utcnow

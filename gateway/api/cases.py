@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import AfterValidator, BaseModel, StringConstraints
 
 from gateway.api.deps import PrincipalDep, api_allow
-from gateway.api.tokens import Claims
+from gateway.backoffice.tokens import Claims
 from gateway.casework import (
     MAX_TEXT,
     Action,

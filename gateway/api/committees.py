@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from gateway.api.deps import api_allow
-from gateway.api.tokens import Claims
+from gateway.backoffice.tokens import Claims
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
 from gateway.uploads import MAX_UPLOAD, UploadRefused, decode_upload, read_upload

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
-from gateway.admin.access import SECTIONS
-from gateway.api.tokens import ApiKeys, Claims, load_api_keys, read_token
+from gateway.backoffice.access import SECTIONS
+from gateway.backoffice.tokens import ApiKeys, Claims, get_api_keys, read_token
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
 from storage.db import utcnow
@@ -17,14 +17,6 @@ from storage.users import still_allowed
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105  (a path, not a secret)
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
-
-
-async def get_api_keys(request: Request, runtime: RuntimeDep) -> ApiKeys:
-    keys: ApiKeys | None = getattr(request.app.state, "api_keys", None)
-    if keys is None:
-        keys = load_api_keys(runtime.settings)
-        request.app.state.api_keys = keys
-    return keys
 
 
 ApiKeysDep = Annotated[ApiKeys, Depends(get_api_keys)]

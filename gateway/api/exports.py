@@ -1,82 +1,21 @@
-"""`GET /api/v1/exports/cases.csv`, and the CSV response the console's export shares.
-
-Everyone who may export gets the anonymised columns. Free-text columns (description, typed
-place) come only to admins and coordinators who ask with `include_text=1`; an analyst who
-asks is refused (403) rather than silently given less. Each export is audited with its
-filters and row count, never with any of its content.
-"""
+"""`GET /api/v1/exports/cases.csv` (the export itself is `gateway.backoffice.exports`)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from gateway.api.cases import api_filters
 from gateway.api.deps import api_allow
-from gateway.api.tokens import Claims
+from gateway.backoffice.exports import csv_export
+from gateway.backoffice.tokens import Claims
 from gateway.deps import RuntimeDep
-from gateway.runtime import Runtime
-from storage.casequery import CaseFilter, count_cases
-from storage.db import utcnow
-from storage.exports import csv_chunks
-from storage.models import FREE_TEXT_ROLES, Role
-from storage.users import audit
+from storage.casequery import CaseFilter
+from storage.models import Role
 
 router = APIRouter(tags=["exports"])
-NO_TEXT_FOR_ROLE = "your role may not export free text: leave out include_text"
-
-
-def _filter_data(where: CaseFilter) -> dict[str, Any]:
-    """The filters as the audit log keeps them: codes, digits and times, never free text."""
-    values = {key: value for key, value in asdict(where).items() if value is not None}
-    return {
-        key: value.isoformat() if isinstance(value, datetime) else value
-        for key, value in values.items()
-    }
-
-
-def _audit_export(
-    runtime: Runtime, username: str, where: CaseFilter, include_text: bool, ip_hash: str | None
-) -> int:
-    with runtime.sessions.begin() as session:
-        rows = count_cases(session=session, where=where)
-        audit(
-            session=session,
-            actor=username,
-            action="export.cases",
-            data={"filters": _filter_data(where), "rows": rows, "include_text": include_text},
-            ip_hash=ip_hash,
-            now=utcnow(),
-        )
-    return rows
-
-
-async def csv_export(
-    runtime: Runtime,
-    *,
-    username: str,
-    role: Role,
-    where: CaseFilter,
-    include_text: bool,
-    ip_hash: str | None = None,
-) -> StreamingResponse:
-    """Audit the export, then stream its CSV; 403 when the role may not have free text."""
-    if include_text and role not in FREE_TEXT_ROLES:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_TEXT_FOR_ROLE)
-    await runtime.db(_audit_export, runtime, username, where, include_text, ip_hash)
-    chunks = csv_chunks(
-        sessions=runtime.sessions, where=where, crypto=runtime.crypto if include_text else None
-    )
-    name = f"sauti-cases-{utcnow():%Y%m%d-%H%M}.csv"
-    return StreamingResponse(
-        chunks,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
 
 
 @router.get("/exports/cases.csv", response_class=StreamingResponse)

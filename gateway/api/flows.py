@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from gateway import flowadmin, simulator
 from gateway.api.deps import api_allow
-from gateway.api.tokens import Claims
+from gateway.backoffice.tokens import Claims
 from gateway.deps import RuntimeDep
 from gateway.flowadmin import FlowAdminError, LintView, VersionInfo
 from gateway.runtime import Runtime

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.dataclasses import dataclass
 
 from gateway.api.deps import api_allow
-from gateway.api.tokens import Claims
+from gateway.backoffice.tokens import Claims
 from gateway.deps import RuntimeDep
 from gateway.outboxadmin import (
     NO_MESSAGE,

@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from gateway.admin.dashboard_data import (
+from gateway.api.deps import api_allow
+from gateway.backoffice.dashboards import (
     CATEGORY_LABELS,
     FIELD,
     Dashboard,
@@ -20,8 +21,7 @@ from gateway.admin.dashboard_data import (
     board_for,
     province_label,
 )
-from gateway.api.deps import api_allow
-from gateway.api.tokens import Claims
+from gateway.backoffice.tokens import Claims
 from gateway.deps import RuntimeDep
 
 router = APIRouter(tags=["stats"])

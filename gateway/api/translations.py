@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from gateway import translationadmin
 from gateway.api.deps import api_allow
-from gateway.api.tokens import Claims
+from gateway.backoffice.tokens import Claims
 from gateway.deps import RuntimeDep
 from gateway.flowadmin import FlowAdminError
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.api.tokens import TOKEN_LIFETIME, issue_token, load_api_keys, read_token
+from gateway.backoffice.tokens import TOKEN_LIFETIME, issue_token, load_api_keys, read_token
 from gateway.settings import Settings
 from gateway.signin import FAILURE_LIMIT, FAILURE_WINDOW, MALFORMED_ACTOR
 from storage.models import Role, User

@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import jwt
+from fastapi import Request
 
+from gateway.deps import RuntimeDep
 from gateway.settings import Settings
 from storage.models import Role
 
@@ -100,3 +102,12 @@ def read_token(*, key: bytes, token: str, now: datetime) -> Claims | None:
     if not isinstance(username, str) or role not in set(Role):
         return None
     return Claims(username=username, role=Role(role))
+
+
+async def get_api_keys(request: Request, runtime: RuntimeDep) -> ApiKeys:
+    """The process's keys, loaded once per app (a dependency of console and API routes)."""
+    keys: ApiKeys | None = getattr(request.app.state, "api_keys", None)
+    if keys is None:
+        keys = load_api_keys(runtime.settings)
+        request.app.state.api_keys = keys
+    return keys

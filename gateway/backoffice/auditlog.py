@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from gateway.admin.dashboard_data import bad_request, parse_day
+from gateway.backoffice.dashboards import bad_request, parse_day
 from gateway.runtime import Runtime
 from storage.db import utcnow
 from storage.models import AuditEntry
