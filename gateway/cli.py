@@ -135,7 +135,12 @@ def import_committees(file: TextIO) -> None:
     crypto = load_crypto(settings)
     try:
         with database(settings) as sessions, sessions.begin() as session:
-            result = import_committees_yaml(session=session, crypto=crypto, source=file)
+            result = import_committees_yaml(
+                session=session,
+                crypto=crypto,
+                source=file,
+                default_region=settings.sauti_default_region,
+            )
     except CommitteeImportError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)

@@ -27,7 +27,6 @@ from gateway.commands import Commands, parse_command
 from gateway.inbound import Channel, InboundMessage
 from gateway.keywords import Keyword, match
 from gateway.limits import Limit, Limits, Verdict
-from gateway.phones import parse_caller
 from gateway.runtime import Runtime
 from storage import cases, prefs
 from storage.casenumber import display
@@ -426,7 +425,7 @@ class Conversation:
                 channel=msg.channel.value,
                 language=record.state.lang,
                 answers=effect.answers,
-                contact_e164=_e164(msg.contact)
+                contact_e164=self.rt.pseudonyms.e164(msg.contact, msg.network_region)
                 if effect.answers.get("sms_updates") == "yes"
                 else None,
                 flow_version=record.state.version,
@@ -538,9 +537,3 @@ def _screen(step: Step) -> Screen:
     if step.screen is None:
         raise FlowError("an effect is still pending after the hop")
     return step.screen
-
-
-def _e164(raw: str | None) -> str | None:
-    """The caller's number in E.164, normalised only when it is to be kept (with consent)."""
-    phone = parse_caller(raw) if raw else None
-    return phone.e164 if phone is not None else None

@@ -25,7 +25,10 @@ class InboundMessage:
 
     `pseudonym` replaces the phone number; the number itself travels only in `contact`, as
     the provider spelled it, kept in memory for the length of the request so that a
-    reporter who asks for SMS updates can have it stored encrypted.
+    reporter who asks for SMS updates can have it stored encrypted. `region` is the
+    region of the number; `network_region` the country the provider placed the caller in
+    (Africa's Talking's `networkCode`, Twilio's `FromCountry`), in which a number written
+    without its country code was read and `contact` is read again.
     """
 
     channel: Channel
@@ -37,6 +40,7 @@ class InboundMessage:
     inputs: tuple[str, ...]
     message_id: str | None = None
     contact: str | None = None
+    network_region: str | None = None
 
     @property
     def text(self) -> str:

@@ -183,7 +183,7 @@ def build_runtime(settings: Settings) -> Runtime:
         metrics=Metrics(),
         places=places,
         bundle=bundle,
-        pseudonyms=Pseudonyms(crypto),
+        pseudonyms=Pseudonyms(crypto, default_region=settings.sauti_default_region),
         inline_db=settings.db_url.startswith("sqlite"),
         bundles={bundle.version: bundle},
         places_loaded_at=time.monotonic(),

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+import phonenumbers
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,6 +37,10 @@ class Settings(BaseSettings):
     sauti_sweep_interval: int = Field(default=60, ge=1)
     sauti_sms_rate: int = Field(default=10, ge=1)
     sauti_default_language: str = "en"
+    # Where a caller's number written without its country code is read when the provider
+    # does not say (ISO 3166 alpha-2, e.g. CD); unset: such a number parses only when the
+    # provider names the country.
+    sauti_default_region: str | None = None
     sauti_languages: str = "sw,fr,en,rw,rn,ln"
     sauti_service_code: str = "*384*123#"
     sauti_ussd_session_ttl: int = Field(default=300, ge=30)
@@ -65,6 +70,16 @@ class Settings(BaseSettings):
             except redis_connect.RedisUrlError as exc:
                 raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("sauti_default_region", mode="before")
+    @classmethod
+    def _known_region(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        code = value.strip().upper() if isinstance(value, str) else value
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("not a region phonenumbers knows: an ISO 3166 alpha-2 code, e.g. CD")
+        return code
 
     @cached_property
     def var_dir(self) -> Path:

@@ -294,36 +294,42 @@ def _country_region(location: Location | None) -> str | None:
     return root.upper() if len(root) == 2 else None
 
 
-def _phone(fields: _Fields, region: str | None) -> str:
+def _regions(location: Location | None, default_region: str | None) -> tuple[str, ...]:
+    """Where a member's number written without its country code is read: the committee's
+    country, then SAUTI_DEFAULT_REGION (storage.privacy.normalize_phone has the rule)."""
+    return tuple(r for r in (_country_region(location), default_region) if r)
+
+
+def _phone(fields: _Fields, regions: tuple[str, ...]) -> str:
     raw = fields.text("phone")
     if not raw:
         return ""
     try:
-        return normalize_phone(raw, region).e164
+        return normalize_phone(raw, *regions).e164
     except InvalidPhone as exc:
         fields.problem("phone", f"{exc} (write it as +243 81 234 5678)", fields.nodes["phone"])
         return ""
 
 
 def _member(
-    node: yaml.Node, problems: list[Problem], region: str | None, language: str
+    node: yaml.Node, problems: list[Problem], regions: tuple[str, ...], language: str
 ) -> _MemberSpec:
     fields = _fields(node, _MEMBER_FIELDS, problems, "members.")
     return _MemberSpec(
         name=_name(fields),
-        phone=_phone(fields, region),
+        phone=_phone(fields, regions),
         language=_language(fields) if "language" in fields.nodes else language,
     )
 
 
-def _members(fields: _Fields, region: str | None, language: str) -> tuple[_MemberSpec, ...]:
+def _members(fields: _Fields, regions: tuple[str, ...], language: str) -> tuple[_MemberSpec, ...]:
     node = fields.nodes.get("members")
     if not isinstance(node, yaml.SequenceNode) or not node.value:
         fields.problem("members", "list at least one member", node)
         return ()
     members: list[_MemberSpec] = []
     for item in node.value:
-        member = _member(item, fields.problems, region, language)
+        member = _member(item, fields.problems, regions, language)
         if member.phone and member.phone in {known.phone for known in members}:
             fields.problem("members.phone", f"{member.phone} is listed twice", item)
         members.append(member)
@@ -350,6 +356,7 @@ def _committee(
     locations: Mapping[str, Location],
     *,
     with_members: bool = True,
+    default_region: str | None = None,
 ) -> _CommitteeSpec:
     fields = _fields(node, _COMMITTEE_FIELDS, problems)
     level = _level(fields)
@@ -366,7 +373,9 @@ def _committee(
         timezone=_timezone(fields),
         ack_deadlines=_ack_deadlines(fields),
         digest_at=_digest_at(fields),
-        members=_members(fields, _country_region(location), language) if with_members else (),
+        members=_members(fields, _regions(location, default_region), language)
+        if with_members
+        else (),
     )
 
 
@@ -385,12 +394,14 @@ def _compose(source: TextIO) -> yaml.Node:
     return root
 
 
-def _parse(source: TextIO, locations: Mapping[str, Location]) -> list[_CommitteeSpec]:
+def _parse(
+    source: TextIO, locations: Mapping[str, Location], default_region: str | None = None
+) -> list[_CommitteeSpec]:
     root = _compose(source)
     problems: list[Problem] = []
     specs: list[_CommitteeSpec] = []
     for node in root.value:
-        spec = _committee(node, problems, locations)
+        spec = _committee(node, problems, locations, default_region=default_region)
         if spec.code and spec.code in {known.code for known in specs}:
             problems.append(Problem(spec.line, "code", f"{spec.code!r} appears twice"))
         specs.append(spec)
@@ -475,16 +486,23 @@ def _apply(
 
 
 def import_committees_yaml(
-    *, session: Session, crypto: Crypto, source: TextIO, now: datetime | None = None
+    *,
+    session: Session,
+    crypto: Crypto,
+    source: TextIO,
+    now: datetime | None = None,
+    default_region: str | None = None,
 ) -> ImportResult:
     """Create or update committees and their members from the committees.yaml format.
 
     Committees update by code; members by phone, and members no longer listed become
     inactive. Committees absent from the file are left as they are. Every committee is
-    checked before anything is written; any problem refuses the whole file.
+    checked before anything is written; any problem refuses the whole file. A member's
+    number written without its country code is read in the committee's country, then in
+    `default_region` (SAUTI_DEFAULT_REGION).
     """
     locations = {location.code: location for location in session.scalars(select(Location))}
-    specs = _parse(source, locations)
+    specs = _parse(source, locations, default_region)
     at = now or utcnow()
     existing = {committee.code: committee for committee in session.scalars(select(Committee))}
     with session.begin_nested():
@@ -656,11 +674,14 @@ def set_committee_active(
 
 
 def _member_spec(
-    committee: Committee, values: Mapping[str, object], languages: Collection[str] | None
+    committee: Committee,
+    values: Mapping[str, object],
+    languages: Collection[str] | None,
+    default_region: str | None,
 ) -> _MemberSpec:
     problems: list[Problem] = []
-    region = _country_region(committee.location)
-    spec = _member(_node(values), problems, region, committee.language)
+    regions = _regions(committee.location, default_region)
+    spec = _member(_node(values), problems, regions, committee.language)
     _check_language(problems, "members.language", spec.language, languages)
     if problems:
         raise EditRefused(problems)
@@ -679,9 +700,10 @@ def add_member(
     values: Mapping[str, object],
     now: datetime,
     languages: Collection[str] | None = None,
+    default_region: str | None = None,
 ) -> CommitteeMember:
     """Add a focal point (name, phone, language), or bring back an inactive one by phone."""
-    spec = _member_spec(committee, values, languages)
+    spec = _member_spec(committee, values, languages, default_region)
     member = _same_phone(committee, spec.phone)
     if member is not None and member.active:
         raise EditRefused([Problem(1, "members.phone", "this number is already a member")])
@@ -705,9 +727,10 @@ def update_member(
     values: Mapping[str, object],
     now: datetime,
     languages: Collection[str] | None = None,
+    default_region: str | None = None,
 ) -> list[str]:
     """Change a member's name, phone or language; return the names of changed fields."""
-    spec = _member_spec(member.committee, values, languages)
+    spec = _member_spec(member.committee, values, languages, default_region)
     other = _same_phone(member.committee, spec.phone)
     if other is not None and other.id != member.id:
         raise EditRefused([Problem(1, "members.phone", "another member has this number")])

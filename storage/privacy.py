@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 MIN_PSEUDONYM_KEY_BYTES = 32
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _PSEUDONYM = re.compile(r"[0-9a-f]{64}")
+# What numbers are written with besides digits ("+243 (81) 234-5678", "0788.123.456").
+_SEPARATORS = re.compile(r"[\s().\-/]")
 
 
 class InvalidPhone(ValueError):
@@ -35,15 +37,63 @@ class Phone:
     region: str | None
 
 
-def normalize_phone(raw: str, default_region: str | None = None) -> Phone:
-    """Parse `raw` as a phone number; numbers without "+" need `default_region`."""
-    try:
-        parsed = phonenumbers.parse(raw, default_region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone(f"not a phone number: {exc.error_type!r}") from None
+def normalize_phone(raw: str, *regions: str | None) -> Phone:
+    """Parse `raw` as a phone number, reading a number written without its country code
+    in `regions` (ISO 3166 alpha-2 codes, most likely first; None entries are skipped).
+
+    The rule, so that one phone gets one E.164 form (and one pseudonym) however a gateway
+    spells it:
+
+    1. "+…" and "00…" are international (00 is the international prefix of every country
+       Sauti serves, and no national number there starts with it): read without any
+       region, and never read again with one.
+    2. Other digits are read as a national number of each of `regions` in turn, and the
+       first valid reading is taken ("0812345678" or "812345678" in CD, "79123456" in BI).
+    3. Otherwise, digits that are a valid international number without their "+" are
+       read as such ("243812345678", "250788123456" whatever the region).
+    4. Otherwise a national reading that is only possible, then an international one that
+       is only possible (a newly allocated range must not lock a reporter out; with no
+       region this is the reading of bare digits as before).
+
+    A national reading comes before the international one because both can be valid for
+    the same digits and then the region is right: Burundi's "61134621" is also a valid
+    number in Australia, "984489355" in the DRC also one in Iran. Digits that hold their
+    country code ("243812345678" in CD) read the same either way. A number with its own
+    country code is thus never turned into another country's by a region, and a national
+    number given with the region it came from always lands on its E.164 form.
+    """
+    text = raw.strip()
+    compact = _SEPARATORS.sub("", text)
+    if text.startswith("+") or compact.startswith("00"):
+        readings = [_parsed(text if text.startswith("+") else "+" + compact[2:], None)]
+    else:
+        local = dict.fromkeys(region for region in regions if region)
+        readings = [_parsed(compact, region) for region in local]
+        if compact.isdigit() and not compact.startswith("0"):
+            readings.append(_parsed("+" + compact, None))
+        # A national reading that is valid, else an international one that is valid.
+        for parsed in readings:
+            if parsed is not None and phonenumbers.is_valid_number(parsed):
+                return _phone(parsed)
+    parsed_at_all = [parsed for parsed in readings if parsed is not None]
+    if not parsed_at_all:
+        raise InvalidPhone("not a phone number")
     # Possible rather than valid: a newly allocated range must not lock a reporter out.
-    if not phonenumbers.is_possible_number(parsed):
-        raise InvalidPhone("not a possible phone number")
+    for parsed in parsed_at_all:
+        if phonenumbers.is_possible_number(parsed):
+            return _phone(parsed)
+    raise InvalidPhone("not a possible phone number")
+
+
+def _parsed(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    """`text` read in `region` (None: with its country code), None if it cannot be."""
+    try:
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _phone(parsed: phonenumbers.PhoneNumber) -> Phone:
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     return Phone(e164=e164, region=phonenumbers.region_code_for_number(parsed))
 

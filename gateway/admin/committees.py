@@ -267,7 +267,10 @@ async def create(request: Request, runtime: RuntimeDep, viewer: Staff) -> Respon
 def _import(runtime: Runtime, text: str) -> ImportResult:
     with runtime.sessions.begin() as session:
         return store.import_committees_yaml(
-            session=session, crypto=runtime.crypto, source=io.StringIO(text)
+            session=session,
+            crypto=runtime.crypto,
+            source=io.StringIO(text),
+            default_region=runtime.settings.sauti_default_region,
         )
 
 
@@ -424,6 +427,7 @@ def _add_member(runtime: Runtime, code: str, values: dict[str, str]) -> int:
             values=values,
             now=utcnow(),
             languages=runtime.settings.languages,
+            default_region=runtime.settings.sauti_default_region,
         )
         return member.id
 
@@ -506,6 +510,7 @@ def _update_member(
             values=values,
             now=utcnow(),
             languages=runtime.settings.languages,
+            default_region=runtime.settings.sauti_default_region,
         )
 
 

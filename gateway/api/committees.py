@@ -239,7 +239,10 @@ async def create_committee(
 def _import(runtime: Runtime, principal: Claims, text: str) -> ImportOut:
     with runtime.sessions.begin() as session:
         result = store.import_committees_yaml(
-            session=session, crypto=runtime.crypto, source=io.StringIO(text)
+            session=session,
+            crypto=runtime.crypto,
+            source=io.StringIO(text),
+            default_region=runtime.settings.sauti_default_region,
         )
         counts = {
             "created": result.created,
@@ -373,6 +376,7 @@ def _add(runtime: Runtime, principal: Claims, code: str, body: MemberIn) -> Memb
             values=body.model_dump(),
             now=utcnow(),
             languages=runtime.settings.languages,
+            default_region=runtime.settings.sauti_default_region,
         )
         _audit(session, principal, "member.add", f"{code}/member/{member.id}")
         return _member_out(member)
@@ -407,6 +411,7 @@ def _patch_member(
             values=values,
             now=now,
             languages=runtime.settings.languages,
+            default_region=runtime.settings.sauti_default_region,
         )
         if changed:
             _audit(session, principal, "member.update", target, fields=changed)

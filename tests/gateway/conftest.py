@@ -74,6 +74,7 @@ class UssdPhone:
     session_id: str = ""
     inputs: list[str] = field(default_factory=list)
     last: str = ""
+    network_code: str = "63001"  # MCC 630: a network in the DRC
 
     def post(self, text: str, session_id: str | None = None) -> str:
         response = self.client.post(
@@ -82,7 +83,7 @@ class UssdPhone:
                 "sessionId": session_id or self.session_id,
                 "serviceCode": "*384*123#",
                 "phoneNumber": self.number,
-                "networkCode": "63001",
+                "networkCode": self.network_code,
                 "text": text,
             },
         )

@@ -1,9 +1,10 @@
 """Africa's Talking USSD: the callback and the end-of-session notification.
 
 The callback carries `sessionId, serviceCode, phoneNumber, networkCode, text`, where `text`
-is every input of the session joined by `*`. Replies are `text/plain` starting `CON ` (more
-to come) or `END ` (last screen). A 4xx or 5xx shows the person a network error, so every
-failure inside the service is answered with an `END` apology instead.
+is every input of the session joined by `*`; `networkCode` (MCC+MNC) names the country a
+number written without its country code is read in. Replies are `text/plain` starting
+`CON ` (more to come) or `END ` (last screen). A 4xx or 5xx shows the person a network
+error, so every failure inside the service is answered with an `END` apology instead.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from gateway.conversation import Conversation
 from gateway.deps import RuntimeDep
 from gateway.forms import BadForm, clean, read_form
 from gateway.inbound import Channel, InboundMessage, SessionEvent
+from gateway.phones import network_region
 from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,8 @@ async def ussd_callback(request: Request) -> Response:
     started = time.perf_counter()
     text = clean(form.get("text", ""), limit=2000)
     inputs = tuple(text.split("*")) if text else ()
-    pseudonym, region = runtime.pseudonyms(phone)
+    network = network_region(clean(form.get("networkCode", ""), limit=8))
+    pseudonym, region = runtime.pseudonyms(phone, network)
     msg = InboundMessage(
         channel=Channel.USSD,
         provider=PROVIDER,
@@ -64,6 +67,7 @@ async def ussd_callback(request: Request) -> Response:
         region=region,
         inputs=inputs,
         contact=phone,
+        network_region=network,
     )
     try:
         screen = await conversation.hop(msg)

@@ -25,6 +25,7 @@ from gateway.conversation import Conversation
 from gateway.deps import ConversationDep, RuntimeDep
 from gateway.forms import BadForm, clean, read_form
 from gateway.inbound import Channel, InboundMessage, SessionEvent
+from gateway.phones import country_region
 from gateway.runtime import Runtime
 from storage import early_status, outbox
 from storage.models import OutboxStatus
@@ -103,7 +104,8 @@ def _signed(request: Request, runtime: Runtime, form: ImmutableMultiDict[str, st
 def _message(
     runtime: Runtime, form: ImmutableMultiDict[str, str], sid: str, sender: str
 ) -> InboundMessage:
-    pseudonym, region = runtime.pseudonyms(sender)
+    network = country_region(clean(form.get("FromCountry", ""), limit=8))
+    pseudonym, region = runtime.pseudonyms(sender, network)
     return InboundMessage(
         channel=Channel.SMS,
         provider=PROVIDER,
@@ -114,6 +116,7 @@ def _message(
         inputs=(clean(form.get("Body", ""), limit=1600).strip(),),
         message_id=sid,
         contact=sender,
+        network_region=network,
     )
 
 
