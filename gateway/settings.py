@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     twilio_from: str = ""
     sauti_sms_provider: Literal["console", "twilio"] = "console"
     sauti_console_outbox: Path | None = None
+    # The console provider sends nothing: with a public URL it must be asked for by name.
+    sauti_console_provider_allowed: bool = False
     sauti_pseudonym_key: str = ""
     sauti_encryption_key: str = ""
     sauti_sweep_interval: int = Field(default=60, ge=1)
@@ -99,17 +101,36 @@ class Settings(BaseSettings):
     def console_outbox(self) -> Path:
         return self.sauti_console_outbox or self.var_dir / "outbox.jsonl"
 
+    @property
+    def loopback(self) -> bool:
+        """SAUTI_PUBLIC_URL names this machine only: a developer's run, not a service."""
+        return (urlsplit(self.sauti_public_url).hostname or "") in LOOPBACK
+
     def check_exposure(self) -> None:
-        """Refuse to serve a public URL without the Africa's Talking token.
+        """Refuse to serve a public URL without the Africa's Talking token, or with the
+        console SMS provider unless it is asked for.
 
         The USSD callback has no signature: without the token anyone who can reach it can
         post as any number, and be offered that number's unfinished report.
         """
-        host = urlsplit(self.sauti_public_url).hostname or ""
-        if not self.sauti_at_token and host not in LOOPBACK:
+        if not self.sauti_at_token and not self.loopback:
             raise ValueError(
                 f"SAUTI_PUBLIC_URL is {self.sauti_public_url} but SAUTI_AT_TOKEN is empty: set "
                 "a long random token and add ?token=... to the callback URLs"
+            )
+        self.check_console_provider()
+
+    def check_console_provider(self) -> None:
+        """Refuse the console SMS provider behind a public URL unless it is allowed: it
+        sends nothing to any phone, so a service that runs it by default would not notice
+        that no alert leaves."""
+        allowed = self.loopback or self.sauti_console_provider_allowed
+        if self.sauti_sms_provider == "console" and not allowed:
+            raise ValueError(
+                "SAUTI_SMS_PROVIDER is the console provider (the default) but "
+                "SAUTI_PUBLIC_URL is not a loopback address: no SMS would reach a phone. "
+                "Set SAUTI_SMS_PROVIDER to a real provider, or "
+                "SAUTI_CONSOLE_PROVIDER_ALLOWED=true to run without sending"
             )
 
     @property

@@ -150,6 +150,8 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
         sauti_pseudonym_key=PSEUDONYM_KEY,
         sauti_encryption_key=ENCRYPTION_KEY,
         sauti_console_outbox=tmp_path / "outbox.jsonl",
+        # A public URL with the console provider: allowed, so the file masks and withholds.
+        sauti_console_provider_allowed=True,
         sauti_sms_rate=1000,
     )
 

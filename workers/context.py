@@ -118,8 +118,8 @@ def live_catalogs(sessions: sessionmaker[Session], settings: Settings) -> Catalo
 
 
 def build(settings: Settings, *, provider: SmsProvider | None = None) -> WorkerContext:
+    sender = provider or providers.build(settings)  # a refused provider stops the start here
     connection = redis_connect.connect(settings.redis_url)
-    sender = provider or providers.build(settings)
     return WorkerContext(
         settings=settings,
         sessions=make_sessionmaker(make_engine(settings.db_url)),

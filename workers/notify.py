@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import redis
 
 from storage import early_status, outbox
 from storage.db import utcnow
+from storage.models import RecipientKind
 from workers import context, queues
 from workers.context import WorkerContext
 from workers.providers import SendError, Sent
@@ -46,8 +48,17 @@ def enqueue_sends(message_ids: Iterable[int], *, connection: redis.Redis) -> Non
         queues.enqueue(queues.SMS, send_sms, message_id, connection=connection)
 
 
-def _claim(ctx: WorkerContext, message_id: int, now: datetime) -> tuple[str, str, int] | None:
-    """Claim a due message; return (number, text, attempts), or None when not due."""
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    to: str
+    body: str
+    attempts: int
+    kind: str
+    to_reporter: bool
+
+
+def _claim(ctx: WorkerContext, message_id: int, now: datetime) -> _Claimed | None:
+    """Claim a due message; return what to send, or None when not due."""
     with ctx.sessions.begin() as session:
         message = outbox.claim_for_sending(session=session, message_id=message_id, now=now)
         if message is None:
@@ -63,7 +74,13 @@ def _claim(ctx: WorkerContext, message_id: int, now: datetime) -> tuple[str, str
                 now=now,
             )
             return None
-        return to, outbox.message_body(crypto=ctx.crypto, message=message), message.attempts
+        return _Claimed(
+            to=to,
+            body=outbox.message_body(crypto=ctx.crypto, message=message),
+            attempts=message.attempts,
+            kind=message.kind,
+            to_reporter=message.recipient_kind == RecipientKind.REPORTER,
+        )
 
 
 def _record_sent(ctx: WorkerContext, message_id: int, sent: Sent, now: datetime) -> None:
@@ -139,15 +156,19 @@ def send_sms(message_id: int, *, now: datetime | None = None) -> str:
     claimed = _claim(ctx, message_id, at)
     if claimed is None:
         return "not due"
-    to, body, attempts = claimed
     try:
-        sent = ctx.provider.send(to=to, body=body)
+        sent = ctx.provider.send(
+            to=claimed.to,
+            body=claimed.body,
+            kind=claimed.kind,
+            to_reporter=claimed.to_reporter,
+        )
     except SendError as exc:
-        return _record_failure(ctx, message_id, attempts, exc, at)
+        return _record_failure(ctx, message_id, claimed.attempts, exc, at)
     except Exception as exc:
         # A bug, not the provider: count the attempt so it cannot loop, and fail the job.
         unexpected = SendError(f"unexpected {type(exc).__name__}", retry=True)
-        _record_failure(ctx, message_id, attempts, unexpected, at)
+        _record_failure(ctx, message_id, claimed.attempts, unexpected, at)
         raise
     _record_sent(ctx, message_id, sent, at)
     log.info("sms %s sent by %s", message_id, ctx.provider.name)

@@ -125,7 +125,10 @@ def test_retry_queues_again_and_the_job_sends_through_the_console_provider(
         assert message.status == "delivered"
         assert message.attempts == 2
     lines = settings.sauti_console_outbox.read_text().splitlines()
-    assert json.loads(lines[-1])["body"] == MEMBER_BODY
+    # An alert's text may quote a reporter: behind a public URL the console file withholds it.
+    assert json.loads(lines[-1])["body"] == (
+        f"[text withheld: {len(MEMBER_BODY)} characters, kind alert]"
+    )
     assert ("outbox.retry", str(message_id)) in _actions(db)
     again = user.post(f"/admin/outbox/{message_id}/retry")
     assert "Not retried: only a failed or undelivered message" in user.follow(again).text

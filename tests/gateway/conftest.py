@@ -11,6 +11,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from rq import SimpleWorker
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
@@ -18,6 +19,9 @@ from gateway.app import create_app
 from gateway.cli import prepare
 from gateway.settings import Settings
 from storage.db import make_engine, make_sessionmaker
+from storage.keys import load_crypto
+from storage.models import OutboxMessage
+from storage.outbox import message_body, recipient
 from workers import context, queues
 
 OPTION = re.compile(r"^(\d+) (.+)$", re.MULTILINE)
@@ -62,6 +66,30 @@ def run_jobs(settings: Settings, redis_client: redis.Redis) -> Iterator[object]:
 
     yield run
     context.use(None)
+
+
+def outbox_texts(settings: Settings, kind: str | None = None) -> list[dict[str, str | None]]:
+    """Every outbox message (of `kind`), in order, read from the database in clear: `to`
+    (None once a reporter's number was dropped), `body` and `kind`. Behind the suite's
+    public URL the console file masks reporters and withholds alert texts, so what was
+    sent is read here."""
+    crypto = load_crypto(settings)
+    engine = make_engine(settings.db_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            query = select(OutboxMessage).order_by(OutboxMessage.id)
+            if kind is not None:
+                query = query.where(OutboxMessage.kind == kind)
+            return [
+                {
+                    "to": recipient(crypto=crypto, message=row),
+                    "body": message_body(crypto=crypto, message=row),
+                    "kind": row.kind,
+                }
+                for row in session.scalars(query)
+            ]
+    finally:
+        engine.dispose()
 
 
 @dataclass

@@ -38,11 +38,18 @@ class SendError(Exception):
 
 
 class SmsProvider(Protocol):
-    """Sends one SMS; raises `SendError` when the provider did not take it."""
+    """Sends one SMS; raises `SendError` when the provider did not take it.
+
+    `kind` (a `storage.models.MessageKind`) and `to_reporter` say what the message is, for
+    a provider that keeps a record of it (the console's file); a network ignores them.
+    Left out, the message is taken for one to a reporter of no known kind.
+    """
 
     name: str
 
-    def send(self, *, to: str, body: str) -> Sent: ...
+    def send(
+        self, *, to: str, body: str, kind: str | None = None, to_reporter: bool = True
+    ) -> Sent: ...
 
 
 def build(settings: Settings) -> SmsProvider:

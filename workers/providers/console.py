@@ -1,8 +1,13 @@
 """The console provider: the embedded run's stand-in for a phone network.
 
-Each SMS becomes one JSON line `{"to", "body", "at"}` appended to `SAUTI_CONSOLE_OUTBOX`.
-Like a real network's own records, this file holds numbers in clear: it is the phone
-network, not the service's storage, and it is readable by its owner only.
+Each SMS becomes one JSON line `{"to", "body", "at"}` appended to `SAUTI_CONSOLE_OUTBOX`,
+readable by its owner only. On a loopback run (`SAUTI_PUBLIC_URL` on this machine, as
+`make run` sets it) the line holds the number and the text in clear: that is how a
+developer reads what was sent. Behind a public URL the console provider runs only when
+`SAUTI_CONSOLE_PROVIDER_ALLOWED` asks for it, and the file then keeps no reporter's number
+(masked as the console masks numbers, "+243 ••• ••• 678") and no text that may quote a
+reporter's words (an alert or an escalation carries an excerpt of the description and the
+place as typed): such a body is replaced by "[text withheld: N characters, kind alert]".
 """
 
 from __future__ import annotations
@@ -14,21 +19,36 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.settings import Settings
+from storage.committees import mask_phone
+from storage.models import MessageKind
 from workers.providers import SendError, Sent
 
 NAME = "console"
+# The kinds whose text may quote what a reporter typed (storage.models.MessageKind).
+QUOTES_A_REPORTER = frozenset({MessageKind.ALERT, MessageKind.ESCALATION})
 
 
 class ConsoleProvider:
-    """Appends each message to a file and reports it delivered."""
+    """Appends each message to a file and reports it delivered.
+
+    `in_clear` writes every number and text as sent (a loopback run); otherwise reporters'
+    numbers are masked and texts that may quote a reporter, or of no known kind, withheld.
+    """
 
     name = NAME
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, in_clear: bool = True) -> None:
         self.path = path
+        self.in_clear = in_clear
 
-    def send(self, *, to: str, body: str) -> Sent:
-        record = {"to": to, "body": body, "at": datetime.now(UTC).isoformat()}
+    def send(
+        self, *, to: str, body: str, kind: str | None = None, to_reporter: bool = True
+    ) -> Sent:
+        record = {
+            "to": to if self.in_clear or not to_reporter else mask_phone(to),
+            "body": body if self.in_clear or kind in _SHOWN_KINDS else withheld(body, kind),
+            "at": datetime.now(UTC).isoformat(),
+        }
         line = json.dumps(record, ensure_ascii=False)
         try:
             self._append((line + "\n").encode())
@@ -46,5 +66,15 @@ class ConsoleProvider:
             os.close(fd)
 
 
+_SHOWN_KINDS = frozenset(set(MessageKind) - QUOTES_A_REPORTER)
+
+
+def withheld(body: str, kind: str | None) -> str:
+    """What the file shows instead of a text it must not keep."""
+    return f"[text withheld: {len(body)} characters, kind {kind or 'unknown'}]"
+
+
 def build(settings: Settings) -> ConsoleProvider:
-    return ConsoleProvider(settings.console_outbox)
+    """The console provider; refused behind a public URL unless it is allowed."""
+    settings.check_console_provider()
+    return ConsoleProvider(settings.console_outbox, in_clear=settings.loopback)

@@ -54,7 +54,9 @@ class TwilioProvider:
             return {"messaging_service_sid": self.sender}
         return {"from_": self.sender}
 
-    def send(self, *, to: str, body: str) -> Sent:
+    def send(
+        self, *, to: str, body: str, kind: str | None = None, to_reporter: bool = True
+    ) -> Sent:
         try:
             message = self.client.messages.create(
                 to=to, body=body, status_callback=self.status_callback, **self._sender()
