@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from flows import effects
+from flows import effects, safeyaml
 from flows.model import (
     DRAFT_TARGET,
     LANGUAGE_NODE,
@@ -174,7 +174,7 @@ class _Compiler:
 
 def _parse(name: str, text: str, problems: list[str]) -> dict[str, Any] | None:
     try:
-        data = yaml.safe_load(text)
+        data = safeyaml.load(text)
     except yaml.YAMLError as exc:
         problems.append(f"{name}.yaml: not valid YAML: {exc}")
         return None

@@ -23,6 +23,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from flows import lint as flow_lint
+from flows import safeyaml
 from flows.i18n import Catalogs
 from flows.lint import LintReport
 from flows.loader import bundle_version, shipped_texts
@@ -80,7 +81,7 @@ def document_text(raw: bytes | str) -> str:
     if not text.strip():
         raise FlowAdminError("the document is empty")
     try:
-        parsed = yaml.safe_load(text)
+        parsed = safeyaml.load(text)
     except yaml.YAMLError as exc:
         raise FlowAdminError(f"the document is not valid YAML: {_yaml_problem(exc)}") from exc
     if not isinstance(parsed, dict):

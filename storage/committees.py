@@ -1,8 +1,9 @@
 """Committees and their focal points: the YAML import and the lookups built on them.
 
-The import reads the file as YAML nodes (`yaml.compose`), so every problem is reported with
-the line it sits on, and checks every committee before writing any: a bad file is refused
-whole and nothing is half-written.
+The import reads the file as YAML nodes (`flows.safeyaml.compose`: bounded in size and
+depth, no aliases), so every problem is reported with the line it sits on, and checks
+every committee before writing any: a bad file is refused whole and nothing is
+half-written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from flows import safeyaml
 from storage.db import utcnow
 from storage.models import (
     Case,
@@ -381,7 +383,11 @@ def _committee(
 
 def _compose(source: TextIO) -> yaml.Node:
     try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        root = safeyaml.compose(source.read(safeyaml.MAX_CHARS + 1))
+    except UnicodeDecodeError as exc:
+        raise CommitteeImportError(
+            [Problem(1, "file", f"not UTF-8 text (byte {exc.start})")]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = 1 if mark is None else int(mark.line) + 1
@@ -578,7 +584,7 @@ class EditRefused(CommitteeImportError):
 
 def _node(values: Mapping[str, object]) -> yaml.Node:
     """The values as the YAML node the import reads, so one set of validators checks both."""
-    node = yaml.compose(yaml.safe_dump(dict(values), allow_unicode=True), Loader=yaml.SafeLoader)
+    node = safeyaml.compose(yaml.safe_dump(dict(values), allow_unicode=True))
     if node is None:
         raise EditRefused([Problem(1, "form", "nothing was filled in")])
     return node

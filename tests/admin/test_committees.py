@@ -287,6 +287,12 @@ def test_yaml_import_refuses_bad_files_with_4xx(browser: Callable[[str], Browser
     broken = _upload(user, "/admin/committees/import", "c.yaml", b"- [unclosed\n")
     assert broken.status_code == 422
     assert "Line 2, yaml" in broken.text
+    deep = _upload(user, "/admin/committees/import", "c.yaml", b"- " + b"[" * 5000)
+    assert deep.status_code == 422
+    assert "Line 1, yaml: nested deeper than 64 levels" in deep.text
+    aliased = _upload(user, "/admin/committees/import", "c.yaml", b"- &c {code: a}\n- *c\n")
+    assert aliased.status_code == 422
+    assert "Line 2, yaml: aliases (*c) are not accepted" in aliased.text
     assert user.post("/admin/committees/import", {}).status_code == 400
 
 

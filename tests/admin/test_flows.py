@@ -214,6 +214,9 @@ def test_the_same_documents_again_are_not_stored_twice(
         (b"nodes: {}\n", "../../etc/Passwd.yaml", 400, "document name"),
         (b"nodes: {}\n", "main.txt", 400, "document name"),
         (b"x: " + b"a" * (257 * 1024), "main.yaml", 413, "too large"),
+        (b"nodes: " + b"[" * 5000 + b"]" * 5000, "main.yaml", 400, "nested deeper than 64"),
+        (b"a: &x {}\nnodes: *x\n", "main.yaml", 400, "aliases (*x) are not accepted"),
+        (b"nodes: {}\nwhen: 2024-13-45\n", "main.yaml", 400, "month must be in 1..12 (line 2)"),
     ],
 )
 def test_bad_uploads_are_refused_with_a_clear_message(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -154,6 +155,33 @@ def test_yaml_import_as_body_and_as_file(
         headers={**auth, "Content-Type": "text/yaml"},
     )
     assert binary.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "said"),
+    [
+        (b"- code: " + b"[" * 5000 + b"]" * 5000, 1, "nested deeper than 64 levels"),
+        (
+            b"".join(b"  " * i + b"- \n" for i in range(200)),
+            65,
+            "nested deeper than 64 levels",
+        ),
+        (b"- &c {code: a}\n- *c\n", 2, "aliases (*c) are not accepted"),
+    ],
+)
+def test_yaml_import_nested_too_deep_or_with_aliases_is_refused_by_line(
+    app_client: TestClient, headers: Headers, content: bytes, line: int, said: str
+) -> None:
+    auth = headers("admin")
+    for sent in (
+        {"content": content, "headers": {**auth, "Content-Type": "application/yaml"}},
+        {"files": {"file": ("c.yaml", content, "application/yaml")}, "headers": auth},
+    ):
+        response = app_client.post("/api/v1/committees/import", **sent)  # type: ignore[arg-type]
+        assert response.status_code == 422, response.text
+        [problem] = response.json()["detail"]["problems"]
+        assert (problem["line"], problem["field"]) == (line, "yaml")
+        assert said in problem["message"]
 
 
 def test_analyst_is_refused(app_client: TestClient, headers: Headers) -> None:

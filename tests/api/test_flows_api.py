@@ -127,6 +127,25 @@ def test_bad_drafts_are_refused(
     assert "detail" in response.json()
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("nodes: " + "[" * 5000 + "]" * 5000, "nested deeper than 64 levels (line 1)"),
+        ("nodes:\n" + "".join("  " * i + "- \n" for i in range(1, 200)), "(line 65)"),
+        ("a: &lol [1, 1, 1]\nnodes: {x: *lol}\n", "aliases (*lol) are not accepted"),
+        ("nodes: {}\nx: " + "1" * 5000, "a number longer than 100 characters"),
+    ],
+)
+def test_a_draft_nested_too_deep_or_with_aliases_gets_a_400_saying_why(
+    app_client: TestClient, admin: dict[str, str], text: str, said: str
+) -> None:
+    body = {"documents": {"main": text}}
+    response = app_client.post("/api/v1/flows/drafts", json=body, headers=admin)
+    assert response.status_code == 400, response.text
+    assert said in response.json()["detail"]
+    assert "not valid YAML" in response.json()["detail"]
+
+
 def test_unknown_versions_are_refused(app_client: TestClient, admin: dict[str, str]) -> None:
     unknown = "0" * 64
     assert app_client.get(f"/api/v1/flows/{unknown}", headers=admin).status_code == 404

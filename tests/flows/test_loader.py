@@ -106,6 +106,9 @@ def test_node_schema_errors_are_explained(bundle_with: Build, node: str, message
         ("nodes: [1, 2]\n", "extra.yaml: 'nodes' must map node ids to nodes"),
         ("flow: other\nnodes: {}\n", "extra.yaml: 'flow' is 'other'"),
         ("nodes:\n  a: [\n", "extra.yaml: not valid YAML"),
+        ("nodes: " + "[" * 5000, "extra.yaml: not valid YAML: line 1: nested deeper than 64"),
+        ("a: &x {}\nnodes: *x\n", "extra.yaml: not valid YAML: line 2: aliases (*x)"),
+        ("nodes: {}\nx: 2024-13-45\n", "extra.yaml: not valid YAML: line 2: '2024-13-45'"),
     ],
 )
 def test_document_errors_are_explained(bundle_with: Build, doc: str, message: str) -> None:

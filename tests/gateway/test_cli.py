@@ -77,6 +77,21 @@ def test_flows_lint_fails_on_a_broken_flow(run_cli: CliRunner, tmp_path: Path) -
     assert "nowhere" in result.output
 
 
+def test_flows_lint_and_publish_refuse_a_flow_nested_too_deep(
+    run_cli: CliRunner, tmp_path: Path
+) -> None:
+    deep = tmp_path / "status.yaml"
+    deep.write_text("nodes: " + "[" * 5000 + "]" * 5000)
+    linted = run_cli.invoke(cli.main, ["flows", "lint", str(deep), "--languages", "en"])
+    assert linted.exit_code == 1
+    assert "status.yaml: not valid YAML: line 1: nested deeper than 64 levels" in linted.output
+    published = run_cli.invoke(cli.main, ["flows", "publish", str(deep)])
+    assert published.exit_code == 1
+    assert "nested deeper than 64 levels" in published.output
+    assert "not published" in published.output
+    assert published.exception is None or isinstance(published.exception, SystemExit)
+
+
 def test_simulate_files_a_report_in_the_terminal(
     run_cli: CliRunner, db: sessionmaker[Session], settings: Settings
 ) -> None:
@@ -184,6 +199,30 @@ def test_a_bad_file_is_refused_whole_with_line_and_field(
     assert any(line.startswith("line 30, members.phone:") for line in lines)
     assert "nothing imported" in result.output
     assert committees(db) == before
+
+
+def test_a_file_nested_too_deep_or_with_aliases_is_refused_with_its_line(
+    run_cli: CliRunner, tmp_path: Path, db: sessionmaker[Session]
+) -> None:
+    before = committees(db)
+    path = tmp_path / "deep.yaml"
+    for text, said in (
+        (GOOD + "  x: " + "[" * 5000, "line 22, yaml: nested deeper than 64 levels"),
+        (
+            GOOD.replace("- code: masisi", "- &masisi\n  code: masisi") + "- *masisi\n",
+            "line 23, yaml: aliases (*masisi) are not accepted",
+        ),
+    ):
+        path.write_text(text)
+        result = run_cli.invoke(cli.main, ["import", "committees", str(path)])
+        assert result.exit_code == 1
+        assert any(line.startswith(said) for line in result.output.splitlines())
+        assert "nothing imported" in result.output
+        assert committees(db) == before
+    path.write_bytes(b"- code: \xff\xfe\n")
+    result = run_cli.invoke(cli.main, ["import", "committees", str(path)])
+    assert result.exit_code == 1
+    assert "line 1, file: not UTF-8 text" in result.output
 
 
 def test_unusable_settings_stop_a_command_with_each_problem_and_no_secret() -> None:

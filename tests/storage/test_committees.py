@@ -196,6 +196,10 @@ def test_bad_file_is_refused_whole_with_lines_and_fields(session: Session, crypt
     ("text", "expected"),
     [
         ("- code: [\n", [(2, "yaml")]),
+        ("- code: " + "[" * 5000, [(1, "yaml")]),
+        ("".join("  " * i + "- \n" for i in range(200)), [(65, "yaml")]),
+        ("- &c {code: a}\n- *c\n", [(2, "yaml")]),
+        ("#" * (5 * 1024 * 1024 + 1), [(1, "yaml")]),
         ("code: walikale\n", [(1, "file")]),
         ("", [(1, "file")]),
         ("- just a string\n", [(1, "committee")]),
