@@ -9,7 +9,9 @@ reads the .po files and needs no .mo.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import copy
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from string import Formatter
 
@@ -22,6 +24,10 @@ from flows.loader import shipped_bundle
 from flows.model import Bundle, ListNode, Menu, TextInput
 
 LOCALES = Path(__file__).parent / "locales"
+# No text Sauti sends is longer than one SMS body may be (Twilio's limit, 1600 characters).
+MAX_TRANSLATION = 1600
+# A width or precision in a placeholder's format spec, at most (a screen is 156 wide).
+MAX_WIDTH = 160
 DOMAIN = "sauti"
 FALLBACK = "en"
 _PROJECT_ROOT = Path(__file__).parent.parent
@@ -30,17 +36,31 @@ _HEADER = {"project": "Sauti", "version": "1", "copyright_holder": "Sauti contri
 
 
 class Translator:
-    """Translates msgids of one language, falling back to English, then to the msgid."""
+    """Translates msgids of one language, falling back to English, then to the msgid.
 
-    __slots__ = ("_messages", "lang")
+    Only translations that pass `placeholder_problem` are kept (`Catalogs` filters them):
+    the texts are filled with ``str.format``, so a translation with a placeholder its
+    msgid lacks, or a format spec such as ``{minutes:>300000000}``, must never be used.
+    """
 
-    def __init__(self, lang: str, messages: Mapping[str, str]) -> None:
+    __slots__ = ("_check", "_messages", "lang")
+
+    def __init__(
+        self, lang: str, messages: Mapping[str, str], check: Callable[[], None] | None = None
+    ) -> None:
         self.lang = lang
         self._messages = messages
+        self._check = check
 
     def gettext(self, message: str, /) -> str:
         """Return the translation of `message`."""
+        if self._check is not None:
+            self._check()
         return self._messages.get(message, message)
+
+    def with_check(self, check: Callable[[], None]) -> Translator:
+        """This translator, calling `check` before each lookup (which may raise to stop)."""
+        return Translator(self.lang, self._messages, check)
 
 
 def catalog_path(lang: str, locales_dir: Path = LOCALES) -> Path:
@@ -69,13 +89,24 @@ def catalog_messages(catalog: Catalog) -> dict[str, str]:
 
 
 class Catalogs:
-    """Every loaded language's messages; `translator(lang)` is a dictionary lookup."""
+    """Every loaded language's messages; `translator(lang)` is a dictionary lookup.
+
+    `translated(lang)` is every message as the catalog has it (what the lint and the
+    coverage read); the translators use only those that pass `placeholder_problem`, so a
+    catalog stored with a bad translation shows English there instead (`refused(lang)`
+    lists them).
+    """
 
     def __init__(self, messages: Mapping[str, Mapping[str, str]]) -> None:
         self._raw = {lang: dict(found) for lang, found in messages.items()}
-        fallback = self._raw.setdefault(FALLBACK, {})
+        self._raw.setdefault(FALLBACK, {})
+        usable = {lang: _usable(found) for lang, found in self._raw.items()}
+        self._refused = {
+            lang: sorted(set(self._raw[lang]) - set(found)) for lang, found in usable.items()
+        }
+        fallback = usable[FALLBACK]
         self._translators = {
-            lang: Translator(lang, {**fallback, **found}) for lang, found in self._raw.items()
+            lang: Translator(lang, {**fallback, **found}) for lang, found in usable.items()
         }
         self._english = self._translators[FALLBACK]
 
@@ -97,9 +128,21 @@ class Catalogs:
         """Return the translator of `lang`; English for a language not loaded."""
         return self._translators.get(lang, self._english)
 
+    def with_check(self, check: Callable[[], None]) -> Catalogs:
+        """These catalogs, their translators calling `check` before each lookup: a time box
+        for a check that renders with them (`check` raises once the time is up)."""
+        found = copy.copy(self)
+        found._translators = {lang: tr.with_check(check) for lang, tr in self._translators.items()}
+        found._english = found._translators[FALLBACK]
+        return found
+
     def translated(self, lang: str) -> Mapping[str, str]:
         """Return the messages `lang` itself translates (no fallback)."""
         return self._raw.get(lang, {})
+
+    def refused(self, lang: str) -> list[str]:
+        """Return the msgids whose translation in `lang` is not used (their placeholders)."""
+        return self._refused.get(lang, [])
 
     def coverage(self, lang: str, msgids: Iterable[str] | None = None) -> tuple[int, int]:
         """Return (translated, total) over `msgids` (default: the shipped flows' messages)."""
@@ -177,6 +220,73 @@ def placeholders(text: str) -> frozenset[str]:
         return frozenset(name for _, name, _, _ in Formatter().parse(text) if name)
     except ValueError:
         return frozenset()
+
+
+# (name, format spec, conversion) of each replacement field, as string.Formatter reads it.
+_Field = tuple[str, str, str | None]
+_NUMBER = re.compile(r"[0-9]+")
+
+
+def _fields(text: str) -> list[_Field] | None:
+    """The replacement fields of a text in order, or None when its braces are malformed."""
+    try:
+        parsed = list(Formatter().parse(text))
+    except ValueError:
+        return None
+    return [(name, spec or "", conv) for _, name, spec, conv in parsed if name is not None]
+
+
+def _written(field: _Field) -> str:
+    name, spec, conv = field
+    return "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+
+
+def _field_problem(field: _Field, allowed: set[_Field], names: set[str]) -> str | None:
+    if field in allowed:
+        wide = [int(n) for n in _NUMBER.findall(field[1]) if int(n) > MAX_WIDTH]
+        return f"asks for a width of {wide[0]} in {_written(field)}" if wide else None
+    if not field[0]:
+        return "has an empty placeholder {}: write the name as the msgid has it"
+    if field[0] not in names:
+        return None  # reported with the other names the msgid lacks
+    exact = " or ".join(sorted(_written(other) for other in allowed if other[0] == field[0]))
+    return f"writes {_written(field)}: write the placeholder exactly as the msgid has it ({exact})"
+
+
+def placeholder_problem(msgid: str, text: str) -> str | None:
+    """Tell how a translation mishandles the placeholders of its msgid, if it does.
+
+    A placeholder of a translation is written exactly as in the msgid: the same name, and
+    no format spec or conversion (``{minutes:>9}``, ``{minutes!r}``) unless the msgid has
+    the very same one; every placeholder of the msgid is kept; a translation is at most
+    MAX_TRANSLATION characters.
+    """
+    if len(text) > MAX_TRANSLATION:
+        return f"is longer than {MAX_TRANSLATION} characters"
+    fields = _fields(text)
+    if fields is None or text.count("{") != text.count("}") or (not fields and "{" in text):
+        return "has broken braces"
+    allowed = set(_fields(msgid) or ())
+    names = {name for name, _, _ in allowed}
+    extra = sorted({name for name, _, _ in fields if name and name not in names})
+    if extra:
+        return "uses " + ", ".join(f"{{{name}}}" for name in extra)
+    for field in fields:
+        problem = _field_problem(field, allowed, names)
+        if problem:
+            return problem
+    dropped = names - {name for name, _, _ in fields}
+    if dropped:
+        return "leaves out " + ", ".join(f"{{{name}}}" for name in sorted(dropped))
+    return None
+
+
+def _usable(messages: Mapping[str, str]) -> dict[str, str]:
+    return {
+        msgid: text
+        for msgid, text in messages.items()
+        if msgid == text or placeholder_problem(msgid, text) is None
+    }
 
 
 def shipped_code_messages() -> dict[str, list[str]]:

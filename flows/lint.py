@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import TextIO
 
 from flows import gsm, sms
-from flows.i18n import Catalogs, bundle_messages, placeholders, shipped_code_messages
+from flows.i18n import (
+    Catalogs,
+    bundle_messages,
+    placeholder_problem,
+    placeholders,
+    shipped_code_messages,
+)
 from flows.loader import BundleError, answers_set, load_bundle, successors, texts_with
 from flows.model import (
     DRAFT_TARGET,
@@ -299,19 +305,6 @@ def _check_node(
 
 
 # -- translations --------------------------------------------------------------------------
-
-
-def placeholder_problem(msgid: str, text: str) -> str | None:
-    """Tell how a translation mishandles the placeholders of its msgid, if it does."""
-    if text.count("{") != text.count("}") or (not placeholders(text) and "{" in text):
-        return "has broken braces"
-    extra = placeholders(text) - placeholders(msgid)
-    if extra:
-        return "uses " + ", ".join(f"{{{name}}}" for name in sorted(extra))
-    dropped = placeholders(msgid) - placeholders(text)
-    if dropped:
-        return "leaves out " + ", ".join(f"{{{name}}}" for name in sorted(dropped))
-    return None
 
 
 def _missing_warning(lang: str, missing: Sequence[str]) -> str:

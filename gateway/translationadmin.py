@@ -2,8 +2,10 @@
 
 An upload is a whole .po file for one language. It is refused unless every entry is a
 message the service shows (a msgid of the published flows or of the code), every
-translation keeps the placeholders of its msgid, and every screen and SMS still fits in
-that language (the lint of `sauti flows lint`, run with the uploaded catalog). What it
+translation keeps the placeholders of its msgid exactly as the msgid writes them (no format
+spec of its own: `flows.i18n.placeholder_problem`), and every screen and SMS still fits in
+that language (the lint of `sauti flows lint`, run with the uploaded catalog). The whole
+check is time-boxed to CHECK_SECONDS of CPU: an upload that would take longer is refused. What it
 changes is shown message by message before it is applied; applied, it is stored as sent
 (translator comments kept, no entry marked fuzzy by us) and the runtime uses it at once.
 """
@@ -11,15 +13,20 @@ changes is shown message by message before it is applied; applied, it is stored 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from functools import cache
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 
 from flows import lint as flow_lint
-from flows.i18n import available_languages, bundle_messages, catalog_messages
+from flows.i18n import (
+    available_languages,
+    bundle_messages,
+    catalog_messages,
+    placeholder_problem,
+)
 from flows.i18n import shipped_code_messages as _code_messages
-from flows.lint import placeholder_problem
 from flows.sources import LANGUAGE_NAMES
 from gateway.flowadmin import FlowAdminError
 from gateway.runtime import Runtime
@@ -28,10 +35,13 @@ from storage.db import utcnow
 from storage.users import audit
 
 MAX_PO_BYTES = 1024 * 1024
+# CPU seconds an upload's whole check may take (a good catalog takes a fraction of one).
+CHECK_SECONDS = 2.0
 CODE_GROUP = "code"
 SHARED_GROUPS = frozenset({"texts", "labels"})
 SHARED_GROUP = "shared"
 _SHOWN_MISSING = 200
+_MAX_PROBLEM = 2000
 
 
 @cache
@@ -152,22 +162,45 @@ def _parsed(text: str) -> Catalog:
         raise FlowAdminError(f"this is not a .po file babel can read: {exc}"[:300]) from exc
 
 
-def _entry_problems(catalog: Catalog, known: dict[str, str]) -> tuple[list[str], int]:
+class CheckTooLong(Exception):
+    """The check of an upload used up its CPU time (`TimeBox`)."""
+
+
+class TimeBox:
+    """CPU time of this thread a check may still use; `check()` raises once it is used up.
+
+    Thread time, not wall time: a check slowed by a busy machine is not refused for it.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._until = time.thread_time() + seconds
+
+    def check(self) -> None:
+        if time.thread_time() > self._until:
+            raise CheckTooLong
+
+
+def _entry_problem(message: Message, known: dict[str, str]) -> str | None:
+    if not isinstance(message.id, str) or not isinstance(message.string, str):
+        return f"{message.id!r}: plural forms are not used by Sauti"
+    if message.id not in known:
+        return f"unknown msgid {message.id!r}: it is in no flow and no code"
+    problem = placeholder_problem(message.id, message.string) if message.string else None
+    return f"the translation of {message.id!r} {problem}" if problem else None
+
+
+def _entry_problems(catalog: Catalog, known: dict[str, str], box: TimeBox) -> tuple[list[str], int]:
     problems: list[str] = []
     fuzzy = 0
     for message in catalog:
+        box.check()
         if not message.id:
             continue
-        if not isinstance(message.id, str) or not isinstance(message.string, str):
-            problems.append(f"{message.id!r}: plural forms are not used by Sauti")
-            continue
-        if message.id not in known:
-            problems.append(f"unknown msgid {message.id!r}: it is in no flow and no code")
-            continue
-        fuzzy += bool(message.fuzzy and message.string)
-        problem = placeholder_problem(message.id, message.string) if message.string else None
+        problem = _entry_problem(message, known)
         if problem:
-            problems.append(f"the translation of {message.id!r} {problem}")
+            problems.append(f"line {message.lineno}: {problem}"[:_MAX_PROBLEM])
+        fuzzy += bool(message.fuzzy and message.string and message.id in known)
     return problems, fuzzy
 
 
@@ -181,12 +214,27 @@ def _changes(old: dict[str, str], new: dict[str, str], order: list[str]) -> list
 
 def check_upload(runtime: Runtime, language: str, raw: bytes) -> UploadCheck:
     """Validate an uploaded .po for `language` and tell what it would change."""
+    box = TimeBox(CHECK_SECONDS)
     checked_language(runtime, language)
     text = _decoded(raw)
     catalog = _parsed(text)
     known = known_messages(runtime)
     result = UploadCheck(language=language, text=text)
-    result.problems, fuzzy = _entry_problems(catalog, known)
+    try:
+        _check_catalog(runtime, catalog, known, result, box)
+    except CheckTooLong:
+        result.problems.append(
+            f"checking this catalog took more than {box.seconds:g} s of CPU time: it is refused "
+            "(are some translations very long?)"
+        )
+    return result
+
+
+def _check_catalog(
+    runtime: Runtime, catalog: Catalog, known: dict[str, str], result: UploadCheck, box: TimeBox
+) -> None:
+    language = result.language
+    result.problems, fuzzy = _entry_problems(catalog, known, box)
     if fuzzy:
         result.warnings.append(
             f"{fuzzy} entries are marked fuzzy: they are not used, people read English there"
@@ -195,11 +243,10 @@ def check_upload(runtime: Runtime, language: str, raw: bytes) -> UploadCheck:
     old = dict(runtime.catalogs.translated(language))
     result.changes = _changes(old, new, list(known))
     if result.problems:
-        return result
-    catalogs = runtime.catalogs.replaced({language: new})
+        return
+    catalogs = runtime.catalogs.replaced({language: new}).with_check(box.check)
     report = flow_lint.lint(runtime.bundle, catalogs, [language], code_messages=list(known))
-    result.problems += report.errors
-    return result
+    result.problems += [problem[:_MAX_PROBLEM] for problem in report.errors]
 
 
 def _store(runtime: Runtime, check: UploadCheck, username: str, ip_hash: str | None) -> int:

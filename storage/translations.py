@@ -11,6 +11,7 @@ in use everywhere within one refresh, without a redeploy.
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from flows.i18n import Catalogs, catalog_messages, catalog_path, template
 from storage.models.flows import TranslationCatalog
+
+log = logging.getLogger(__name__)
 
 
 def stamp(*, session: Session) -> int | None:
@@ -66,13 +69,29 @@ def parse_po(text: str) -> Catalog:
 
 
 def service_catalogs(*, session: Session, languages: Iterable[str]) -> Catalogs:
-    """The catalogs the service uses: the shipped files, each replaced by its newest upload."""
+    """The catalogs the service uses: the shipped files, each replaced by its newest upload.
+
+    A translation whose placeholders its msgid does not have exactly (a catalog stored
+    before the upload checked format specs, or written to the table by hand) is not used:
+    English is shown there, and a warning names it at each load.
+    """
     wanted = list(languages)
     uploaded = latest(session=session)
     base = Catalogs.load([*wanted, *uploaded])
-    return base.replaced(
+    found = base.replaced(
         {lang: catalog_messages(parse_po(row.po)) for lang, row in uploaded.items()}
     )
+    for lang in dict.fromkeys([*wanted, *uploaded]):
+        refused = found.refused(lang)
+        if refused:
+            log.warning(
+                "translations %s: %d message(s) not used, their placeholders differ from "
+                "the msgid's (English shown instead): %s",
+                lang,
+                len(refused),
+                "; ".join(repr(msgid[:60]) for msgid in refused[:5]),
+            )
+    return found
 
 
 def current_po(*, session: Session, language: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 import pytest
@@ -91,6 +92,27 @@ def test_a_broken_placeholder_is_refused_naming_the_msgid(
     body = response.text  # type: ignore[attr-defined]
     assert "refused" in body
     assert "the translation of &#39;Case {case}. Type what you want to add.&#39; uses {cas}" in body
+    assert "Apply this upload" not in body
+    assert admin.post("/admin/translations/fr/apply").status_code == 409
+    with db() as session:
+        assert session.scalars(select(TranslationCatalog)).all() == []
+
+
+def test_a_format_spec_in_a_translation_is_refused_by_line_at_once(
+    admin: Browser, db: sessionmaker[Session]
+) -> None:
+    wait = 'msgid "Too many case checks from this phone. Please try again in {minutes} min."'
+    content = french_with("Réessayez dans {minutes} min.", "Réessayez dans {minutes:>300000000}.")
+    line = content.decode().splitlines().index(wait) + 1
+    started = time.process_time()
+    response = check(admin, content)
+    assert time.process_time() - started < 2
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    body = response.text  # type: ignore[attr-defined]
+    assert f"line {line}: the translation of &#39;Too many case checks" in body
+    assert (
+        "writes {minutes:&gt;300000000}: write the placeholder exactly as the msgid has it" in body
+    )
     assert "Apply this upload" not in body
     assert admin.post("/admin/translations/fr/apply").status_code == 409
     with db() as session:

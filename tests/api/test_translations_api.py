@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.i18n import catalog_path
+from gateway import translationadmin
 from storage.models.flows import TranslationCatalog
 from tests.conftest import AT_TOKEN
 from tests.gateway.conftest import UssdPhone
@@ -123,6 +125,50 @@ def test_bad_uploads_are_refused(
 ) -> None:
     response = app_client.post("/api/v1/translations/fr", content=content, headers={**admin, **PO})
     assert response.status_code == status, response.text
+
+
+WAIT_ID = 'msgid "Too many case checks from this phone. Please try again in {minutes} min."'
+WAIT_FR = "Réessayez dans {minutes} min."
+
+
+@pytest.mark.parametrize(
+    "placeholder",
+    ["{minutes:>300000000}", "{minutes:>30000000}", "{minutes!r:>99999999}", "{minutes:{minutes}}"],
+)
+def test_a_format_spec_in_a_translation_is_refused_by_line_at_once(
+    app_client: TestClient, admin: dict[str, str], db: sessionmaker[Session], placeholder: str
+) -> None:
+    content = french_with(WAIT_FR, f"Réessayez dans {placeholder} min.")
+    line = content.decode().splitlines().index(WAIT_ID) + 1
+    for dry_run in ("true", "false"):
+        started = time.process_time()
+        response = app_client.post(
+            f"/api/v1/translations/fr?dry_run={dry_run}", content=content, headers={**admin, **PO}
+        )
+        assert time.process_time() - started < 2
+        assert response.status_code == 422, response.text[:500]
+        [problem] = response.json()["problems"]
+        assert problem.startswith(f"line {line}: the translation of 'Too many case checks")
+        assert f"writes {placeholder}: write the placeholder exactly as the msgid has it" in problem
+        assert "({minutes})" in problem
+    assert stored(db) == []
+
+
+def test_the_check_of_an_upload_is_time_boxed(
+    app_client: TestClient,
+    admin: dict[str, str],
+    db: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(translationadmin, "CHECK_SECONDS", 0.0)
+    content = french_with(MENU_FR, NEW_MENU_FR)
+    response = app_client.post("/api/v1/translations/fr", content=content, headers={**admin, **PO})
+    assert response.status_code == 422
+    assert response.json()["problems"] == [
+        "checking this catalog took more than 0 s of CPU time: it is refused "
+        "(are some translations very long?)"
+    ]
+    assert stored(db) == []
 
 
 def test_an_unknown_language_is_404(app_client: TestClient, admin: dict[str, str]) -> None:

@@ -16,6 +16,7 @@ from flows.i18n import (
     catalog_path,
     compile_catalogs,
     extract_pot,
+    placeholder_problem,
     read_catalog,
     template,
     translatable,
@@ -53,6 +54,74 @@ def test_empty_and_fuzzy_translations_are_not_used(tmp_path: Path) -> None:
     assert read_catalog(path) == {"Yes": "Oui"}
     fr = Catalogs.load(["fr"], tmp_path).translator("fr")
     assert (fr.gettext("Back"), fr.gettext("More"), fr.gettext("Yes")) == ("Back", "More", "Oui")
+
+
+WAIT = "Please try again in {minutes} min."
+
+
+@pytest.mark.parametrize(
+    ("translation", "problem"),
+    [
+        ("Réessayez dans {minutes} min.", None),
+        ("{minutes} min : réessayez.", None),
+        (
+            "Réessayez dans {minutes:>300000000} min.",
+            "writes {minutes:>300000000}: write the placeholder exactly as the msgid has it "
+            "({minutes})",
+        ),
+        ("Réessayez dans {minutes!r} min.", "writes {minutes!r}"),
+        ("Réessayez dans {minutes:{minutes}} min.", "writes {minutes:{minutes}}"),
+        ("Réessayez dans {minutes:d} min.", "writes {minutes:d}"),
+        ("Réessayez dans {minutes.real} min.", "uses {minutes.real}"),
+        ("Réessayez dans {minutes[0]} min.", "uses {minutes[0]}"),
+        ("Réessayez dans {0} {minutes} min.", "uses {0}"),
+        ("Réessayez dans {minutes} {} min.", "has an empty placeholder {}"),
+        ("Réessayez dans {} min.", "has an empty placeholder {}"),
+        ("Réessayez plus tard.", "leaves out {minutes}"),
+        ("Réessayez dans {minutes min.", "has broken braces"),
+        ("x" * 1601, "is longer than 1600 characters"),
+    ],
+)
+def test_a_translated_placeholder_is_exactly_the_msgids(
+    translation: str, problem: str | None
+) -> None:
+    found = placeholder_problem(WAIT, translation)
+    assert found == problem if problem is None else found is not None and found.startswith(problem)
+
+
+def test_a_format_spec_the_msgid_has_is_kept_and_bounded() -> None:
+    assert placeholder_problem("{n:>3} left", "{n:>3} restants") is None
+    assert placeholder_problem("{n:>3} left", "{n} restants") == (
+        "writes {n}: write the placeholder exactly as the msgid has it ({n:>3})"
+    )
+    assert placeholder_problem("{n:>999} left", "{n:>999} restants") == (
+        "asks for a width of 999 in {n:>999}"
+    )
+
+
+def test_a_translation_with_a_bad_placeholder_is_never_used() -> None:
+    bad = {WAIT: "Réessayez dans {minutes:>300000000} min.", "Yes": "Oui"}
+    catalogs = Catalogs({"en": {}, "fr": bad})
+    fr = catalogs.translator("fr")
+    assert fr.gettext(WAIT) == WAIT
+    assert fr.gettext(WAIT).format(minutes=5) == "Please try again in 5 min."
+    assert fr.gettext("Yes") == "Oui"
+    assert catalogs.refused("fr") == [WAIT]
+    assert catalogs.translated("fr") == bad  # the lint still reads and reports it
+    replaced = catalogs.replaced({"sw": {WAIT: "Jaribu tena baada ya {minutes!r}."}})
+    assert replaced.translator("sw").gettext(WAIT) == WAIT
+    assert replaced.refused("sw") == [WAIT]
+
+
+def test_a_checked_catalog_calls_its_check_before_each_lookup() -> None:
+    calls: list[int] = []
+    catalogs = Catalogs({"en": {}, "fr": {"Yes": "Oui"}})
+    watched = catalogs.with_check(lambda: calls.append(1))
+    assert watched.translator("fr").gettext("Yes") == "Oui"
+    assert watched.translator("xx").gettext("Yes") == "Yes"
+    assert len(calls) == 2
+    assert catalogs.translator("fr").gettext("Yes") == "Oui"
+    assert len(calls) == 2
 
 
 def test_coverage_counts_the_bundle_messages(catalogs: Catalogs, bundle: Any) -> None:

@@ -6,7 +6,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from flows import sms
-from flows.i18n import LOCALES, Catalogs
+from flows.i18n import LOCALES, Catalogs, Translator
 
 CATALOGS = Catalogs({"en": {}, "fr": {"Short": "Très très long", "Longer one": "Court"}})
 
@@ -33,10 +33,12 @@ def test_fill_translates_fills_and_transliterates() -> None:
     [("Dossier {cas}", "no sample for {cas}"), ("Dossier {0}", "broken placeholder")],
 )
 def test_fill_names_what_is_wrong(translation: str, problem: str) -> None:
-    catalogs = Catalogs({"en": {}, "fr": {"Case {case}": translation}})
     template = sms.Template("Case {case}", budget=1, samples={"case": sms.CASE})
     with pytest.raises(sms.TemplateError, match=problem):
-        sms.fill(template, catalogs.translator("fr"))
+        sms.fill(template, Translator("fr", {"Case {case}": translation}))
+    # Catalogs never hand out such a translation: the English text is filled instead.
+    catalogs = Catalogs({"en": {}, "fr": {"Case {case}": translation}})
+    assert sms.fill(template, catalogs.translator("fr")) == "Case 482-177-3506"
 
 
 def test_collect_reads_the_declared_templates_of_each_source() -> None:
