@@ -24,7 +24,14 @@ FORM = {
 
 
 def sms_form(body: str = "hello") -> dict[str, str]:
-    return {"MessageSid": "SM" + "a" * 32, "From": "+243812345678", "To": "+1500", "Body": body}
+    return {
+        "MessageSid": "SM" + "a" * 32,
+        "AccountSid": "AC" + "0" * 32,
+        "From": "+243812345678",
+        "To": "+1500",
+        "Body": body,
+        "NumMedia": "0",
+    }
 
 
 def signature(form: dict[str, str], path: str = "/sms/twilio", token: str = TWILIO_TOKEN) -> str:

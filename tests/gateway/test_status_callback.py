@@ -127,7 +127,7 @@ def test_an_unknown_message_is_answered_200_and_its_status_held_an_hour(
     sid = "SM" + "9" * 32
     assert callback(twilio, sid, "delivered") == 200
     assert callback(twilio, sid, "undelivered", error="30003") == 200
-    assert callback(twilio, "", "delivered") == 200
+    assert callback(twilio, "", "delivered") == 400  # not a message id: refused, not held
     assert callback(twilio, sid, "no-such-status") == 200
     key = f"sauti:early-status:{sid}"
     assert redis_client.hgetall(key) == {b"delivered": b"", b"undelivered": b"30003"}

@@ -1,8 +1,10 @@
 """Twilio SMS: inbound messages (TwiML reply) and outbound status callbacks.
 
-Every request must carry a valid `X-Twilio-Signature`. Twilio retries on a connection
-failure and may then call the fallback URL, so each `MessageSid` is answered once and the
-reply remembered for its repeats.
+Every request must carry a valid `X-Twilio-Signature`, and then have the fields Twilio
+sends, each id exactly an id (`fields.py`: the signature alone does not fix where one field
+ends and the next begins). Twilio retries on a connection failure and may then call the
+fallback URL, so each `MessageSid` is answered once and the reply remembered for its
+repeats.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import ImmutableMultiDict
 
+from gateway.channels.twilio.fields import inbound_problem, status_problem
 from gateway.channels.twilio.signature import valid
 from gateway.conversation import Conversation
 from gateway.deps import ConversationDep, RuntimeDep
@@ -45,7 +48,6 @@ STATUS_WORDS = {
 }
 DEDUP_TTL = 48 * 3600
 REPEAT_WAIT = 5.0
-SINGLE_FIELDS = ("MessageSid", "From", "Body")
 
 
 def twiml(text: str | None) -> Response:
@@ -66,8 +68,9 @@ async def inbound_sms(
         return PlainTextResponse(exc.reason, status_code=exc.status)
     if not _signed(request, runtime, form):
         return PlainTextResponse("invalid signature", status_code=403)
-    if any(len(form.getlist(name)) > 1 for name in SINGLE_FIELDS):
-        return PlainTextResponse("MessageSid, From and Body must each appear once", status_code=400)
+    problem = inbound_problem(form, account_sid=runtime.settings.twilio_account_sid)
+    if problem:
+        return _refused(runtime, problem)
     sid = clean(form.get("MessageSid", ""), limit=64)
     sender = clean(form.get("From", ""), limit=40)
     if not sid or not sender:
@@ -99,6 +102,12 @@ def _signed(request: Request, runtime: Runtime, form: ImmutableMultiDict[str, st
     if not ok:
         runtime.metrics.refused.labels(reason="twilio_signature").inc()
     return ok
+
+
+def _refused(runtime: Runtime, problem: str) -> Response:
+    """A signed request that is not shaped as Twilio sends it: refused, and counted."""
+    runtime.metrics.refused.labels(reason="twilio_fields").inc()
+    return PlainTextResponse(problem, status_code=400)
 
 
 def _message(
@@ -164,6 +173,9 @@ async def status_callback(request: Request, runtime: RuntimeDep) -> Response:
         return PlainTextResponse(exc.reason, status_code=exc.status)
     if not _signed(request, runtime, form):
         return PlainTextResponse("invalid signature", status_code=403)
+    problem = status_problem(form, account_sid=runtime.settings.twilio_account_sid)
+    if problem:
+        return _refused(runtime, problem)
     sid = clean(form.get("MessageSid", ""), limit=64)
     status = STATUS_WORDS.get(clean(form.get("MessageStatus", ""), limit=20).lower())
     if sid and status is not None:

@@ -1,0 +1,105 @@
+"""What a Twilio webhook must hold, checked after its signature.
+
+The signature covers the concatenation of every field name and value, sorted by name
+(`signature.py`), not the boundaries between them: `MessageSid=SM…&NumMedia=0` and
+`MessageSid=SM…NumMedia0` carry the same signature. So a signed request is taken only
+when it has the shape Twilio sends: each field once, the fields of its kind present, and
+every id exactly an id (two letters and 32 lower-case hex digits), the account's own when
+TWILIO_ACCOUNT_SID is set. A shifted boundary then always breaks one of these, and a
+message is never de-duplicated under an id Twilio did not give it.
+
+Each check returns a short plain reason (never a field's value) or None.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from starlette.datastructures import ImmutableMultiDict
+
+MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
+_SIDS = {
+    "AccountSid": (re.compile(r"AC[0-9a-f]{32}"), "a Twilio account id (AC + 32 hex)"),
+    "CallSid": (re.compile(r"CA[0-9a-f]{32}"), "a Twilio call id (CA + 32 hex)"),
+    "MessagingServiceSid": (
+        re.compile(r"MG[0-9a-f]{32}"),
+        "a Twilio messaging service id (MG + 32 hex)",
+    ),
+}
+_SAME_AS_MESSAGE_SID = ("SmsSid", "SmsMessageSid")
+_FORMATS = {
+    "NumMedia": (re.compile(r"[0-9]{1,2}"), "a count"),
+    "NumSegments": (re.compile(r"[0-9]{1,2}"), "a count"),
+    "ApiVersion": (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), "a date"),
+    "MessageStatus": (re.compile(r"[A-Za-z_-]{1,32}"), "a status word"),
+    "SmsStatus": (re.compile(r"[A-Za-z_-]{1,32}"), "a status word"),
+    "ErrorCode": (re.compile(r"[0-9]{0,6}"), "a number"),
+}
+# A number ("+243812345678", a short code) or a channel's address ("whatsapp:+243…"):
+# never letters after the digits, as a neighbouring field's name would be.
+_ADDRESS = (re.compile(r"(?:[a-z]{2,20}:)?\+?[0-9]{2,15}"), "a phone number")
+_ADDRESSES = {"From": _ADDRESS, "To": _ADDRESS}
+INBOUND_FIELDS = ("MessageSid", "AccountSid", "From", "To", "Body", "NumMedia")
+STATUS_FIELDS = ("MessageSid", "MessageStatus")
+
+
+def _repeated(form: ImmutableMultiDict[str, str]) -> str | None:
+    names = [name for name, _ in form.multi_items()]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if not twice:
+        return None
+    name = twice[0] if twice[0].isidentifier() and len(twice[0]) <= 40 else "a field"
+    return f"{name} appears more than once"
+
+
+def _missing(form: ImmutableMultiDict[str, str], required: Iterable[str]) -> str | None:
+    absent = [name for name in required if name not in form]
+    return "missing " + ", ".join(absent) if absent else None
+
+
+def _message_sid(form: ImmutableMultiDict[str, str]) -> str | None:
+    sid = form.get("MessageSid", "")
+    if not MESSAGE_SID.fullmatch(sid):
+        return "MessageSid is not a Twilio message id (SM or MM + 32 hex)"
+    for name in _SAME_AS_MESSAGE_SID:
+        if name in form and form[name] != sid:
+            return f"{name} is not the MessageSid"
+    return None
+
+
+def _shapes(form: ImmutableMultiDict[str, str], account_sid: str) -> str | None:
+    for name, (pattern, what) in (*_SIDS.items(), *_FORMATS.items()):
+        if name in form and not pattern.fullmatch(form[name]):
+            return f"{name} is not {what}"
+    if account_sid and "AccountSid" in form and form["AccountSid"] != account_sid:
+        return "AccountSid is not this service's Twilio account"
+    return None
+
+
+def _problem(
+    form: ImmutableMultiDict[str, str], required: Iterable[str], account_sid: str
+) -> str | None:
+    return (
+        _repeated(form)
+        or _missing(form, required)
+        or _message_sid(form)
+        or _shapes(form, account_sid)
+    )
+
+
+def _addresses(form: ImmutableMultiDict[str, str]) -> str | None:
+    for name, (pattern, what) in _ADDRESSES.items():
+        if name in form and not pattern.fullmatch(form[name]):
+            return f"{name} is not {what}"
+    return None
+
+
+def inbound_problem(form: ImmutableMultiDict[str, str], *, account_sid: str) -> str | None:
+    """Why a signed inbound message is not one Twilio sent, or None."""
+    return _problem(form, INBOUND_FIELDS, account_sid) or _addresses(form)
+
+
+def status_problem(form: ImmutableMultiDict[str, str], *, account_sid: str) -> str | None:
+    """Why a signed status callback is not one Twilio sent, or None."""
+    return _problem(form, STATUS_FIELDS, account_sid)

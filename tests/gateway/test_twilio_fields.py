@@ -1,0 +1,221 @@
+"""A signed Twilio request is taken only in the shape Twilio sends it.
+
+The signature covers the field names and values run together, not where one field ends:
+a request whose boundary is shifted (`MessageSid=SM…NumMedia0` and no `NumMedia`) carries
+the signature of the original. It must be refused (400, counted), never answered as a new
+message under an id Twilio did not give."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from twilio.request_validator import RequestValidator
+
+from tests.conftest import TWILIO_TOKEN
+from tests.gateway.conftest import SmsPhone
+
+PUBLIC = "https://sauti.example.org"
+SID = "SM" + "0123456789abcdef" * 2
+ACCOUNT = "AC" + "0" * 32
+
+
+@pytest.fixture
+def phone(app_client: TestClient) -> SmsPhone:
+    return SmsPhone(app_client, "+243812340077", TWILIO_TOKEN, PUBLIC)
+
+
+def signed(form: dict[str, str], path: str = "/sms/twilio") -> str:
+    return RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC + path, form)
+
+
+def post(
+    client: TestClient, form: dict[str, str], signature: str, path: str = "/sms/twilio"
+) -> tuple[int, str]:
+    response = client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+    return response.status_code, response.text
+
+
+def metric(client: TestClient, series: str) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def refusals(client: TestClient) -> float:
+    return metric(client, 'sauti_refused_total{reason="twilio_fields"}')
+
+
+def hops(client: TestClient) -> float:
+    return metric(client, 'sauti_hops_total{channel="sms",provider="twilio"}')
+
+
+def shifted(form: dict[str, str], into: str, taken: str) -> dict[str, str]:
+    """The form with field `taken` run into the value of `into` (the same signature)."""
+    changed = {name: value for name, value in form.items() if name != taken}
+    changed[into] = form[into] + taken + form[taken]
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("into", "taken", "reason"),
+    [
+        ("MessageSid", "NumMedia", "missing NumMedia"),
+        ("Body", "From", "missing From"),
+        ("AccountSid", "ApiVersion", "AccountSid is not a Twilio account id (AC + 32 hex)"),
+        ("NumMedia", "NumSegments", "NumMedia is not a count"),
+        ("From", "MessageSid", "missing MessageSid"),
+    ],
+)
+def test_a_shifted_boundary_keeps_the_signature_but_is_refused(
+    app_client: TestClient,
+    phone: SmsPhone,
+    into: str,
+    taken: str,
+    reason: str,
+) -> None:
+    form = phone.form("HELP", sid=SID)
+    signature = signed(form)
+    status, first = post(app_client, form, signature)
+    assert status == 200
+    odd = shifted(form, into, taken)
+    assert RequestValidator(TWILIO_TOKEN).validate(PUBLIC + "/sms/twilio", odd, signature)
+    before, answered = refusals(app_client), hops(app_client)
+    status, text = post(app_client, odd, signature)
+    assert (status, text) == (400, reason)
+    assert refusals(app_client) == before + 1
+    assert hops(app_client) == answered  # not taken as a new message
+    assert post(app_client, form, signature) == (200, first)  # a repeat: the same reply
+    assert hops(app_client) == answered
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            {"MessageSid": "SM" + "a" * 31},
+            "MessageSid is not a Twilio message id (SM or MM + 32 hex)",
+        ),
+        (
+            {"MessageSid": "SM" + "A" * 32},
+            "MessageSid is not a Twilio message id (SM or MM + 32 hex)",
+        ),
+        (
+            {"MessageSid": "XX" + "a" * 32},
+            "MessageSid is not a Twilio message id (SM or MM + 32 hex)",
+        ),
+        ({"MessageSid": ""}, "MessageSid is not a Twilio message id (SM or MM + 32 hex)"),
+        ({"AccountSid": "AC" + "g" * 32}, "AccountSid is not a Twilio account id (AC + 32 hex)"),
+        ({"AccountSid": "AC" + "1" * 32}, "AccountSid is not this service's Twilio account"),
+        ({"CallSid": "CA" + "1" * 31}, "CallSid is not a Twilio call id (CA + 32 hex)"),
+        ({"SmsSid": "SM" + "1" * 32}, "SmsSid is not the MessageSid"),
+        ({"SmsMessageSid": SID + "x"}, "SmsMessageSid is not the MessageSid"),
+        (
+            {"MessagingServiceSid": "MG1"},
+            "MessagingServiceSid is not a Twilio messaging service id (MG + 32 hex)",
+        ),
+        ({"NumMedia": "zero"}, "NumMedia is not a count"),
+        ({"From": ""}, "From is not a phone number"),
+        ({"From": "+243812340077FromCityGoma"}, "From is not a phone number"),
+        ({"To": "+15005550006SmsStatusreceived"}, "To is not a phone number"),
+        ({"ApiVersion": "2010-04-01Bodyhi"}, "ApiVersion is not a date"),
+    ],
+)
+def test_an_odd_signed_message_gets_400_with_a_plain_reason(
+    app_client: TestClient, phone: SmsPhone, change: dict[str, str], reason: str
+) -> None:
+    form = {**phone.form("HELP", sid=SID), **change}
+    assert post(app_client, form, signed(form)) == (400, reason)
+
+
+@pytest.mark.parametrize("missing", ["MessageSid", "AccountSid", "From", "To", "Body", "NumMedia"])
+def test_an_inbound_message_without_a_field_twilio_always_sends_gets_400(
+    app_client: TestClient, phone: SmsPhone, missing: str
+) -> None:
+    form = {k: v for k, v in phone.form("HELP").items() if k != missing}
+    assert post(app_client, form, signed(form)) == (400, f"missing {missing}")
+
+
+def test_a_repeated_field_gets_400(app_client: TestClient, phone: SmsPhone) -> None:
+    """A field sent twice with the same value keeps the signature of the form sent once."""
+    form = phone.form("HELP")
+    pairs = [*form.items(), ("NumMedia", "0")]
+    signature = signed(form)
+    response = app_client.post(
+        "/sms/twilio",
+        content="&".join(f"{k}={v}" for k, v in pairs).replace("+", "%2B"),
+        headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    assert (response.status_code, response.text) == (400, "NumMedia appears more than once")
+
+
+def test_a_message_with_media_whatsapp_and_the_fields_twilio_adds_is_taken(
+    app_client: TestClient, phone: SmsPhone
+) -> None:
+    form = {
+        **phone.form("HELP", sid="MM" + "f" * 32),
+        "SmsSid": "MM" + "f" * 32,
+        "SmsMessageSid": "MM" + "f" * 32,
+        "MessagingServiceSid": "MG" + "e" * 32,
+        "NumMedia": "1",
+        "MediaUrl0": "https://api.twilio.com/x",
+        "FromCity": "GOMA",
+        "SomethingNew": "added by Twilio one day",
+    }
+    status, text = post(app_client, form, signed(form))
+    assert status == 200, text
+    assert "<Message>" in text
+    whatsapp = {**phone.form("HELP"), "From": "whatsapp:+243812340078", "ProfileName": "x"}
+    assert post(app_client, whatsapp, signed(whatsapp))[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("form", "reason"),
+    [
+        ({"MessageStatus": "delivered"}, "missing MessageSid"),
+        ({"MessageSid": SID}, "missing MessageStatus"),
+        ({"MessageSid": SID + "MessageStatusdelivered"}, "missing MessageStatus"),
+        (
+            {"MessageSid": SID[:-1], "MessageStatus": "delivered"},
+            "MessageSid is not a Twilio message id (SM or MM + 32 hex)",
+        ),
+        (
+            {"MessageSid": SID, "MessageStatus": "delivered", "AccountSid": "AC" + "1" * 32},
+            "AccountSid is not this service's Twilio account",
+        ),
+        (
+            {"MessageSid": SID, "MessageStatus": "failed", "ErrorCode": "30003From+1500"},
+            "ErrorCode is not a number",
+        ),
+        (
+            {"MessageSid": SID, "MessageStatus": "deliveredTo+243812340077"},
+            "MessageStatus is not a status word",
+        ),
+    ],
+)
+def test_an_odd_signed_status_callback_gets_400(
+    app_client: TestClient, form: dict[str, str], reason: str
+) -> None:
+    path = "/sms/twilio/status"
+    before = refusals(app_client)
+    assert post(app_client, form, signed(form, path), path) == (400, reason)
+    assert refusals(app_client) == before + 1
+
+
+def test_a_status_callback_as_twilio_sends_it_is_taken(app_client: TestClient) -> None:
+    path = "/sms/twilio/status"
+    form = {
+        "MessageSid": SID,
+        "SmsSid": SID,
+        "MessageStatus": "undelivered",
+        "SmsStatus": "undelivered",
+        "ErrorCode": "30003",
+        "AccountSid": ACCOUNT,
+        "From": "+15005550006",
+        "To": "+243812340077",
+        "ApiVersion": "2010-04-01",
+    }
+    assert post(app_client, form, signed(form, path), path) == (200, "OK")
