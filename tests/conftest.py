@@ -32,7 +32,7 @@ from storage.migrate import upgrade
 PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef"
 ENCRYPTION_KEY = "0BIPa6J1bVtlKzqI0g1Rj2sCNBfbJ0dBo1uUqkf4yL8="
 TWILIO_TOKEN = "test-twilio-auth-token"
-AT_TOKEN = "test-at-token"
+AT_TOKEN = "test-at-token-0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)

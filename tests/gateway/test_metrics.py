@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.settings import Settings
 from storage.cases import create_report
 from storage.keys import load_crypto
+from tests.conftest import AT_TOKEN
 from tests.gateway.conftest import UssdPhone
 from workers import queues
 from workers.routing import route_report
@@ -62,7 +63,7 @@ def test_service_gauges_count_unrouted_reports_and_queued_jobs(
     case_id = _file(settings, db, datetime.now(UTC) - timedelta(minutes=10))
     _file(settings, db, datetime.now(UTC))  # too recent to count as stuck
     queues.enqueue(queues.ROUTING, route_report, case_id, connection=redis_client)
-    UssdPhone(app_client, "+243990000078", "test-at-token").dial()
+    UssdPhone(app_client, "+243990000078", AT_TOKEN).dial()
     after = app_client.get("/metrics").text
     assert _gauge(after, "sauti_cases_unrouted") == 1
     assert _gauge(after, "sauti_cases_overdue") == 0

@@ -149,6 +149,26 @@ def test_a_public_url_without_the_ussd_token_refuses_to_start(settings: Settings
         assert client.get("/healthz").status_code == 200
 
 
+@pytest.mark.parametrize("token", ["s3cr3t", "test-at-token", "a" * 23])
+def test_a_short_ussd_token_behind_a_public_url_refuses_to_start(
+    settings: Settings, token: str
+) -> None:
+    from gateway.app import create_app
+
+    short = settings.model_copy(update={"sauti_at_token": token})
+    refused = pytest.raises(ValueError, match="SAUTI_AT_TOKEN is shorter than 24 characters")
+    with refused as caught, TestClient(create_app(short)):
+        pass
+    assert "SAUTI_PUBLIC_URL is not a loopback address" in str(caught.value)
+    assert token not in str(caught.value).replace("SAUTI_AT_TOKEN", "")
+    for allowed in (
+        short.model_copy(update={"sauti_public_url": "http://localhost:8000"}),
+        settings.model_copy(update={"sauti_at_token": "b" * 24}),
+    ):
+        with TestClient(create_app(allowed)) as client:
+            assert client.get("/healthz").status_code == 200
+
+
 def test_an_unmigrated_database_is_named_at_start(settings: Settings, tmp_path: Path) -> None:
     from gateway.app import create_app
 
