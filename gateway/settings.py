@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from storage import redis_connect
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+# Characters an Africa's Talking token has at least behind a public URL.
+MIN_AT_TOKEN = 24
 
 
 class Settings(BaseSettings):
@@ -118,6 +120,7 @@ class Settings(BaseSettings):
                 f"SAUTI_PUBLIC_URL is {self.sauti_public_url} but SAUTI_AT_TOKEN is empty: set "
                 "a long random token and add ?token=... to the callback URLs"
             )
+        self.check_at_token()
         self.check_console_provider()
 
     def check_console_provider(self) -> None:
@@ -131,6 +134,17 @@ class Settings(BaseSettings):
                 "SAUTI_PUBLIC_URL is not a loopback address: no SMS would reach a phone. "
                 "Set SAUTI_SMS_PROVIDER to a real provider, or "
                 "SAUTI_CONSOLE_PROVIDER_ALLOWED=true to run without sending"
+            )
+
+    def check_at_token(self) -> None:
+        """Refuse a short Africa's Talking token behind a public URL: it is the callback's
+        only protection, and a short one can be guessed (the message never shows it)."""
+        host = urlsplit(self.sauti_public_url).hostname or ""
+        if host not in LOOPBACK and 0 < len(self.sauti_at_token) < MIN_AT_TOKEN:
+            raise ValueError(
+                f"SAUTI_AT_TOKEN is shorter than {MIN_AT_TOKEN} characters, and SAUTI_PUBLIC_URL "
+                f"is not a loopback address: use a long random token (at least {MIN_AT_TOKEN} "
+                "characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
             )
 
     @property
