@@ -146,13 +146,18 @@ class Case(Base):
 class CaseEvent(Base):
     """One thing that happened to a case: who (`actor`), when (`at`) and what (`kind`).
 
-    Append-only. `actor` is "reporter", "system", "member:<id>" or "user:<name>".
-    `body_enc` holds encrypted free text (a note, a message, added information);
-    `data` holds structured, non-personal detail (channel, committee id, old and new status).
+    Append-only, but for `notified_at`. `actor` is "reporter", "system", "member:<id>" or
+    "user:<name>". `body_enc` holds encrypted free text (a note, a message, added
+    information); `data` holds structured, non-personal detail (channel, committee id, old
+    and new status, whether added information came from the phone that reported).
+    `notified_at` is set once the committees were told of the event (added information).
     """
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case_id_kind", "case_id", "kind"),)
+    __table_args__ = (
+        Index("ix_case_events_case_id_kind", "case_id", "kind"),
+        Index("ix_case_events_kind_notified_at", "kind", "notified_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
@@ -164,5 +169,6 @@ class CaseEvent(Base):
     # The hop that added this information (a hash, naming no one): unique, so that the same
     # hop arriving twice, even at the same instant in two processes, adds it once.
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
     case: Mapped[Case] = relationship(back_populates="events")

@@ -28,6 +28,8 @@ class MessageKind(StrEnum):
     REPORTER_MESSAGE = "reporter_message"
     CLOSING = "closing"
     ESCALATION = "escalation"
+    CONFIRMATION = "confirmation"
+    INFO_ALERT = "info_alert"
 
 
 class RecipientKind(StrEnum):

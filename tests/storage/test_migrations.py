@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 import storage.models  # noqa: F401  (registers every table)
 from storage.db import Base, make_engine
@@ -102,3 +104,51 @@ def test_added_information_keys_move_into_their_own_unique_column(tmp_path: Path
     engine.dispose()
     assert '"submission": "k1"' in data[2]
     assert '"submission": "k2"' in data[4]
+
+
+def test_information_added_before_0008_counts_as_told_and_new_kinds_are_allowed(
+    tmp_path: Path,
+) -> None:
+    """0008: upgrading alerts nobody about old added information (it is marked told when it
+    was added); the outbox takes the confirmation and info_alert kinds, and downgrading
+    removes those rows before the old check comes back."""
+    url = f"sqlite:///{tmp_path / 'notified.db'}"
+    upgrade(url, "0007")
+    engine = make_engine(url)
+    at = "2026-11-27 04:00:00.000000"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO cases (id, number, category, severity, status, occurred, channel,"
+                " language, pseudonym, flow_version, created_at, updated_at) VALUES (1,"
+                " '123456789', 'accident', 'high', 'received', 'today', 'ussd', 'en', 'p',"
+                " 'v1', :at, :at)"
+            ),
+            {"at": at},
+        )
+        for event_id, kind in [(1, "received"), (2, "info_added")]:
+            conn.execute(
+                text(
+                    "INSERT INTO case_events (id, case_id, at, kind, actor, data)"
+                    " VALUES (:id, 1, :at, :kind, 'reporter', '{}')"
+                ),
+                {"id": event_id, "at": at, "kind": kind},
+            )
+    upgrade(url)
+    outbox = (
+        "INSERT INTO outbox_messages (dedupe_key, recipient_kind, to_pseudonym, body_enc,"
+        " language, kind, status, attempts, next_attempt_at, created_at, updated_at) VALUES"
+        " (:key, 'reporter', 'p', x'00', 'en', :kind, 'queued', 0, :at, :at, :at)"
+    )
+    with engine.begin() as conn:
+        notified = dict(conn.execute(text("SELECT id, notified_at FROM case_events")).all())
+        for kind in ("confirmation", "info_alert", "alert"):
+            conn.execute(text(outbox), {"key": kind, "kind": kind, "at": at})
+    assert notified == {1: None, 2: at}
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text(outbox), {"key": "bad", "kind": "postcard", "at": at})
+    downgrade(url, "0007")
+    with engine.connect() as conn:
+        kinds = list(conn.scalars(text("SELECT kind FROM outbox_messages")))
+    engine.dispose()
+    assert kinds == ["alert"]
