@@ -5,10 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +43,7 @@ def _settings() -> Settings:
         settings = load_settings()
     except SettingsError as exc:
         raise click.ClickException(f"the settings cannot be used:\n{exc}") from None
-    setup_logging(settings.sauti_log_level)
+    setup_logging(settings)
     return settings
 
 
@@ -456,58 +453,16 @@ def scheduler() -> None:
 
 @main.command()
 def run() -> None:
-    """Start everything on this machine: migrations, demo data, Redis, web, worker, scheduler."""
-    settings, embedded = ensure_redis(_settings())
-    prepare(settings)
-    env = {**os.environ, "REDIS_URL": settings.redis_url}
-    exe = [sys.executable, "-m", "gateway.cli"]
-    children = [
-        subprocess.Popen([*exe, name], env=env)  # noqa: S603
-        for name in ("web", "worker", "scheduler")
-    ]
-    _print_where_to_dial(settings)
-    try:
-        _wait(children)
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if embedded is not None:
-            embedded.stop()
+    """Start everything on this machine: migrations, demo data, Redis, web, worker, scheduler.
 
+    Every process logs to SAUTI_LOG_FILE (default var/log/sauti.log); the terminal shows
+    where to dial once the web server answers, warnings, and the start and stop."""
+    from gateway import launcher
 
-def _wait(children: list[subprocess.Popen[bytes]]) -> None:
-    try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        return
-    failed = [c for c in children if c.poll() is not None]
-    raise click.ClickException(
-        f"a process stopped (exit {failed[0].returncode}); stopping the rest"
-    )
-
-
-def _print_where_to_dial(settings: Settings) -> None:
-    base = f"http://127.0.0.1:{settings.sauti_port}"
-    token = f"?token={settings.sauti_at_token}" if settings.sauti_at_token else ""
-    click.echo(
-        "\nSauti is running.\n"
-        f"  Dial in this terminal:   .venv/bin/sauti simulate --url {base}\n"
-        f"  USSD callback:           POST {base}/ussd/africastalking{token}\n"
-        f"  SMS webhook (Twilio):    POST {base}/sms/twilio\n"
-        f"  Health and metrics:      {base}/readyz  {base}/metrics\n"
-        f"  Web console:             {base}/admin/  (first user: printf '%s\\n' 'a long "
-        "passphrase' | .venv/bin/sauti admin create-user NAME --role admin)\n"
-        f"  Public statistics:       {base}/public/stats\n"
-        f"  Outbound SMS (console):  {settings.console_outbox}\n"
-        "Press Ctrl-C to stop.\n"
-    )
+    settings = _settings()
+    settings = settings.model_copy(update={"sauti_log_file": launcher.log_file(settings)})
+    setup_logging(settings)
+    launcher.run(settings, prepare=prepare)
 
 
 @main.command()

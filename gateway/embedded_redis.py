@@ -55,17 +55,20 @@ def start(var_dir: Path, *, timeout: float = 10.0) -> EmbeddedRedis:
         "--appendonly", "no",
         "--logfile", str(home / "redis.log"),
     ]  # fmt: skip
+    # A session of its own: Ctrl-C or a SIGTERM to the terminal's process group reaches
+    # the process that started it, which stops it last, after the processes using it.
     process = subprocess.Popen(  # noqa: S603
-        command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+        command, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent, start_new_session=True
     )
     server = EmbeddedRedis(process=process, socket=socket)
     _wait_ready(server, timeout)
     return server
 
 
-def _die_with_parent() -> None:
-    """Have the kernel stop the server when the process that started it ends, even by a
-    signal that skips clean-up (uvicorn re-raises SIGTERM after its own shutdown)."""
+def die_with_parent() -> None:
+    """Have the kernel send SIGTERM to this (forked) process when the process that started
+    it ends, even by a signal that skips clean-up (uvicorn re-raises SIGTERM after its own
+    shutdown) or SIGKILL."""
     if sys.platform == "linux":
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -153,24 +154,80 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().formatStack(stack_info))
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# The service's own announcements, shown on the terminal even next to a log file (`sauti
+# run`: started, stopping, stopped): INFO on this logger or one below it.
+TERMINAL_LOGGER = "sauti"
+
+
+def _let_stops_through() -> None:
+    error = sys.exc_info()[1]
+    if isinstance(error, KeyboardInterrupt | StopRequested):
+        raise error
+
+
 class _StopAwareHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A stream handler that lets a stop through: a signal handler that raises (RQ's stop
     on SIGTERM, Ctrl-C) while a line is being written must end the process's loop, not be
     printed as a logging error and forgotten."""
 
     def handleError(self, record: logging.LogRecord) -> None:
-        error = sys.exc_info()[1]
-        if isinstance(error, KeyboardInterrupt | StopRequested):
-            raise error
+        _let_stops_through()
         super().handleError(record)
 
 
-def setup_logging(level: str) -> None:
-    handler = _StopAwareHandler()
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+class _StopAwareFileHandler(logging.FileHandler):
+    """The log file's handler, letting a stop through as `_StopAwareHandler` does."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        _let_stops_through()
+        super().handleError(record)
+
+
+class TerminalFilter(logging.Filter):
+    """What the terminal shows when every line also goes to a log file: warnings and worse
+    from anyone, and the announcements of `TERMINAL_LOGGER` (not RQ's, uvicorn's, httpx's
+    or the jobs' INFO lines)."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < self.level:
+            return False
+        if record.levelno >= logging.WARNING:
+            return True
+        return record.name == TERMINAL_LOGGER or record.name.startswith(TERMINAL_LOGGER + ".")
+
+
+def _level(name: str) -> int:
+    return logging.getLevelNamesMapping().get(name.upper(), logging.INFO)
+
+
+def _log_file(path: Path) -> _StopAwareFileHandler:
+    """A handler appending to `path` (created 0600: the log is for the operator alone)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    return _StopAwareFileHandler(path, encoding="utf-8")
+
+
+def setup_logging(settings: Settings) -> None:
+    """Every log line at SAUTI_LOG_LEVEL, phone numbers blanked, to standard error; with
+    SAUTI_LOG_FILE to that file, standard error then showing only what `TerminalFilter`
+    lets through."""
+    level = _level(settings.sauti_log_level)
+    formatter = RedactingFormatter(LOG_FORMAT)
+    terminal = _StopAwareHandler()
+    handlers: list[logging.Handler] = [terminal]
+    if settings.sauti_log_file is not None:
+        terminal.addFilter(TerminalFilter(level))
+        handlers.append(_log_file(settings.sauti_log_file))
+    for handler in handlers:
+        handler.setFormatter(formatter)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def ensure_redis(settings: Settings) -> tuple[Settings, EmbeddedRedis | None]:

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     sauti_sms_session_ttl: int = Field(default=1800, ge=60)
     sauti_draft_ttl: int = Field(default=86400, ge=60)
     sauti_log_level: str = "INFO"
+    # Every log line goes to this file, the terminal then showing only warnings and the
+    # service's own announcements (`sauti run` sets it to var/log/sauti.log).
+    sauti_log_file: Path | None = None
     # Console sessions end after this many seconds without a request, or after sign-in.
     sauti_console_idle: int = Field(default=1800, ge=60)
     sauti_console_lifetime: int = Field(default=43200, ge=300)

@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 import logging
+import stat
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import phonenumbers
 import pytest
 from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher, PhoneNumberType
 
-from gateway.services import RedactingFormatter, redact
+from gateway.services import RedactingFormatter, redact, setup_logging
+from gateway.settings import Settings
 
 # The countries served, where a number is often written without its country code.
 SERVED = ("CD", "RW", "BI")
@@ -154,3 +158,62 @@ def test_a_number_inside_a_word_or_an_id_is_an_id() -> None:
     assert redact("token 0812345678abcdef") == "token 0812345678abcdef"
     # An international number written with its '+' is one even when a word follows.
     assert redact("to +243812345678was") == "to [number]was"
+
+
+# -- where the lines go --------------------------------------------------------------------
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """The root logger as pytest set it up, back after the test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:], root.level = handlers, level
+
+
+def _emit_everything() -> None:
+    logging.getLogger("rq.worker").info("Worker 1f2e: Job OK (99b19d6e-977f-40c1-aac5)")
+    logging.getLogger("httpx").info("HTTP Request: POST https://api.example.org 201")
+    logging.getLogger("uvicorn.error").info("Uvicorn running on http://127.0.0.1:8000")
+    logging.getLogger("workers.digests").info("digest committee_id=8 messages=0")
+    logging.getLogger("sauti").info("web stopped")
+    logging.getLogger("rq.worker").warning("could not connect to Redis instance")
+    try:
+        raise ValueError("bad number +243812345678")
+    except ValueError:
+        logging.getLogger("gateway.app").exception("caller 0812345678 refused")
+
+
+def test_with_a_log_file_the_terminal_shows_warnings_and_announcements_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], restored_logging: None
+) -> None:
+    path = tmp_path / "log" / "sauti.log"
+    setup_logging(Settings(sauti_var_dir=tmp_path, sauti_log_file=path))
+    _emit_everything()
+    terminal = capsys.readouterr().err
+    logged = path.read_text()
+    for line in ("Job OK", "HTTP Request", "Uvicorn running", "digest committee_id=8"):
+        assert line in logged
+        assert line not in terminal
+    for line in ("sauti: web stopped", "could not connect to Redis", "caller [number] refused"):
+        assert line in logged
+        assert line in terminal
+    assert "ValueError: bad number [number]" in terminal
+    assert "243812345678" not in logged + terminal
+    assert "0812345678" not in logged + terminal
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_without_a_log_file_everything_goes_to_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], restored_logging: None
+) -> None:
+    setup_logging(Settings(sauti_var_dir=tmp_path, sauti_log_level="INFO"))
+    _emit_everything()
+    terminal = capsys.readouterr().err
+    for line in ("Job OK", "HTTP Request", "digest committee_id=8", "sauti: web stopped"):
+        assert line in terminal
+    assert "0812345678" not in terminal
