@@ -45,7 +45,7 @@ from flows.model import (
     TextInput,
 )
 from flows.places import StaticPlaces
-from flows.render import BUDGET, Page, layout
+from flows.render import BUDGET, CHANNELS, Page, layout
 from flows.sources import LANGUAGE_NAMES
 from flows.state import Context, Entry, State, Translator
 
@@ -214,6 +214,20 @@ def unknown_placeholders(bundle: Bundle) -> list[str]:
     return problems
 
 
+def channel_text_problems(bundle: Bundle) -> list[str]:
+    """Return shared texts keyed ``<channel>:<node>`` that name no channel or no shown node."""
+    problems = []
+    for role in bundle.texts:
+        channel, colon, node_id = role.partition(":")
+        if not colon:
+            continue
+        if channel not in CHANNELS:
+            problems.append(f"texts: '{role}': '{channel}' is not one of {', '.join(CHANNELS)}")
+        elif not isinstance(bundle.nodes.get(node_id), Menu | ListNode | TextInput | End):
+            problems.append(f"texts: '{role}': '{node_id}' is no node that shows a screen")
+    return problems
+
+
 # -- screens -------------------------------------------------------------------------------
 
 
@@ -270,6 +284,13 @@ def check_screens(
         for node in bundle.nodes.values():
             if isinstance(node, Menu | ListNode | TextInput | End):
                 _check_node(bundle, node, ctx, answers, values, report)
+        # A node with a text of its own on another channel is rendered there as well.
+        for role in bundle.texts:
+            channel, _, node_id = role.partition(":")
+            shown = bundle.nodes.get(node_id)
+            if channel in CHANNELS and channel != ctx.channel and isinstance(shown, Shown):
+                own = replace(ctx, channel=channel)
+                _check_node(bundle, shown, own, answers, values, report)
 
 
 def _check_node(
@@ -298,8 +319,10 @@ def _check_node(
             problem = _problem(page)
             if problem:
                 variant = ", with error line" if notice else ""
+                channel = "" if ctx.channel == CHANNELS[0] else f", {ctx.channel}"
                 report.errors.append(
-                    f"{_where(node.id)} [{ctx.lang}, page {number}{variant}]: screen {problem}:\n"
+                    f"{_where(node.id)} [{ctx.lang}{channel}, page {number}{variant}]: "
+                    f"screen {problem}:\n"
                     + "\n".join(f"    | {line}" for line in page.text.splitlines())
                 )
 
@@ -335,7 +358,8 @@ def check_translations(
 
 def sms_problem(template: sms.Template, tr: Translator) -> str | None:
     """Tell how a filled template breaks its budget in the language of `tr`, if it does."""
-    unsampled = placeholders(template.msgid) - set(template.samples)
+    used = {name for msgid in template.msgids for name in placeholders(msgid)}
+    unsampled = used - set(template.samples)
     if unsampled:
         return "no sample for " + ", ".join(f"{{{name}}}" for name in sorted(unsampled))
     try:
@@ -397,6 +421,7 @@ def lint(
         return report
     report.errors += [f"{_where(node_id)}: nothing leads here" for node_id in unreachable(bundle)]
     report.errors += unknown_placeholders(bundle)
+    report.errors += channel_text_problems(bundle)
     code = shipped_code_messages() if code_messages is None else code_messages
     check_translations([*bundle_messages(bundle), *code], catalogs, languages, report)
     check_screens(bundle, catalogs, languages, report)

@@ -10,11 +10,17 @@ so an error line leaves room for fewer. Values filled into texts (place names, a
 description, a committee's message) are shortened with ``...``, longest first, when the
 screen would overflow; a line whose placeholders are all empty is left out. Only if that
 is not enough is the screen cut hard, which `Page.cut` reports and the lint forbids.
+
+A node may read differently on one channel: a shared text keyed ``<channel>:<node id>``
+(``sms:main.help``) replaces the node's lines there, e.g. to name the SMS keywords where
+USSD names the keys to dial. A label value refined with a dot (``closed.resolved``) that
+its table does not list shows the label of its first part (``closed``), so flows that
+predate a refinement still read right.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from string import Formatter
@@ -26,6 +32,8 @@ from flows.sources import list_items
 from flows.state import Context, State, Translator
 
 BUDGET = 156
+# The channels a conversation runs on (`Context.channel`).
+CHANNELS = ("ussd", "sms")
 MIN_VALUE = 8
 ELLIPSIS = "..."
 RESERVED_ITEMS = 3
@@ -79,6 +87,25 @@ def parse_template(text: str) -> tuple[tuple[str, str | None], ...]:
     return tuple((gsm.transliterate(literal), name or None) for literal, name in parts)
 
 
+def label_of(table: Mapping[str, str], value: str) -> str | None:
+    """The label of a value; for ``head.detail`` not in the table, the label of ``head``."""
+    found = table.get(value)
+    if found is None and "." in value:
+        found = table.get(value.partition(".")[0])
+    return found
+
+
+def channel_key(channel: str, node_id: str) -> str:
+    """The shared text that replaces a node's lines on one channel (``sms:main.help``)."""
+    return f"{channel}:{node_id}"
+
+
+def node_lines(bundle: Bundle, node: Shown, channel: str) -> tuple[str, ...]:
+    """The lines a node shows on `channel`: its channel's own text when the bundle has one."""
+    own = bundle.texts.get(channel_key(channel, node.id))
+    return (own,) if own else node.text
+
+
 class _Line:
     """A line being fitted: its parts, and (rank, index) of the values that may be shortened."""
 
@@ -120,7 +147,7 @@ class _Filler:
         if name in self.bundle.place_answers:
             place = self.ctx.places.get(raw)
             return clean_value(place.name if place is not None else raw)
-        label = self.bundle.labels.get(name, {}).get(raw)
+        label = label_of(self.bundle.labels.get(name, {}), raw)
         return clean_value(self.tr.gettext(label) if label else raw)
 
     def rank(self, name: str) -> int | None:
@@ -259,7 +286,7 @@ def layout(bundle: Bundle, state: State, ctx: Context) -> Page:
     tr = ctx.translators(state.lang)
     filler = _Filler(bundle, state, ctx, node, tr)
     head = [filler.line(state.notice)] if state.notice else []
-    head.extend(filler.line(text) for text in node.text)
+    head.extend(filler.line(text) for text in node_lines(bundle, node, ctx.channel))
     items = _items(node, state, ctx, tr)
     offset = state.offset if state.offset < len(items) else 0
     footer = []

@@ -45,13 +45,21 @@ class Template:
     """One SMS text: its msgid, its budget in segments, and a sample for each placeholder.
 
     `screen` marks a message that is also shown as a USSD screen (after ``END ``), which
-    must then fit a screen's septets as well.
+    must then fit a screen's septets as well. `tail` are messages the SMS always ends with,
+    each after a space (the reporters' "send STATUS" line), filled with the same samples
+    and counted in the same budget.
     """
 
     msgid: str
     budget: int
     samples: Mapping[str, Sample] = field(default_factory=dict)
     screen: bool = False
+    tail: tuple[str, ...] = ()
+
+    @property
+    def msgids(self) -> tuple[str, ...]:
+        """The message and its tail, in the order the SMS shows them."""
+        return (self.msgid, *self.tail)
 
 
 class TemplateError(ValueError):
@@ -86,7 +94,7 @@ def fill(template: Template, tr: Translator) -> str:
     """The template translated, filled with its samples and in GSM-7."""
     values = {name: value(sample, tr) for name, sample in template.samples.items()}
     try:
-        text = tr.gettext(template.msgid).format_map(values)
+        text = " ".join(tr.gettext(msgid).format_map(values) for msgid in template.msgids)
     except KeyError as exc:
         raise TemplateError(f"no sample for {{{exc.args[0]}}}") from exc
     except (IndexError, ValueError) as exc:

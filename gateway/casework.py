@@ -19,19 +19,20 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from flows.i18n import Catalogs, Translator
-from storage import cases, outbox
+from storage import cases
 from storage.assignments import active_assignments
 from storage.casequery import case_by_number
 from storage.cases import InvalidAction
 from storage.committees import committee_by_code
 from storage.db import utcnow
-from storage.models import Case, MessageKind, OutboxStatus, Outcome, RecipientKind, Status
+from storage.models import Case, MessageKind, Outcome, Status
 from storage.privacy import Crypto
 from storage.users import audit
 from workers.alerts import queue_alerts
 from workers.context import live_catalogs
 from workers.escalation import REQUESTED, escalate_and_alert
 from workers.notify import enqueue_sends
+from workers.reporters import queue_to_reporter
 from workers.texts import reporter_closed_text, reporter_message_text
 
 if TYPE_CHECKING:
@@ -217,24 +218,15 @@ class CaseWork:
 
     def _to_reporter(self, key: str, body: str, kind: MessageKind) -> list[int]:
         """Queue an SMS to the reporter when they asked for updates; ids of rows to send."""
-        contact = cases.reporter_contact(crypto=self.crypto, case=self.case)
-        if contact is None:
-            return []
-        message = outbox.queue_sms(
+        return queue_to_reporter(
             session=self.session,
             crypto=self.crypto,
-            dedupe_key=key,
-            to_e164=contact,
+            case=self.case,
+            key=key,
             body=body,
-            language=self.case.language,
             kind=kind,
-            recipient_kind=RecipientKind.REPORTER,
-            case_id=self.case.id,
             now=self.now,
         )
-        if message is None or message.status != OutboxStatus.QUEUED:
-            return []
-        return [message.id]
 
 
 @dataclass(frozen=True)

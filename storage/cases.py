@@ -71,7 +71,12 @@ class InvalidReport(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class StatusView:
-    """What a reporter may learn about their case."""
+    """What a reporter may learn about their case.
+
+    `status` is the status as the reporter is told it: the case's status, and for a closed
+    case its outcome too (`closed.resolved`; the flows label each, and flows without that
+    label show the one of `closed`). `outcome` is the outcome alone.
+    """
 
     number: str
     status: str
@@ -283,10 +288,17 @@ def status_view(*, session: Session, crypto: Crypto, case: Case) -> StatusView:
     body = session.scalar(query)
     return StatusView(
         number=case.number,
-        status=case.status,
+        status=reporter_status(case),
         outcome=case.outcome,
         message=None if body is None else _readable(crypto, body, case),
     )
+
+
+def reporter_status(case: Case) -> str:
+    """The status a reporter is told: `closed.<outcome>` for a closed case, else the status."""
+    if case.status == Status.CLOSED and case.outcome:
+        return f"{Status.CLOSED}.{case.outcome}"
+    return case.status
 
 
 def _readable(crypto: Crypto, body: bytes, case: Case) -> str | None:

@@ -1,4 +1,5 @@
-"""Route a committed report to the committees that cover its place, and alert them."""
+"""Route a committed report to the committees that cover its place, and alert them; give
+a reporter who asked for SMS news their case number by SMS."""
 
 from __future__ import annotations
 
@@ -12,18 +13,40 @@ from storage.routing import route_case
 from workers import context
 from workers.alerts import queue_alerts
 from workers.notify import enqueue_sends
+from workers.reporters import queue_confirmation
 
 log = logging.getLogger(__name__)
 
 
+def confirm_report(report_id: int, *, now: datetime | None = None) -> int:
+    """Queue and enqueue the SMS with the case number, when the reporter asked for SMS
+    news; keyed by the case, so a second run sends nothing. Return how many were queued."""
+    ctx = context.current()
+    at = now or utcnow()
+    with ctx.sessions.begin() as session:
+        case = session.get(Case, report_id)
+        to_send = (
+            []
+            if case is None
+            else queue_confirmation(
+                session=session, crypto=ctx.crypto, catalogs=ctx.catalogs, case=case, now=at
+            )
+        )
+    enqueue_sends(to_send, connection=ctx.redis)
+    return len(to_send)
+
+
 def route_report(report_id: int, *, now: datetime | None = None) -> bool:
-    """Route a report and queue its alerts in one transaction, then enqueue the sending.
+    """Give the reporter their case number by SMS (`confirm_report`, its own transaction,
+    so a routing problem cannot hold it back); then route the report and queue its alerts
+    in one transaction, then enqueue the sending.
 
     The alerts commit with the routing or not at all, so only the run that routed the report
     queues them: a second run changes nothing. Return whether this run routed the report.
     """
     ctx = context.current()
     at = now or utcnow()
+    confirmed = confirm_report(report_id, now=at)
     with ctx.sessions.begin() as session:
         cases.request_routing(session=session, case_id=report_id, now=at)
         result = route_case(session=session, case_id=report_id, now=at)
@@ -40,10 +63,11 @@ def route_report(report_id: int, *, now: datetime | None = None) -> bool:
             )
     enqueue_sends(to_send, connection=ctx.redis)
     log.info(
-        "route_report case_id=%s routed=%s committees=%d alerts=%d",
+        "route_report case_id=%s routed=%s committees=%d alerts=%d confirmation=%d",
         report_id,
         result.changed,
         len(result.assignments),
         len(to_send),
+        confirmed,
     )
     return result.changed

@@ -4,6 +4,8 @@ Each text is a translated message (a msgid marked with `N_`) filled with values,
 into the GSM-7 alphabet and made to fit its segment budget: alerts and ordinary messages
 two segments, digests three. Free text (a description excerpt, a committee's message) is
 what gets shortened, with "...", so the case number and the instructions always arrive.
+Every SMS to a reporter ends with `FOLLOW_UP`, the way to follow the case by SMS (`STATUS`
+and the case number, in the reporter's language).
 """
 
 from __future__ import annotations
@@ -96,6 +98,14 @@ LIST_EMPTY = N_("No open cases for your committee.")
 LIST_MORE = N_("+{count} more")
 REPORTER_MESSAGE = N_("Sauti case {case}. The committee says: {text}")
 REPORTER_CLOSED = N_("Sauti case {case} is closed: {outcome}. Thank you for reporting.")
+# Sent as soon as a report that asked for SMS news is handled: a USSD screen vanishes.
+CONFIRMATION = N_(
+    "Sauti received your report: case {case}. Keep this number: it is the only way to "
+    "check your case or add to it."
+)
+# The last sentence of every SMS to a reporter. The word is the status keyword of the
+# reporter's language (gateway/keywords.py), the number typed back as digits.
+FOLLOW_UP = N_("To follow your case, send STATUS {number}.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,21 +156,25 @@ def fill(
     budget: int = SMS_SEGMENTS,
     shrink: str | None = None,
     frame: str = "{}",
+    tail: Sequence[str] = (),
 ) -> str:
     """Translate `msgid`, fill it and make it fit `budget` segments.
 
     `shrink` names the value to shorten (with "...") when the text is too long; `frame`
     is how that value is shown when it is not empty ('"{}" ' quotes it, an empty one
-    leaves no quotes behind). A text still too long is cut: a last resort, as templates
-    are short.
+    leaves no quotes behind). `tail` are messages that follow, each after a space, filled
+    with the same values and never shortened. A text still too long is cut: a last
+    resort, as templates are short.
     """
     raw = clean_value(values.get(shrink, "")) if shrink is not None else ""
+    ending = "".join(" " + _format(translator, line, values) for line in tail)
 
     def render(size: int) -> str:
         if shrink is None:
-            return _format(translator, msgid, values)
+            return _format(translator, msgid, values) + ending
         cut = shorten(raw, size)
-        return _format(translator, msgid, {**values, shrink: frame.format(cut) if cut else ""})
+        shown = {**values, shrink: frame.format(cut) if cut else ""}
+        return _format(translator, msgid, shown) + ending
 
     text = render(len(raw))
     if not fits(text, budget):
@@ -288,18 +302,29 @@ def list_text(translator: Translator, lines: Sequence[CaseLine]) -> str:
 
 
 def reporter_message_text(translator: Translator, number: str, text: str) -> str:
-    """A committee's message to the reporter of a case."""
-    values = {"case": display(number), "text": clean_value(text)}
-    return fill(translator, REPORTER_MESSAGE, values, shrink="text")
+    """A committee's message to the reporter of a case, then how to follow the case (the
+    message ends a sentence, so the instruction does not run on from it)."""
+    said = clean_value(text)
+    if said and not said.endswith((".", "!", "?")):
+        said += "."
+    values = {"case": display(number), "number": number, "text": said}
+    return fill(translator, REPORTER_MESSAGE, values, shrink="text", tail=(FOLLOW_UP,))
 
 
 def reporter_closed_text(translator: Translator, number: str, outcome: str) -> str:
     """The last SMS a reporter gets about a case: it is closed, and how."""
     values = {
         "case": display(number),
+        "number": number,
         "outcome": label(translator, OUTCOME_FOR_REPORTER, outcome),
     }
-    return fill(translator, REPORTER_CLOSED, values)
+    return fill(translator, REPORTER_CLOSED, values, tail=(FOLLOW_UP,))
+
+
+def confirmation_text(translator: Translator, number: str) -> str:
+    """The case number by SMS, for a reporter who asked for SMS news: keep it, follow it."""
+    values = {"case": display(number), "number": number}
+    return fill(translator, CONFIRMATION, values, tail=(FOLLOW_UP,))
 
 
 _ALERT_SAMPLES: dict[str, Sample] = {
@@ -329,8 +354,17 @@ SMS_TEMPLATES = (
     Template(LIST_HEADER, 1, {"count": "999"}),
     Template(LIST_EMPTY, 1),
     Template(LIST_MORE, 1, {"count": "999"}),
-    Template(REPORTER_MESSAGE, SMS_SEGMENTS, {"case": CASE, "text": MESSAGE}),
     Template(
-        REPORTER_CLOSED, SMS_SEGMENTS, {"case": CASE, "outcome": longest(OUTCOME_FOR_REPORTER)}
+        REPORTER_MESSAGE,
+        SMS_SEGMENTS,
+        {"case": CASE, "number": CASE_DIGITS, "text": MESSAGE},
+        tail=(FOLLOW_UP,),
     ),
+    Template(
+        REPORTER_CLOSED,
+        SMS_SEGMENTS,
+        {"case": CASE, "number": CASE_DIGITS, "outcome": longest(OUTCOME_FOR_REPORTER)},
+        tail=(FOLLOW_UP,),
+    ),
+    Template(CONFIRMATION, SMS_SEGMENTS, {"case": CASE, "number": CASE_DIGITS}, tail=(FOLLOW_UP,)),
 )

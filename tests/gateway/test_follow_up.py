@@ -90,18 +90,22 @@ def test_report_alert_ack_msg_close_and_the_number_is_erased(
     assert f"Committee: {MESSAGE}" in status_screen(reporter, number)
     run_jobs()
     to_reporter = [line for line in sent(settings) if line["to"] == mask_phone(REPORTER)]
+    follow = f"To follow your case, send STATUS {number.replace('-', '')}."
     assert [line["body"] for line in to_reporter] == [
-        f"Sauti case {number}. The committee says: {MESSAGE}"
+        f"Sauti received your report: case {number}. Keep this number: it is the only way "
+        f"to check your case or add to it. {follow}",
+        f"Sauti case {number}. The committee says: {MESSAGE}. {follow}",
     ]
 
     assert focal_fr.send(f"FERMER {number} résolu La police a rendu l'argent") == (
         f"Dossier {number} clos : résolu."
     )
-    assert "Closed" in status_screen(reporter, number)
+    assert "Closed - the problem was resolved" in status_screen(reporter, number)
     run_jobs()
     to_reporter = [line for line in sent(settings) if line["to"] == mask_phone(REPORTER)]
     assert to_reporter[-1]["body"] == (
-        f"Sauti case {number} is closed: the problem was resolved. Thank you for reporting."
+        f"Sauti case {number} is closed: the problem was resolved. Thank you for reporting. "
+        f"{follow}"
     )
 
     with db() as session:
@@ -117,6 +121,7 @@ def test_report_alert_ack_msg_close_and_the_number_is_erased(
             select(OutboxMessage).where(OutboxMessage.recipient_kind == "reporter")
         ).all()
         assert [(m.kind, m.status, m.to_enc) for m in reporter_rows] == [
+            ("confirmation", "delivered", None),
             ("reporter_message", "delivered", None),
             ("closing", "delivered", None),
         ]
@@ -152,6 +157,9 @@ def test_a_reporter_who_sent_stop_gets_no_sms_but_sees_the_message(
     reply = focal.send(f"MSG {number} We will call the district")
     assert reply == said("rw", commands.MESSAGE_SAVED, case=number)
     run_jobs()
-    assert [line["to"] for line in sent(settings)] == [RULINDO]  # the alert only
+    # The case number came by SMS at once; after STOP only the committee's alert went out.
+    first, *rest = sent(settings)
+    assert f"STATUS {number.replace('-', '')}" in first["body"]
+    assert [line["to"] for line in rest] == [RULINDO]
     reporter.send("START")
     assert "We will call the district" in reporter.send(f"STATUS {number}")

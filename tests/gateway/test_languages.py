@@ -123,7 +123,8 @@ def test_a_whole_round_in_each_language(
     run_jobs()
     translator = message_catalogs(("en",)).translator(r.lang)
     expected = texts.reporter_message_text(translator, number.replace("-", ""), MESSAGE)
-    assert outbox(settings, mask_phone(r.reporter)) == [expected]
+    confirmation = texts.confirmation_text(translator, number.replace("-", ""))
+    assert outbox(settings, mask_phone(r.reporter)) == [confirmation, expected]
 
     reporter.dial()  # the language is remembered: straight to the main menu
     pick(reporter, shown(r.lang, "Check a report"))

@@ -20,6 +20,7 @@ from storage.cases import (
     NoFreeNumber,
     StatusView,
     add_information,
+    close_case,
     create_report,
     find_case,
     request_routing,
@@ -282,6 +283,19 @@ def test_added_information_is_an_encrypted_event(
     assert case.updated_at == later
     with pytest.raises(InvalidReport):
         add_information(session=session, crypto=crypto, case=case, text="   ", channel="sms")
+
+
+@pytest.mark.parametrize("outcome", ["resolved", "persistent", "unfounded", "duplicate"])
+def test_the_status_of_a_closed_case_carries_its_outcome(
+    session: Session, crypto: Crypto, now: datetime, outcome: str
+) -> None:
+    case = _report(session, crypto, now)
+    close_case(
+        session=session, crypto=crypto, case=case, actor="member:1", outcome=outcome, note=None,
+        now=now,
+    )  # fmt: skip
+    view = status_view(session=session, crypto=crypto, case=case)
+    assert (view.status, view.outcome) == (f"closed.{outcome}", outcome)
 
 
 def test_request_routing_happens_once(session: Session, crypto: Crypto, now: datetime) -> None:
