@@ -1,4 +1,7 @@
-"""`sauti simulate`: a USSD session in the terminal, posted exactly as Africa's Talking does."""
+"""`sauti simulate`: a USSD session in the terminal, posted exactly as Africa's Talking does.
+
+After the last screen (END) it waits for Enter, which dials again, or q, which quits, so
+the last screen can be read."""
 
 from __future__ import annotations
 
@@ -51,6 +54,10 @@ def _checked(response: httpx.Response) -> str:
     return response.text
 
 
+AGAIN = "(session ended) Press Enter to dial again, or type q and Enter to quit:"
+QUIT = frozenset({"q", "quit", "exit"})
+
+
 def run_simulation(
     *, settings: Settings, url: str | None, phone: str, service_code: str | None
 ) -> None:
@@ -60,10 +67,26 @@ def run_simulation(
         click.echo(
             f"Dialling {code} from {phone}. Type your answer and press Enter (Ctrl-D hangs up)."
         )
-        _session(post, phone=phone, service_code=code)
+        while _session(post, phone=phone, service_code=code) and _again():
+            click.echo(f"\nDialling {code} again.")
 
 
-def _session(post: Post, *, phone: str, service_code: str) -> None:
+def _again() -> bool:
+    """After the last screen: wait for Enter (dial again) or q (quit), so the screen can be
+    read before anything else is shown."""
+    try:
+        answer: str = click.prompt(AGAIN, default="", show_default=False, prompt_suffix=" ")
+    except click.Abort:  # Ctrl-D or Ctrl-C at the prompt
+        click.echo()
+        answer = "q"
+    if answer.strip().casefold() in QUIT:
+        click.echo("(hung up)")
+        return False
+    return True
+
+
+def _session(post: Post, *, phone: str, service_code: str) -> bool:
+    """One dial, screen by screen; True when the service ended it, False on a hang-up."""
     inputs: list[str] = []
     form = {
         "sessionId": f"SIM{secrets.token_hex(8)}",
@@ -76,10 +99,9 @@ def _session(post: Post, *, phone: str, service_code: str) -> None:
         kind, _, screen = reply.partition(" ")
         click.echo("\n" + "-" * 32 + f"\n{screen}\n" + "-" * 32)
         if kind != "CON":
-            click.echo("(session ended)")
-            return
+            return True
         try:
             inputs.append(click.prompt(">", default="", show_default=False, prompt_suffix=" "))
         except click.Abort:
             click.echo("\n(hung up)")
-            return
+            return False

@@ -109,6 +109,41 @@ def test_simulate_files_a_report_in_the_terminal(
         assert len(session.scalars(select(Case)).all()) == 1
 
 
+def _english(settings: Settings, db: sessionmaker[Session], phone: str) -> None:
+    pseudonym = load_crypto(settings).pseudonym(phone)
+    with db.begin() as session:  # a number that chose English before: no language list
+        set_language(session=session, pseudonym=pseudonym, language="en", now=datetime.now(UTC))
+
+
+def test_simulate_waits_for_enter_after_the_last_screen_then_dials_again(
+    run_cli: CliRunner, db: sessionmaker[Session], settings: Settings
+) -> None:
+    _english(settings, db, "+243812345678")
+    # Help (5) ends the session; Enter dials again; Help again; then q quits.
+    result = run_cli.invoke(cli.main, ["simulate", "--phone", "+243812345678"], input="5\n\n5\nq\n")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    prompt = "(session ended) Press Enter to dial again, or type q and Enter to quit:"
+    assert out.count(prompt) == 2
+    assert out.count("Sauti - anonymous reports") == 2  # the main menu, once a dial
+    # The last screen stays readable above the prompt, before anything else is shown.
+    first_end = out.index("Sauti is free and anonymous")
+    assert first_end < out.index(prompt) < out.rindex("Sauti - anonymous reports")
+    assert out.rstrip().endswith("(hung up)")
+
+
+def test_simulate_ends_when_input_ends_after_the_last_screen(
+    run_cli: CliRunner, db: sessionmaker[Session], settings: Settings
+) -> None:
+    _english(settings, db, "+243812345678")
+    result = run_cli.invoke(cli.main, ["simulate", "--phone", "+243812345678"], input="5\n")
+    assert result.exit_code == 0, result.output
+    assert "Sauti is free and anonymous" in result.output
+    assert "Press Enter to dial again" in result.output
+    assert result.output.count("Sauti - anonymous reports") == 1
+    assert result.output.rstrip().endswith("(hung up)")
+
+
 # -- committees --------------------------------------------------------------------------
 
 GOOD = """\
