@@ -321,26 +321,35 @@ def add_information(
     actor: str = REPORTER,
     now: datetime | None = None,
     submission_key: str | None = None,
+    pseudonym: str | None = None,
 ) -> CaseEvent:
     """Append information to `case`, stored encrypted, as an `info_added` event.
 
     A `submission_key` already recorded on the case returns its event instead: the same
-    hop sent again adds the information once.
+    hop sent again adds the information once. With the sender's `pseudonym`, the event
+    records whether it is the phone that made the report (`same_phone`), and only that:
+    the pseudonym itself is not kept. The committees are told by the sweep
+    (`unnotified_information`).
     """
     text = text.strip()
     if not text:
         raise InvalidReport("text", text)
+    if pseudonym is not None and not is_pseudonym(pseudonym):
+        raise InvalidReport("pseudonym", "<not a pseudonym>")
     earlier = _info_added_by(session, submission_key)
     if earlier is not None:
         return earlier
     at = now or utcnow()
+    data: dict[str, Any] = {"channel": channel}
+    if pseudonym is not None:
+        data["same_phone"] = pseudonym == case.pseudonym
     event = _event(
         case.id,
         EventKind.INFO_ADDED,
         at=at,
         actor=actor,
         body_enc=crypto.encrypt(text),
-        data={"channel": channel},
+        data=data,
     )
     event.submission_key = submission_key
     try:
@@ -356,6 +365,39 @@ def add_information(
     case.updated_at = at
     session.flush()
     return event
+
+
+def unnotified_information(*, session: Session, limit: int) -> list[int]:
+    """Return ids of added information the committees have not been told of, oldest first."""
+    query = (
+        select(CaseEvent.id)
+        .where(CaseEvent.kind == EventKind.INFO_ADDED, CaseEvent.notified_at.is_(None))
+        .order_by(CaseEvent.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def claim_information_notice(*, session: Session, event_id: int, now: datetime) -> CaseEvent | None:
+    """Record that the committees are told of added information now; return the event, or
+    None when it is no added information or was claimed already (by another run).
+
+    A conditional UPDATE, so two runs racing on the same event tell the committees once.
+    """
+    claim = (
+        update(CaseEvent)
+        .where(
+            CaseEvent.id == event_id,
+            CaseEvent.kind == EventKind.INFO_ADDED,
+            CaseEvent.notified_at.is_(None),
+        )
+        .values(notified_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], session.execute(claim)).rowcount != 1:
+        return None
+    expire_loaded(session, CaseEvent)
+    return session.get(CaseEvent, event_id)
 
 
 def _info_added_by(session: Session, key: str | None) -> CaseEvent | None:

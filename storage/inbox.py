@@ -3,7 +3,7 @@ the LIST of open cases a focal point can ask for."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,9 +18,11 @@ from storage.committees import ack_deadline
 from storage.models import (
     Case,
     CaseAssignment,
+    CaseEvent,
     Committee,
     CommitteeMember,
     DigestRun,
+    EventKind,
     Severity,
     Status,
 )
@@ -55,12 +57,14 @@ class DigestItems:
     """A committee's open cases in three disjoint groups, most urgent first in each.
 
     `overdue`: unacknowledged past the committee's deadline; `new`: assigned since the last
-    digest and not overdue; `open`: the rest.
+    digest and not overdue; `open`: the rest. `informed` are those of them, in any group,
+    to which information was added since the last digest.
     """
 
     new: list[CaseLine]
     open: list[CaseLine]
     overdue: list[CaseLine]
+    informed: list[CaseLine] = field(default_factory=list)
 
 
 def _severity_rank() -> Any:
@@ -136,14 +140,30 @@ def digest_items(
     items = DigestItems(new=[], open=[], overdue=[])
     if committee is None:
         return items
+    lines: dict[int, CaseLine] = {}
     for case, assignment in session.execute(_inbox_query(committee_id)):
+        line = lines[case.id] = _line(case)
         if _unacknowledged(assignment, case) and _due_at(assignment, case, committee) <= now:
-            items.overdue.append(_line(case))
+            items.overdue.append(line)
         elif assignment.assigned_at >= since:
-            items.new.append(_line(case))
+            items.new.append(line)
         else:
-            items.open.append(_line(case))
+            items.open.append(line)
+    informed = _informed_since(session, list(lines), since)
+    items.informed.extend(line for case_id, line in lines.items() if case_id in informed)
     return items
+
+
+def _informed_since(session: Session, case_ids: list[int], since: datetime) -> set[int]:
+    """Which of these cases had information added at or after `since`."""
+    if not case_ids:
+        return set()
+    query = select(CaseEvent.case_id).where(
+        CaseEvent.kind == EventKind.INFO_ADDED,
+        CaseEvent.at >= since,
+        CaseEvent.case_id.in_(case_ids),
+    )
+    return set(session.scalars(query.distinct()))
 
 
 def open_cases_for_member(

@@ -1,9 +1,10 @@
 """Alerts: a case in a committee's inbox is told at once to each of its active focal
-points, in the focal point's own language, as one outbox row each."""
+points, in the focal point's own language, as one outbox row each; so is information added
+to a case the committee has."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -13,14 +14,16 @@ from flows.render import clean_value, shorten
 from storage import outbox
 from storage.models import (
     Case,
+    CaseEvent,
     Committee,
+    CommitteeMember,
     Level,
     MessageKind,
     OutboxStatus,
     RecipientKind,
 )
 from storage.privacy import Crypto
-from workers.texts import PLACE_CHARS, AlertFacts, alert_text, excerpt
+from workers.texts import PLACE_CHARS, AlertFacts, alert_text, excerpt, info_added_text
 
 
 def _place(case: Case, crypto: Crypto) -> str | None:
@@ -71,21 +74,87 @@ def queue_alerts(
     kind, prefix = (
         (MessageKind.ESCALATION, "escalation") if escalated else (MessageKind.ALERT, "alert")
     )
+
+    def body(member: CommitteeMember, committee: Committee) -> str:
+        translator = catalogs.translator(member.language)
+        return alert_text(translator, facts, timezone=committee.timezone, escalated=escalated)
+
+    return _queue_to_members(
+        session=session,
+        crypto=crypto,
+        case=case,
+        committee_ids=committee_ids,
+        key=f"{prefix}:{case.id}",
+        kind=kind,
+        body=body,
+        now=now,
+    )
+
+
+def queue_information_alerts(
+    *,
+    session: Session,
+    crypto: Crypto,
+    catalogs: Catalogs,
+    case: Case,
+    event: CaseEvent,
+    committee_ids: Iterable[int],
+    now: datetime,
+) -> list[int]:
+    """Tell every active member of each committee that information was added to `case`.
+
+    The alert says whether it came from the phone that made the report (the event's
+    `same_phone`), never which phone. Keyed `info:{event}:{member}:{committee}`; return
+    the ids of the new rows to send.
+    """
+    same_phone = event.data.get("same_phone")
+
+    def body(member: CommitteeMember, committee: Committee) -> str:
+        translator = catalogs.translator(member.language)
+        return info_added_text(
+            translator,
+            case.number,
+            case.category,
+            same_phone=same_phone if isinstance(same_phone, bool) else None,
+        )
+
+    return _queue_to_members(
+        session=session,
+        crypto=crypto,
+        case=case,
+        committee_ids=committee_ids,
+        key=f"info:{event.id}",
+        kind=MessageKind.INFO_ALERT,
+        body=body,
+        now=now,
+    )
+
+
+def _queue_to_members(
+    *,
+    session: Session,
+    crypto: Crypto,
+    case: Case,
+    committee_ids: Iterable[int],
+    key: str,
+    kind: MessageKind,
+    body: Callable[[CommitteeMember, Committee], str],
+    now: datetime,
+) -> list[int]:
+    """One outbox row per active member of each active committee, keyed
+    `{key}:{member}:{committee}`; return the ids of the rows to send."""
     queued: list[int] = []
     for committee_id in dict.fromkeys(committee_ids):
         committee = session.get(Committee, committee_id)
         if committee is None or not committee.active:
             continue
         for member in (m for m in committee.members if m.active):
-            translator = catalogs.translator(member.language)
             message = outbox.queue_sms(
                 session=session,
                 crypto=crypto,
-                dedupe_key=f"{prefix}:{case.id}:{member.id}:{committee.id}",
+                dedupe_key=f"{key}:{member.id}:{committee.id}",
                 to_e164=member.phone,
-                body=alert_text(
-                    translator, facts, timezone=committee.timezone, escalated=escalated
-                ),
+                body=body(member, committee),
                 language=member.language,
                 kind=kind,
                 recipient_kind=RecipientKind.MEMBER,

@@ -1,6 +1,6 @@
 """The daily digest: at its `digest_at` local time, each committee's focal points get one
 SMS listing the committee's open cases, overdue first, then new since the last digest,
-then the rest.
+then those with information added since the last digest, then the rest.
 
 Checked every minute; `mark_digest_sent` records the (committee, local date) pair in the
 transaction that queues the SMS, so with several schedulers or after a restart a
@@ -69,6 +69,7 @@ def _facts(committee: Committee, items: DigestItems, now: datetime) -> DigestFac
         overdue=items.overdue,
         new=items.new,
         open=items.open,
+        informed=items.informed,
     )
 
 

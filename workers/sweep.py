@@ -1,5 +1,6 @@
-"""The periodic sweep: escalate overdue cases, and enqueue again any work whose job never
-ran (a report left unrouted, an outbox message due or stuck)."""
+"""The periodic sweep: escalate overdue cases, enqueue again any work whose job never ran
+(a report left unrouted, an outbox message due or stuck), and alert the committees of
+information added to their cases."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from storage import cases, outbox
 from storage.db import utcnow
 from workers import context, queues
 from workers.escalation import escalate_overdue
+from workers.information import alert_added_information
 from workers.notify import enqueue_sends
 from workers.routing import route_report
 
@@ -45,6 +47,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     done = {
         "unrouted": requeue_unrouted(now=at),
         "escalated": escalate_overdue(now=at),
+        "informed": alert_added_information(now=at),
         "resent": resend_due(now=at),
     }
     if any(done.values()):

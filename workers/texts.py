@@ -106,6 +106,17 @@ CONFIRMATION = N_(
 # The last sentence of every SMS to a reporter. The word is the status keyword of the
 # reporter's language (gateway/keywords.py), the number typed back as digits.
 FOLLOW_UP = N_("To follow your case, send STATUS {number}.")
+# A focal point's alert that information was added to a case of their committee. Whether
+# it came from the phone that made the report is all it says of the sender.
+INFO_ADDED_SAME_PHONE = N_(
+    "Sauti case {case} ({category}): information was added from the phone that made the report."
+)
+INFO_ADDED_OTHER_PHONE = N_(
+    "Sauti case {case} ({category}): information was added from another phone, not the one "
+    "that made the report."
+)
+INFO_ADDED = N_("Sauti case {case} ({category}): information was added.")
+DIGEST_INFO = N_("INFO ADDED:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,10 +277,13 @@ class DigestFacts:
     overdue: Sequence[CaseLine]
     new: Sequence[CaseLine]
     open: Sequence[CaseLine]
+    informed: Sequence[CaseLine] = ()
 
 
 def digest_text(translator: Translator, facts: DigestFacts) -> str:
-    """A committee's daily digest in three segments at most, overdue cases first."""
+    """A committee's daily digest in three segments at most: overdue cases first, then new
+    ones, then those with information added since the last digest, then the other open
+    ones (a case with added information is listed in its own group too)."""
     head = fill(
         translator,
         DIGEST_HEADER,
@@ -286,6 +300,7 @@ def digest_text(translator: Translator, facts: DigestFacts) -> str:
         for title, group in (
             (DIGEST_OVERDUE, facts.overdue),
             (DIGEST_NEW, facts.new),
+            (DIGEST_INFO, facts.informed),
             (DIGEST_OPEN, facts.open),
         )
     ]
@@ -325,6 +340,19 @@ def confirmation_text(translator: Translator, number: str) -> str:
     """The case number by SMS, for a reporter who asked for SMS news: keep it, follow it."""
     values = {"case": display(number), "number": number}
     return fill(translator, CONFIRMATION, values, tail=(FOLLOW_UP,))
+
+
+def info_added_text(
+    translator: Translator, number: str, category: str, *, same_phone: bool | None
+) -> str:
+    """A focal point's alert that information was added to a case: from the phone that
+    reported it, from another one, or (`None`) from a phone that was not compared."""
+    if same_phone is None:
+        msgid = INFO_ADDED
+    else:
+        msgid = INFO_ADDED_SAME_PHONE if same_phone else INFO_ADDED_OTHER_PHONE
+    values = {"case": display(number), "category": label(translator, CATEGORY, category)}
+    return fill(translator, msgid, values, budget=ALERT_SEGMENTS)
 
 
 _ALERT_SAMPLES: dict[str, Sample] = {
@@ -367,4 +395,8 @@ SMS_TEMPLATES = (
         tail=(FOLLOW_UP,),
     ),
     Template(CONFIRMATION, SMS_SEGMENTS, {"case": CASE, "number": CASE_DIGITS}, tail=(FOLLOW_UP,)),
+    *(
+        Template(msgid, ALERT_SEGMENTS, {"case": CASE, "category": longest(CATEGORY)})
+        for msgid in (INFO_ADDED_SAME_PHONE, INFO_ADDED_OTHER_PHONE, INFO_ADDED)
+    ),
 )

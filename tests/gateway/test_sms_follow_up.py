@@ -1,7 +1,7 @@
 """Following a case by SMS, end to end through the webhooks, the database and RQ jobs: SMS
 HELP names the keywords to send in the reader's language, a report sent by SMS ends with
 `STATUS <case>` and its number also comes by SMS, the status check tells how a closed case
-ended (USSD and SMS, six languages)."""
+ended (USSD and SMS, six languages), and added information reaches the focal points."""
 
 from __future__ import annotations
 
@@ -20,12 +20,16 @@ from gateway.keywords import WORDS_BY_LANGUAGE, Keyword
 from gateway.settings import Settings
 from storage import cases
 from storage.keys import load_crypto
-from storage.models import OutboxMessage
+from storage.models import Case, OutboxMessage
 from storage.outbox import message_body
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
 from tests.gateway.conftest import SmsPhone, UssdPhone, option
-from tests.gateway.test_languages import pick, shown
+from tests.gateway.test_languages import before, pick, shown
 from tests.gateway.test_sms import case_number, report_by_sms
+from tests.gateway.test_ussd import case_number_in, file_report
+from tests.leaks import number_forms
+from workers.sweep import sweep
+from workers.texts import INFO_ADDED
 
 LANGUAGES = ("en", "fr", "sw", "rw", "rn", "ln")
 PUBLIC = "https://sauti.example.org"
@@ -170,3 +174,39 @@ def test_the_status_check_tells_how_a_closed_case_ended_by_ussd_and_sms(
 
         sms = sms_in(app_client, phone_of(60 + 4 * index + offset), lang)
         assert sms.send(f"{word(lang, Keyword.STATUS)} {number}") == line
+
+
+def test_information_added_by_ussd_alerts_the_committee_without_naming_a_phone(
+    app_client: TestClient,
+    db: sessionmaker[Session],
+    settings: Settings,
+    run_jobs: Callable[[], None],
+) -> None:
+    reporter = UssdPhone(client=app_client, number=phone_of(99), token=AT_TOKEN)
+    number = case_number_in(file_report(reporter))
+    run_jobs()
+    reporter.dial()
+    reporter.choose("Add information")
+    reporter.press(number.replace("-", ""))
+    assert "Added to case" in reporter.press("The wall fell again this morning")
+    assert sweep()["informed"] == 1
+    run_jobs()
+    crypto = load_crypto(settings)
+    with db() as session:
+        rows = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "info_alert")
+        ).all()
+        alerted = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "alert"))
+        # The members the report alerted (the local committee and, for a critical case,
+        # the provincial one) hear of the information too, each once.
+        assert sorted(row.member_id for row in rows) == sorted(row.member_id for row in alerted)
+        assert {row.status for row in rows} == {"delivered"}
+        case = session.scalars(select(Case).where(Case.number == number.replace("-", ""))).one()
+        assert all(row.case_id == case.id for row in rows)
+        bodies = [(row.language, message_body(crypto=crypto, message=row)) for row in rows]
+    assert {"sw", "fr"} <= {lang for lang, _ in bodies}
+    for lang, body in bodies:
+        assert body.startswith(before(lang, INFO_ADDED, "case") + number), body
+        assert not any(form in body for form in number_forms(phone_of(99)))
+        assert "wall fell" not in body
+    assert sweep()["informed"] == 0

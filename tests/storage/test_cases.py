@@ -298,6 +298,39 @@ def test_the_status_of_a_closed_case_carries_its_outcome(
     assert (view.status, view.outcome) == (f"closed.{outcome}", outcome)
 
 
+def test_added_information_says_whether_the_reporting_phone_sent_it(
+    session: Session, crypto: Crypto, now: datetime
+) -> None:
+    case = _report(session, crypto, now)
+    same, other, unknown = (
+        add_information(
+            session=session,
+            crypto=crypto,
+            case=case,
+            text=text,
+            channel="ussd",
+            now=now,
+            pseudonym=pseudonym,
+        )
+        for text, pseudonym in (
+            ("From my phone", crypto.pseudonym(PHONE)),
+            ("From my cousin's", crypto.pseudonym("+243990000001")),
+            ("From the console", None),
+        )
+    )
+    assert [e.data for e in (same, other, unknown)] == [
+        {"channel": "ussd", "same_phone": True},
+        {"channel": "ussd", "same_phone": False},
+        {"channel": "ussd"},
+    ]
+    assert all(e.notified_at is None for e in (same, other, unknown))
+    with pytest.raises(InvalidReport):
+        add_information(
+            session=session, crypto=crypto, case=case, text="x", channel="ussd",
+            pseudonym="+243990000001",
+        )  # fmt: skip
+
+
 def test_request_routing_happens_once(session: Session, crypto: Crypto, now: datetime) -> None:
     case = _report(session, crypto, now)
     session.commit()
