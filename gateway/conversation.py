@@ -459,6 +459,7 @@ class Conversation:
                 text=effect.text,
                 channel=msg.channel.value,
                 submission_key=submission_key(msg),
+                pseudonym=msg.pseudonym,
             )
             return Outcome(ok=True, values={"case": display(case.number)})
 

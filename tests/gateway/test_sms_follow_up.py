@@ -29,7 +29,7 @@ from tests.gateway.test_sms import case_number, report_by_sms
 from tests.gateway.test_ussd import case_number_in, file_report
 from tests.leaks import number_forms
 from workers.sweep import sweep
-from workers.texts import INFO_ADDED
+from workers.texts import INFO_ADDED, INFO_ADDED_SAME_PHONE
 
 LANGUAGES = ("en", "fr", "sw", "rw", "rn", "ln")
 PUBLIC = "https://sauti.example.org"
@@ -207,6 +207,8 @@ def test_information_added_by_ussd_alerts_the_committee_without_naming_a_phone(
     assert {"sw", "fr"} <= {lang for lang, _ in bodies}
     for lang, body in bodies:
         assert body.startswith(before(lang, INFO_ADDED, "case") + number), body
+        # The reporter's own phone added it, and the alert says so (and only that).
+        assert body.endswith(shown(lang, INFO_ADDED_SAME_PHONE).split("}")[-1]), body
         assert not any(form in body for form in number_forms(phone_of(99)))
         assert "wall fell" not in body
     assert sweep()["informed"] == 0
