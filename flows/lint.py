@@ -410,11 +410,11 @@ def lint(
     catalogs: Catalogs,
     languages: Sequence[str],
     *,
-    templates: Sequence[sms.Template] | None = None,
+    templates: Sequence[sms.Template] = (),
     code_messages: Iterable[str] | None = None,
 ) -> LintReport:
-    """Check a bundle, definition texts, or files (added to the shipped definitions), and
-    the SMS templates and code messages (default: those of the service's own modules)."""
+    """Check a bundle, definition texts, or files (added to the shipped definitions), the
+    SMS `templates` given, and code messages (default: those of the service's modules)."""
     report = LintReport()
     bundle = _bundle(source, report)
     if bundle is None:
@@ -425,17 +425,30 @@ def lint(
     code = shipped_code_messages() if code_messages is None else code_messages
     check_translations([*bundle_messages(bundle), *code], catalogs, languages, report)
     check_screens(bundle, catalogs, languages, report)
-    check_sms(sms.collect() if templates is None else templates, catalogs, languages, report)
+    check_sms(templates, catalogs, languages, report)
     return report
 
 
-def run_texts(texts: Mapping[str, str], languages: Sequence[str], out: TextIO | None = None) -> int:
-    """Lint definition texts with the shipped catalogs, print the report, return 0 or 1."""
-    report = lint(texts, Catalogs.load(languages), languages)
+def run_texts(
+    texts: Mapping[str, str],
+    languages: Sequence[str],
+    out: TextIO | None = None,
+    *,
+    templates: Sequence[sms.Template] = (),
+) -> int:
+    """Lint definition texts (and `templates`) with the shipped catalogs, print the report,
+    return 0 or 1."""
+    report = lint(texts, Catalogs.load(languages), languages, templates=templates)
     print(report.format(), file=out or sys.stdout)
     return 0 if report.ok else 1
 
 
-def run(paths: Sequence[Path], languages: Sequence[str], out: TextIO | None = None) -> int:
+def run(
+    paths: Sequence[Path],
+    languages: Sequence[str],
+    out: TextIO | None = None,
+    *,
+    templates: Sequence[sms.Template] = (),
+) -> int:
     """Lint the shipped definitions with `paths` added or replacing by file name."""
-    return run_texts(texts_with(paths), languages, out)
+    return run_texts(texts_with(paths), languages, out, templates=templates)

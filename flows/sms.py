@@ -1,10 +1,9 @@
 """SMS templates and their budgets, declared where the texts are composed, proved by the lint.
 
 A module that composes SMS (or a message shown as a USSD screen outside the flows)
-declares them in a module-level ``SMS_TEMPLATES``, a sequence of `Template`, and is
-listed in `SOURCES`. `collect` imports those modules and gathers their templates, so
-the list of what is checked is written down in one place and nothing registers itself
-as a side effect of an import.
+declares them in a module-level ``SMS_TEMPLATES``, a sequence of `Template`, and marks
+each msgid with `N_` for extraction. The lint is handed the templates to check (the
+service's are gathered in `gateway.templates`): this package imports nothing of the rest.
 
 Each template carries the longest realistic value of each of its placeholders. A sample
 is either a literal (a full case number, a 40-character place name, a 60-character
@@ -16,8 +15,7 @@ turns it into GSM-7, the way an SMS is sent.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from flows import gsm
@@ -25,8 +23,11 @@ from flows.state import Translator
 
 Sample = str | Callable[[Translator], str]
 
-SOURCES: tuple[str, ...] = ("gateway.messages", "workers.texts", "gateway.commands")
-ATTRIBUTE = "SMS_TEMPLATES"
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; translated where it is shown."""
+    return message
+
 
 # Longest realistic values, shared by the modules that declare templates.
 CASE = "482-177-3506"
@@ -100,18 +101,6 @@ def fill(template: Template, tr: Translator) -> str:
     except (IndexError, ValueError) as exc:
         raise TemplateError(f"broken placeholder: {exc}") from exc
     return gsm.transliterate(text)
-
-
-def collect(sources: Sequence[str] = SOURCES) -> list[Template]:
-    """Import each source module and return every template it declares, in order."""
-    found: list[Template] = []
-    for name in sources:
-        module = importlib.import_module(name)
-        declared = getattr(module, ATTRIBUTE, None)
-        if declared is None:
-            raise TemplateError(f"{name} declares no {ATTRIBUTE}")
-        found.extend(declared)
-    return found
 
 
 def _length(text: str) -> int:

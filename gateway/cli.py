@@ -164,10 +164,11 @@ def flows() -> None:
 def flows_lint(files: tuple[Path, ...], languages: str | None) -> None:
     """Render every screen in every language and fail on any breach (default: the shipped flows)."""
     from flows import lint
+    from gateway.templates import sms_templates
 
     settings = _settings()
     langs = [c.strip() for c in (languages or settings.sauti_languages).split(",") if c.strip()]
-    sys.exit(lint.run(list(files), langs))
+    sys.exit(lint.run(list(files), langs, templates=sms_templates()))
 
 
 @flows.command("publish")
@@ -179,6 +180,7 @@ def flows_publish(files: tuple[Path, ...], note: str) -> None:
     """Publish flow files (others stay as published); sessions in progress keep their version."""
     from flows import lint
     from flows.loader import bundle_version, shipped_texts
+    from gateway.templates import sms_templates
     from storage import flowstore
 
     settings = _settings()
@@ -186,7 +188,7 @@ def flows_publish(files: tuple[Path, ...], note: str) -> None:
         current = flowstore.published_bundle(session=session)
         texts = dict(current.texts) if current is not None else shipped_texts()[0]
         texts.update({path.stem: path.read_text(encoding="utf-8") for path in files})
-        if lint.run_texts(texts, list(settings.languages)) != 0:
+        if lint.run_texts(texts, list(settings.languages), templates=sms_templates()) != 0:
             raise click.ClickException("not published: fix the lint errors above")
         version = bundle_version(texts)
         flowstore.publish_bundle(

@@ -25,10 +25,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from flows.i18n import Catalogs, Translator
-from flows.sms import CASE, COMMITTEE, Template, longest
+from flows.sms import CASE, COMMITTEE, N_, Template, longest
 from gateway.casework import CaseWork
 from gateway.keywords import fold
-from gateway.messages import N_
 from storage import cases, prefs
 from storage.casenumber import display, parse
 from storage.cases import InvalidAction

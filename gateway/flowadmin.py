@@ -28,6 +28,7 @@ from flows.i18n import Catalogs
 from flows.lint import LintReport
 from flows.loader import bundle_version, shipped_texts
 from gateway.runtime import Runtime
+from gateway.templates import sms_templates
 from storage import flowstore
 from storage.db import utcnow
 from storage.models import BundleStatus, FlowBundle
@@ -264,7 +265,8 @@ _lints: OrderedDict[tuple[str, int], tuple[Catalogs, LintView]] = OrderedDict()
 
 
 def _lint_texts(texts: dict[str, str], catalogs: Catalogs, languages: tuple[str, ...]) -> LintView:
-    return lint_view(flow_lint.lint(texts, catalogs, languages), languages)
+    report = flow_lint.lint(texts, catalogs, languages, templates=sms_templates())
+    return lint_view(report, languages)
 
 
 async def lint_version(runtime: Runtime, version: str, texts: dict[str, str]) -> LintView:

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from flows.sms import Template
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; translated where it is shown."""
-    return message
-
+from flows.sms import N_, Template
 
 UNAVAILABLE = N_("Sorry, the service is busy. Please try again in a few minutes.")
 STOPPED = N_("You will get no more SMS from Sauti. Send START to get them again.")

@@ -30,6 +30,7 @@ from flows.i18n import shipped_code_messages as _code_messages
 from flows.sources import LANGUAGE_NAMES
 from gateway.flowadmin import FlowAdminError
 from gateway.runtime import Runtime
+from gateway.templates import sms_templates
 from storage import translations
 from storage.db import utcnow
 from storage.users import audit
@@ -245,7 +246,13 @@ def _check_catalog(
     if result.problems:
         return
     catalogs = runtime.catalogs.replaced({language: new}).with_check(box.check)
-    report = flow_lint.lint(runtime.bundle, catalogs, [language], code_messages=list(known))
+    report = flow_lint.lint(
+        runtime.bundle,
+        catalogs,
+        [language],
+        templates=sms_templates(),
+        code_messages=list(known),
+    )
     result.problems += [problem[:_MAX_PROBLEM] for problem in report.errors]
 
 

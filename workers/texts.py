@@ -24,13 +24,13 @@ from flows.sms import (
     COMMITTEE,
     EXCERPT,
     MESSAGE,
+    N_,
     PLACE,
     Sample,
     Template,
     joined,
     longest,
 )
-from gateway.messages import N_
 from storage.casenumber import display
 from storage.inbox import CaseLine
 

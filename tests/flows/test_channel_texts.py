@@ -14,6 +14,7 @@ from flows.engine import Bundle, Outcome
 from flows.i18n import Catalogs
 from flows.loader import shipped_texts
 from gateway.keywords import WORDS_BY_LANGUAGE, Keyword
+from gateway.templates import sms_templates
 from tests.flows.conftest import CASE, Session
 
 SHIPPED = ["sw", "fr", "en", "rw", "rn", "ln"]
@@ -77,7 +78,7 @@ def test_a_closed_status_shows_its_outcome_and_older_flows_show_closed(
 
 def run(paths: list[Path]) -> tuple[int, str]:
     out = io.StringIO()
-    return lint.run(paths, ["en"], out), out.getvalue()
+    return lint.run(paths, ["en"], out, templates=sms_templates()), out.getvalue()
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from babel.messages.pofile import read_po
 
 from flows import sms
-from flows.i18n import LOCALES, Catalogs, Translator
+from flows.i18n import Catalogs, Translator
 
 CATALOGS = Catalogs({"en": {}, "fr": {"Short": "Très très long", "Longer one": "Court"}})
 
@@ -39,23 +38,6 @@ def test_fill_names_what_is_wrong(translation: str, problem: str) -> None:
     # Catalogs never hand out such a translation: the English text is filled instead.
     catalogs = Catalogs({"en": {}, "fr": {"Case {case}": translation}})
     assert sms.fill(template, catalogs.translator("fr")) == "Case 482-177-3506"
-
-
-def test_collect_reads_the_declared_templates_of_each_source() -> None:
-    found = sms.collect()
-    assert found
-    assert all(isinstance(template, sms.Template) for template in found)
-
-
-def test_a_source_that_declares_nothing_is_an_error() -> None:
-    with pytest.raises(sms.TemplateError, match=r"flows\.gsm declares no SMS_TEMPLATES"):
-        sms.collect(("flows.gsm",))
-
-
-def test_every_template_is_in_the_catalog_template() -> None:
-    with (LOCALES / "sauti.pot").open("rb") as handle:
-        extracted = {message.id for message in read_po(handle) if message.id}
-    assert {template.msgid for template in sms.collect()} <= extracted
 
 
 def test_the_shared_samples_are_as_long_as_the_lint_promises() -> None:
