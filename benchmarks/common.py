@@ -23,7 +23,7 @@ import aiohttp
 from cryptography.fernet import Fernet
 
 from gateway import embedded_redis
-from gateway.cli import prepare
+from gateway.release import prepare
 from gateway.settings import Settings
 
 OPTION = re.compile(r"^(\d+) (.+)$", re.MULTILINE)

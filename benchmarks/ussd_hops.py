@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import free_port, key, percentile, service_home, wait_up  # noqa: E402
-from gateway.cli import database  # noqa: E402
+from gateway.release import database  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
 
 DESCRIPTION = "Wall of shaft 3 fell, two diggers trapped"

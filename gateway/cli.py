@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from gateway.release import database, prepare
 from gateway.services import ensure_redis, setup_logging
 from gateway.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
     from storage.privacy import Crypto
 
 log = logging.getLogger("sauti")
-
-
-@contextlib.contextmanager
-def database(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    """Sessions on DATABASE_URL for one command; the connections are closed after."""
-    from storage.db import make_engine, make_sessionmaker
-
-    engine = make_engine(settings.db_url)
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        engine.dispose()
 
 
 def _settings() -> Settings:
@@ -68,33 +53,6 @@ def db_upgrade() -> None:
     settings = _settings()
     upgrade(settings.db_url)
     click.echo("database is up to date")
-
-
-def prepare(settings: Settings) -> None:
-    """Migrate, then load demo places, demo committees and the shipped flows into an empty
-    database."""
-    from flows.loader import shipped_texts
-    from storage import flowstore
-    from storage.keys import load_crypto
-    from storage.migrate import upgrade
-    from storage.seed import load_demo_if_empty
-
-    upgrade(settings.db_url)
-    crypto = load_crypto(settings)
-    with database(settings) as sessions, sessions.begin() as session:
-        if load_demo_if_empty(session=session, crypto=crypto):
-            click.echo("loaded the demo places and committees")
-        if flowstore.published_bundle(session=session) is None:
-            texts, version = shipped_texts()
-            flowstore.publish_bundle(
-                session=session,
-                texts=texts,
-                version=version,
-                note="shipped flows",
-                created_by="system",
-                now=_now(),
-            )
-            click.echo(f"published the shipped flows (version {version[:12]})")
 
 
 def _now() -> datetime:

@@ -22,7 +22,7 @@ def _in_process(settings: Settings) -> Iterator[Post]:
     from fastapi.testclient import TestClient
 
     from gateway.app import create_app
-    from gateway.cli import prepare
+    from gateway.release import prepare
     from gateway.services import ensure_redis
 
     settings, embedded = ensure_redis(settings)

@@ -163,9 +163,9 @@ def is_postgres(url: str) -> bool:
 @pytest.fixture
 def run_cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """The `sauti` command against the test database and Redis, demo data loaded."""
-    from gateway import cli
+    from gateway import cli, release
 
-    cli.prepare(settings)
+    release.prepare(settings)
     for name, value in {
         "DATABASE_URL": settings.db_url,
         "REDIS_URL": settings.redis_url,

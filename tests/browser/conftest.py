@@ -22,7 +22,7 @@ import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.app import create_app
-from gateway.cli import prepare
+from gateway.release import prepare
 from gateway.settings import Settings
 from storage.db import make_engine, make_sessionmaker
 from storage.users import create_user

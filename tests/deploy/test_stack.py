@@ -17,7 +17,7 @@ from sqlalchemy import select
 from benchmarks.common import case_numbers
 from benchmarks.system import Outcome, Target, outcome, sms_report, ussd_report
 from benchmarks.ussd_hops import Tally
-from gateway.cli import database
+from gateway.release import database
 from storage.models import Case
 from tests.deploy.conftest import Stack
 from tests.leaks import find_leaks, number_forms

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
 from gateway.app import create_app
-from gateway.cli import prepare
+from gateway.release import prepare
 from gateway.settings import Settings
 from storage.db import make_engine, make_sessionmaker
 from storage.keys import load_crypto

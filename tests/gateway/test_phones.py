@@ -211,7 +211,7 @@ def test_sauti_default_region_reads_numbers_the_provider_gives_no_country_for(
     settings: Settings, redis_client: object
 ) -> None:
     from gateway.app import create_app
-    from gateway.cli import prepare
+    from gateway.release import prepare
 
     cd_default = settings.model_copy(update={"sauti_default_region": "CD"})
     prepare(cd_default)

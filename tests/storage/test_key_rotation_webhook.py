@@ -12,7 +12,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.cli import prepare
+from gateway.release import prepare
 from gateway.settings import Settings
 from storage import cases
 from storage.db import make_engine, make_sessionmaker, utcnow
