@@ -24,7 +24,7 @@ from cryptography.fernet import Fernet
 
 from gateway import embedded_redis
 from gateway.release import prepare
-from gateway.settings import Settings
+from storage.settings import Settings
 
 OPTION = re.compile(r"^(\d+) (.+)$", re.MULTILINE)
 

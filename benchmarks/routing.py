@@ -40,8 +40,8 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from benchmarks.common import free_port, key, percentile, service_home, wait_up  # noqa: E402
 from gateway.release import database  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
 from storage.models import Case, OutboxMessage  # noqa: E402
+from storage.settings import Settings  # noqa: E402
 
 # Sites of four committees (Walikale, Uvira, Pangi, Bukama); the caller's number presets DRC.
 SITES = (

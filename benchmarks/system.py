@@ -71,8 +71,8 @@ from benchmarks.common import (  # noqa: E402
 )
 from benchmarks.ussd_hops import PLAN, Tally, pacer, pick, post  # noqa: E402
 from gateway.release import database, prepare  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
 from storage.models import Case, CaseAssignment, OutboxMessage  # noqa: E402
+from storage.settings import Settings  # noqa: E402
 from tests.leaks import count_leaks  # noqa: E402
 from workers import queues  # noqa: E402
 

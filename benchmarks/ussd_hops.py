@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import free_port, key, percentile, service_home, wait_up  # noqa: E402
 from gateway.release import database  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
+from storage.settings import Settings  # noqa: E402
 
 DESCRIPTION = "Wall of shaft 3 fell, two diggers trapped"
 PLAN: tuple[str, ...] = (

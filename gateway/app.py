@@ -17,7 +17,7 @@ from gateway.channels.africastalking.views import router as africastalking
 from gateway.channels.twilio.views import router as twilio
 from gateway.conversation import Conversation
 from gateway.runtime import REFRESH_SECONDS, Runtime, build_runtime
-from gateway.settings import Settings, load_settings
+from storage.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 

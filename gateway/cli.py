@@ -13,7 +13,7 @@ import click
 
 from gateway.release import database, prepare
 from gateway.services import ensure_redis, setup_logging
-from gateway.settings import Settings, SettingsError, load_settings
+from storage.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from storage.privacy import Crypto

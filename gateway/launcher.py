@@ -36,7 +36,7 @@ import click
 from gateway import embedded_redis
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.services import TERMINAL_LOGGER, ensure_redis
-from gateway.settings import Settings
+from storage.settings import Settings
 
 HOST = "127.0.0.1"
 READY_SECONDS = 120.0

@@ -23,8 +23,8 @@ from enum import StrEnum
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from gateway.settings import Settings
 from storage.privacy import is_pseudonym
+from storage.settings import Settings
 
 log = logging.getLogger(__name__)
 

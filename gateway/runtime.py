@@ -21,13 +21,13 @@ from flows.i18n import Catalogs
 from flows.loader import load_bundle, shipped_bundle
 from gateway.metrics import Metrics
 from gateway.phones import Pseudonyms
-from gateway.settings import Settings
 from storage import flowstore, redis_connect, translations
 from storage.db import make_engine, make_sessionmaker
 from storage.keys import load_crypto
 from storage.places import PlaceTree
 from storage.privacy import Crypto
 from storage.sessions import SessionStore
+from storage.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from rq.exceptions import StopRequested
 
 from gateway import embedded_redis
 from gateway.embedded_redis import EmbeddedRedis
-from gateway.settings import Settings
+from storage.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import click
 import httpx
 
-from gateway.settings import Settings
+from storage.settings import Settings
 
 Post = Callable[[dict[str, str]], str]
 

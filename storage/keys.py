@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 from storage.privacy import Crypto
 
 if TYPE_CHECKING:
-    from gateway.settings import Settings
+    from storage.settings import Settings
 
 PSEUDONYM_KEY_FILE = "pseudonym.key"
 ENCRYPTION_KEY_FILE = "encryption.key"

@@ -24,10 +24,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from gateway import embedded_redis
-from gateway.settings import Settings
 from storage import users
 from storage.db import Base, make_engine
 from storage.migrate import upgrade
+from storage.settings import Settings
 
 PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef"
 ENCRYPTION_KEY = "0BIPa6J1bVtlKzqI0g1Rj2sCNBfbJ0dBo1uUqkf4yL8="

@@ -11,11 +11,11 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.i18n import Catalogs, available_languages
-from gateway.settings import Settings, load_settings
 from storage import redis_connect, translations
 from storage.db import make_engine, make_sessionmaker
 from storage.keys import load_crypto
 from storage.privacy import Crypto
+from storage.settings import Settings, load_settings
 from workers import providers
 from workers.providers import SmsProvider
 from workers.ratelimit import RateLimit

@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 from rq.cron import CronScheduler
 
-from gateway.settings import Settings
+from storage.settings import Settings
 from workers import queues
 from workers.digests import send_digests
 from workers.retention import purge_closed_cases

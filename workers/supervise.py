@@ -29,7 +29,7 @@ from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 from rq.job import Job
 
-from gateway.settings import Settings
+from storage.settings import Settings
 from workers import queues
 from workers.schedule import build_scheduler
 

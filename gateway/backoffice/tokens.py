@@ -18,8 +18,8 @@ import jwt
 from fastapi import Request
 
 from gateway.deps import RuntimeDep
-from gateway.settings import Settings
 from storage.models import Role
+from storage.settings import Settings
 
 TOKEN_LIFETIME = timedelta(hours=8)
 ALGORITHM = "HS256"

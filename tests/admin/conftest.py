@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from gateway.admin.sessions import COOKIE
 from gateway.app import create_app
 from gateway.release import prepare
-from gateway.settings import Settings
+from storage.settings import Settings
 from tests.api import conftest as api_fixtures
 
 PASSWORD = api_fixtures.PASSWORD

@@ -13,11 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.settings import Settings
 from storage.casenumber import display
 from storage.casequery import InvalidSearch, number_prefix
 from storage.cases import create_report
 from storage.keys import load_crypto
+from storage.settings import Settings
 from storage.users import audit_entries
 from tests.admin.conftest import Browser
 from tests.api.conftest import DESCRIPTION, NOTE, PLACE_TEXT

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.casework import MAX_TEXT
-from gateway.settings import Settings
 from storage.casenumber import display
 from storage.cases import create_report
 from storage.keys import load_crypto
@@ -27,6 +26,7 @@ from storage.models import (
     CommitteeMember,
     OutboxMessage,
 )
+from storage.settings import Settings
 from storage.users import audit_entries
 from tests.admin.conftest import Browser
 from tests.conftest import TWILIO_TOKEN

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.settings import Settings
 from storage.cases import acknowledge, close_case
 from storage.db import utcnow
 from storage.keys import load_crypto
 from storage.models import Case, CaseAssignment, Category
+from storage.settings import Settings
 from storage.stats import week_start
 from storage.users import audit_entries
 from tests.admin.conftest import Browser

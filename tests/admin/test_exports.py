@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.settings import Settings
 from storage import exports
 from storage.casenumber import display
 from storage.cases import create_report
 from storage.exports import COLUMNS, TEXT_COLUMNS, safe_cell
 from storage.keys import load_crypto
+from storage.settings import Settings
 from storage.users import audit_entries
 from tests.admin.conftest import Browser
 from tests.api.conftest import DESCRIPTION, NOTE, PLACE_TEXT

@@ -10,10 +10,10 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.settings import Settings
 from storage import outbox, prefs
 from storage.keys import load_crypto
 from storage.models import AuditEntry, CommitteeMember, OutboxMessage
+from storage.settings import Settings
 from tests.admin.conftest import Browser
 from tests.leaks import number_forms
 from workers import queues

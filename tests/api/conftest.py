@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.settings import Settings
 from storage.cases import add_note, create_report
 from storage.keys import load_crypto
+from storage.settings import Settings
 from storage.users import create_user
 from tests.gateway import conftest as gateway_fixtures
 from workers import queues

@@ -12,9 +12,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.backoffice.tokens import TOKEN_LIFETIME, issue_token, load_api_keys, read_token
-from gateway.settings import Settings
 from gateway.signin import FAILURE_LIMIT, FAILURE_WINDOW, MALFORMED_ACTOR
 from storage.models import Role, User
+from storage.settings import Settings
 from storage.users import audit_entries
 from tests.api.conftest import login
 

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import cli
-from gateway.settings import Settings
 from storage.models import User
+from storage.settings import Settings
 from storage.users import audit_entries
 
 

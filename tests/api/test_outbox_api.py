@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.settings import Settings
 from storage import outbox, prefs
 from storage.keys import load_crypto
 from storage.models import CommitteeMember
+from storage.settings import Settings
 from tests.leaks import number_forms
 from workers import queues
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from gateway.app import create_app
-from gateway.settings import Settings
+from storage.settings import Settings
 from tests.api import conftest as api_fixtures
 
 app_client = api_fixtures.app_client

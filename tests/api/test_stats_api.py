@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.settings import Settings
 from storage.db import utcnow
+from storage.settings import Settings
 from tests.admin.test_dashboard import ack, backdate, close
 from tests.api.conftest import DESCRIPTION, NOTE, PLACE_TEXT
 

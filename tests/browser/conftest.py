@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.app import create_app
 from gateway.release import prepare
-from gateway.settings import Settings
 from storage.db import make_engine, make_sessionmaker
+from storage.settings import Settings
 from storage.users import create_user
 
 PASSWORD = "correct horse battery"

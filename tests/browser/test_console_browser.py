@@ -11,10 +11,10 @@ from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 import flows
-from gateway.settings import Settings
 from storage.casenumber import display
 from storage.cases import create_report
 from storage.keys import load_crypto
+from storage.settings import Settings
 
 
 def test_sign_in_and_out(sign_in: Callable[[str], Page]) -> None:

@@ -33,7 +33,7 @@ from benchmarks.common import (
 from benchmarks.system import Target
 from gateway import embedded_redis
 from gateway.release import prepare
-from gateway.settings import Settings
+from storage.settings import Settings
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE_NAME = "sauti_stack"

@@ -32,10 +32,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import embedded_redis
-from gateway.settings import Settings
 from storage import outbox
 from storage.db import utcnow
 from storage.models import OutboxMessage, RecipientKind
+from storage.settings import Settings
 from tests.faults.worker_main import LoopbackTwilioHttpClient
 from tests.gateway import conftest as gateway_fixtures
 from workers import context

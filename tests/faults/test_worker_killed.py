@@ -22,10 +22,10 @@ from rq.registry import StartedJobRegistry
 from rq.scheduler import RQScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.settings import Settings
 from storage import outbox
 from storage.keys import load_crypto
 from storage.models import OutboxMessage, OutboxStatus, RecipientKind
+from storage.settings import Settings
 from tests.faults.conftest import FakeTwilio, RedisServer, Worker, outbox_rows, wait_for
 from workers import context, queues
 from workers.notify import send_sms

@@ -17,11 +17,11 @@ from twilio.request_validator import RequestValidator
 
 from gateway.app import create_app
 from gateway.release import prepare
-from gateway.settings import Settings
 from storage.db import make_engine, make_sessionmaker
 from storage.keys import load_crypto
 from storage.models import OutboxMessage
 from storage.outbox import message_body, recipient
+from storage.settings import Settings
 from workers import context, queues
 
 OPTION = re.compile(r"^(\d+) (.+)$", re.MULTILINE)

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import cli
-from gateway.settings import Settings
 from storage.keys import load_crypto
 from storage.models import Case, Committee, CommitteeMember, Location
 from storage.prefs import set_language
+from storage.settings import Settings
 
 PLACES = """\
 code,name,parent_code,level

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from flows import i18n
 from gateway import cli
-from gateway.settings import Settings
+from storage.settings import Settings
 
 
 def test_the_lint_checks_the_six_enabled_languages_by_default(

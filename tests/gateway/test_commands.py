@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from flows import gsm
 from gateway import commands
 from gateway.commands import WORDS, Command, Commands, parse_command
-from gateway.settings import Settings
 from storage.casenumber import display
 from storage.cases import create_report
 from storage.keys import load_crypto
 from storage.models import Case, CaseEvent, OutboxMessage
+from storage.settings import Settings
 from tests.conftest import TWILIO_TOKEN
 from tests.gateway.conftest import SmsPhone, outbox_texts
 from workers import queues

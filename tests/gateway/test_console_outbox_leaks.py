@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.settings import Settings
+from storage.settings import Settings
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
 from tests.gateway.conftest import SmsPhone, UssdPhone, outbox_texts
 from tests.gateway.test_follow_up import DESCRIPTION, MESSAGE, WALIKALE_FR, report_with_updates

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import commands
-from gateway.settings import Settings
 from storage.committees import mask_phone
 from storage.models import Case, CaseEvent, OutboxMessage
+from storage.settings import Settings
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
 from tests.gateway.conftest import SmsPhone, UssdPhone, outbox_texts
 from tests.gateway.test_commands import said

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from flows import gsm
 from flows.sources import LANGUAGE_NAMES
 from gateway import commands
-from gateway.settings import Settings
 from storage.committees import mask_phone
+from storage.settings import Settings
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
 from tests.gateway.conftest import OPTION, SmsPhone, UssdPhone, outbox_texts
 from tests.gateway.test_commands import said

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.limits import DAY, HOUR, Limit, Limits, window_key
-from gateway.settings import Settings
 from gateway.signin import Outcome, sign_in
 from storage.casenumber import new_number
 from storage.models import Case
+from storage.settings import Settings
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
 from tests.gateway.conftest import SmsPhone, UssdPhone, option
 from tests.gateway.test_ussd import case_number_in, file_report

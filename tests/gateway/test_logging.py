@@ -14,7 +14,7 @@ import pytest
 from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher, PhoneNumberType
 
 from gateway.services import RedactingFormatter, redact, setup_logging
-from gateway.settings import Settings
+from storage.settings import Settings
 
 # The countries served, where a number is often written without its country code.
 SERVED = ("CD", "RW", "BI")

@@ -10,9 +10,9 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.settings import Settings
 from storage.cases import create_report
 from storage.keys import load_crypto
+from storage.settings import Settings
 from tests.conftest import AT_TOKEN
 from tests.gateway.conftest import UssdPhone
 from workers import queues

@@ -17,11 +17,11 @@ from gateway.phones import (
     parse_caller,
     pseudonymize,
 )
-from gateway.settings import Settings, SettingsError, load_settings
 from storage.db import make_engine, make_sessionmaker
 from storage.keys import load_crypto
 from storage.models import Case, NumberPrefs
 from storage.privacy import Crypto
+from storage.settings import Settings, SettingsError, load_settings
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
 from tests.gateway.conftest import SmsPhone, UssdPhone
 from tests.gateway.test_follow_up import report_with_updates

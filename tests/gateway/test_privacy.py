@@ -10,7 +10,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from gateway.settings import Settings
+from storage.settings import Settings
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
 from tests.gateway.conftest import SmsPhone, UssdPhone, option
 from tests.gateway.test_sms import report_by_sms

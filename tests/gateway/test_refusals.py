@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from gateway.settings import Settings
+from storage.settings import Settings
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
 
 USSD = f"/ussd/africastalking?token={AT_TOKEN}"

@@ -10,7 +10,7 @@ import click
 import pytest
 
 from gateway import launcher
-from gateway.settings import Settings
+from storage.settings import Settings
 
 SECRETS = {
     "sauti_at_token": "at-secret-0123456789abcdefghijkl",

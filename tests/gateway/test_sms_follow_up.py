@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from flows import gsm
 from flows.sources import LANGUAGE_NAMES
 from gateway.keywords import WORDS_BY_LANGUAGE, Keyword
-from gateway.settings import Settings
 from storage import cases
 from storage.keys import load_crypto
 from storage.models import Case, OutboxMessage
 from storage.outbox import message_body
+from storage.settings import Settings
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
 from tests.gateway.conftest import SmsPhone, UssdPhone, option
 from tests.gateway.test_languages import before, pick, shown

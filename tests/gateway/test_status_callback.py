@@ -11,10 +11,10 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.settings import Settings
 from storage import outbox
 from storage.keys import load_crypto
 from storage.models import OutboxMessage, RecipientKind
+from storage.settings import Settings
 from tests.conftest import TWILIO_TOKEN
 from tests.gateway.conftest import SmsPhone
 

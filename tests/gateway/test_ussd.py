@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.settings import Settings
 from storage.keys import load_crypto
 from storage.models import Case, CaseEvent
+from storage.settings import Settings
 from tests.conftest import AT_TOKEN
 from tests.gateway.conftest import UssdPhone, option
 

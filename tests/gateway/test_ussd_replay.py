@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.settings import Settings
 from storage.keys import load_crypto
 from storage.models import Case
+from storage.settings import Settings
 from tests.conftest import AT_TOKEN
 from tests.gateway.conftest import UssdPhone
 

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.release import prepare
-from gateway.settings import Settings
 from storage import cases
 from storage.db import make_engine, make_sessionmaker, utcnow
 from storage.keys import load_crypto
+from storage.settings import Settings
 from tests.conftest import AT_TOKEN
 from tests.gateway.conftest import UssdPhone
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from gateway.settings import Settings
 from storage.keys import ENCRYPTION_KEY_FILE, PSEUDONYM_KEY_FILE, load_crypto, load_keys
+from storage.settings import Settings
 
 ENCRYPTION_KEY = Fernet.generate_key().decode()
 

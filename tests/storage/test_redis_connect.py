@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.settings import Settings, SettingsError, load_settings
 from storage import redis_connect
 from storage.redis_connect import RedisUrlError, SentinelUrl, parse_sentinel
+from storage.settings import Settings, SettingsError, load_settings
 
 
 def test_a_full_sentinel_url_is_taken_apart() -> None:

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.settings import Settings
 from storage import cases, outbox, retention
 from storage.db import make_sessionmaker
 from storage.models import (
@@ -26,6 +25,7 @@ from storage.models import (
     RecipientKind,
 )
 from storage.privacy import Crypto, is_pseudonym
+from storage.settings import Settings
 
 CONTACT = "+243990000077"
 MEMBER_PHONE = "+243810000099"

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import cli
-from gateway.settings import Settings
 from storage import cases
 from storage.db import make_engine, make_sessionmaker, utcnow
 from storage.keys import load_crypto
 from storage.models import Case, CommitteeMember
 from storage.privacy import Crypto
+from storage.settings import Settings
 from tests.conftest import ENCRYPTION_KEY
 
 NEW_KEY = "q1f3bM0m8oQ2n0lJ7XlE5v0QeG2tq8cRr8m3yO9pB6Y="

@@ -18,12 +18,12 @@ from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.settings import Settings
 from storage.cases import create_report
 from storage.committees import import_committees_yaml
 from storage.models import Case, OutboxMessage
 from storage.outbox import message_body, recipient
 from storage.seed import load_demo_if_empty
+from storage.settings import Settings
 from workers import context, queues
 from workers.context import WorkerContext
 from workers.providers import SmsProvider

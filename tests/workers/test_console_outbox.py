@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.settings import Settings
 from storage import outbox
 from storage.models import MessageKind, RecipientKind
+from storage.settings import Settings
 from tests.leaks import NumberScan, file_lines, number_forms
 from tests.workers.conftest import NOW, console_lines
 from workers import context, providers

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 
 from flows import gsm
-from gateway.settings import Settings
 from storage import cases
 from storage.casenumber import display
 from storage.inbox import committees_due_for_digest
 from storage.models import Case
+from storage.settings import Settings
 from tests.workers.conftest import committee_yaml, console_lines, outbox_rows
 from workers.context import WorkerContext
 from workers.digests import send_digests

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.messages import STATUS_LIMIT
-from gateway.settings import Settings
 from storage import translations
 from storage.db import make_engine, make_sessionmaker
+from storage.settings import Settings
 from workers.context import LiveCatalogs
 
 MSGID = "Case {case} acknowledged. The reporter sees it in the status."

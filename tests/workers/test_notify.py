@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 import redis
 
-from gateway.settings import Settings
 from storage import outbox
 from storage.models import MessageKind, RecipientKind
+from storage.settings import Settings
 from tests.workers.conftest import NOW, console_lines, outbox_rows
 from workers import queues
 from workers.context import WorkerContext

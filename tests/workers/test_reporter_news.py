@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from flows import gsm
 from flows.i18n import Catalogs
 from gateway.keywords import WORDS_BY_LANGUAGE, Keyword, match
-from gateway.settings import Settings
 from storage.casenumber import display
 from storage.models import Case, NumberPrefs, OutboxMessage
+from storage.settings import Settings
 from tests.workers.conftest import NOW, committee_yaml, console_lines, outbox_rows
 from workers import queues
 from workers.context import WorkerContext

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from flows import gsm
-from gateway.settings import Settings
 from storage.models import Case, CaseAssignment, CaseEvent, NumberPrefs
+from storage.settings import Settings
 from tests.workers.conftest import NOW, committee_yaml, console_lines, outbox_rows
 from workers.context import WorkerContext
 from workers.routing import route_report

@@ -17,9 +17,9 @@ from requests.exceptions import ConnectTimeout, ReadTimeout
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
-from gateway.settings import Settings
 from storage import outbox
 from storage.models import RecipientKind
+from storage.settings import Settings
 from tests.conftest import TWILIO_TOKEN
 from tests.gateway import conftest as gateway_fixtures
 from tests.gateway.conftest import SmsPhone

@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.settings import Settings
+from storage.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,9 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.settings import Settings
 from storage.committees import mask_phone
 from storage.models import MessageKind
+from storage.settings import Settings
 from workers.providers import SendError, Sent
 
 NAME = "console"

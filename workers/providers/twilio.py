@@ -14,7 +14,7 @@ from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from gateway.settings import Settings
+from storage.settings import Settings
 from workers.providers import SendError, Sent
 
 NAME = "twilio"
