@@ -5,6 +5,12 @@ code marks with ``N_``). `extract_pot` writes them to ``locales/sauti.pot``,
 `update_catalogs` merges that template into each ``locales/<lang>/LC_MESSAGES/sauti.po``
 and `compile_catalogs` writes .mo files for tools that want them; the service itself
 reads the .po files and needs no .mo.
+
+Place names are entries with msgctxt "place" and the name as imported for msgid; they are
+keyed ``place\x04<name>`` (`flows.places.place_key`, the way gettext keys a context) and
+read with `flows.places.place_name`. The template holds the place names it is given (the
+demo places, by `sauti i18n extract`), and an update keeps every place entry of a catalog
+even when the template lacks it (an operator's own places).
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from string import Formatter
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 from flows.loader import shipped_bundle
 from flows.model import Bundle, ListNode, Menu, TextInput
+from flows.places import PLACE_CONTEXT
 
 LOCALES = Path(__file__).parent / "locales"
 # No text Sauti sends is longer than one SMS body may be (Twilio's limit, 1600 characters).
@@ -75,10 +82,17 @@ def read_catalog(path: Path) -> dict[str, str]:
     return catalog_messages(catalog)
 
 
+def message_key(message: Message) -> str:
+    """The key a catalog entry is looked up by: its msgid, or its context and msgid joined
+    by EOT (a place name: ``place\x04North Kivu``)."""
+    msgid = str(message.id)
+    return f"{message.context}\x04{msgid}" if message.context else msgid
+
+
 def catalog_messages(catalog: Catalog) -> dict[str, str]:
     """Return the translated, non-fuzzy messages of a parsed catalog."""
     return {
-        message.id: message.string
+        message_key(message): message.string
         for message in catalog
         if isinstance(message.id, str)
         and message.id
@@ -162,6 +176,9 @@ def _node_texts(bundle: Bundle) -> Iterator[tuple[str, str]]:
             yield from ((option.label, node_id) for option in node.options)
         if isinstance(node, ListNode) and node.other is not None:
             yield node.other.label, node_id
+        if isinstance(node, ListNode):
+            for level, lines in node.level_text.items():
+                yield from ((line, f"{node_id} ({level})") for line in lines)
         if isinstance(node, TextInput) and node.skip is not None:
             yield node.skip.label, node_id
         error = getattr(node, "error", None)
@@ -294,17 +311,24 @@ def shipped_code_messages() -> dict[str, list[str]]:
     return code_messages([_PROJECT_ROOT / name for name in CODE_PACKAGES])
 
 
-def template(bundle: Bundle | None = None, packages: Sequence[Path] | None = None) -> Catalog:
-    """Build the message template of a bundle (default: the shipped one) and the code."""
+def template(
+    bundle: Bundle | None = None,
+    packages: Sequence[Path] | None = None,
+    places: Mapping[str, Sequence[str]] | None = None,
+) -> Catalog:
+    """Build the message template of a bundle (default: the shipped one) and the code, and
+    of `places` (name -> where, e.g. ``place cd-nk (province)``) with msgctxt "place"."""
     chosen = shipped_bundle() if bundle is None else bundle
     catalog = Catalog(domain=DOMAIN, fuzzy=False, **_HEADER)
     merged = bundle_messages(chosen)
     found = shipped_code_messages() if packages is None else code_messages(packages)
-    for msgid, places in found.items():
-        merged.setdefault(msgid, []).extend(places)
-    for msgid, places in merged.items():
+    for msgid, where in found.items():
+        merged.setdefault(msgid, []).extend(where)
+    for msgid, where in merged.items():
         flags = ("python-brace-format",) if placeholders(msgid) else ()
-        catalog.add(msgid, auto_comments=places, flags=flags)
+        catalog.add(msgid, auto_comments=where, flags=flags)
+    for name, spots in (places or {}).items():
+        catalog.add(name, auto_comments=spots, context=PLACE_CONTEXT)
     return catalog
 
 
@@ -312,12 +336,14 @@ def extract_pot(
     bundle: Bundle | None = None,
     output: Path | None = None,
     packages: Sequence[Path] | None = None,
+    places: Mapping[str, Sequence[str]] | None = None,
 ) -> Path:
-    """Write the template of every message to `output` (default: locales/sauti.pot)."""
+    """Write the template of every message, and of `places`, to `output` (default:
+    locales/sauti.pot)."""
     path = LOCALES / f"{DOMAIN}.pot" if output is None else output
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
-        write_po(handle, template(bundle, packages), width=100, omit_header=False)
+        write_po(handle, template(bundle, packages, places), width=100, omit_header=False)
     return path
 
 
@@ -346,7 +372,11 @@ def update_catalogs(
         if path.is_file():
             with path.open("rb") as handle:
                 catalog = read_po(handle, locale=lang, domain=DOMAIN)
+        kept = [message for message in catalog if message.context == PLACE_CONTEXT]
         catalog.update(source, no_fuzzy_matching=True)
+        for message in kept:  # place names of the operator's own, not in the template
+            if catalog.get(message.id, context=PLACE_CONTEXT) is None:
+                catalog[message.id] = message
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
             write_po(handle, catalog, width=100, ignore_obsolete=True)

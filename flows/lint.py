@@ -44,16 +44,23 @@ from flows.model import (
     Shown,
     TextInput,
 )
-from flows.places import StaticPlaces
+from flows.places import LEVEL_NAMES, LEVELS, StaticPlaces
 from flows.render import BUDGET, CHANNELS, Page, layout
-from flows.sources import LANGUAGE_NAMES
+from flows.sources import LANGUAGE_NAMES, list_level
 from flows.state import Context, Entry, State, Translator
 
 PLACE_NAME_LENGTH = 40
 PLACE_CHILDREN = 30
-PLACE_LEVELS = ("country", "province", "territory", "site")
-# The one branch of the representative tree where every level is wide: p1, p1-1, p1-1-1, …
-WIDE_BRANCH = tuple("-".join(["p1", *["1"] * depth]) for depth in range(len(PLACE_LEVELS)))
+PLACE_LEVELS = LEVELS
+
+
+def _branch(root: str) -> tuple[str, ...]:
+    """The branch of the representative tree under `root` where every level is wide."""
+    return tuple("-".join([root, *["1"] * depth]) for depth in range(len(PLACE_LEVELS)))
+
+
+# The one branch of the generic representative tree where every level is wide: p1, p1-1, …
+WIDE_BRANCH = _branch("p1")
 SERVICE_CODE = "*384*12345#"
 CASE = "482-177-3506"
 MESSAGE = (
@@ -113,7 +120,9 @@ def _name(code: str) -> str:
 
 
 def representative_places() -> StaticPlaces:
-    """Four levels, every place with many children and a long name."""
+    """Four levels, every place with many children and a long name; and for each country
+    that names its levels otherwise (`LEVEL_NAMES`), a country of that code whose branch
+    `_branch(code)` is as wide, so its own questions are rendered too."""
     rows: list[tuple[str, str, str | None, str]] = []
     parents: list[str | None] = [None]
     for level in PLACE_LEVELS:
@@ -125,6 +134,13 @@ def representative_places() -> StaticPlaces:
                 rows.append((code, _name(code), parent, level))
                 children.append(code)
         parents = children
+    for country in LEVEL_NAMES:
+        rows.append((country, _name(country), None, PLACE_LEVELS[0]))
+        for parent, level in zip(_branch(country), PLACE_LEVELS[1:], strict=False):
+            rows += [
+                (f"{parent}-{n}", _name(f"{parent}-{n}"), parent, level)
+                for n in range(1, PLACE_CHILDREN + 1)
+            ]
     return StaticPlaces(rows)
 
 
@@ -139,16 +155,16 @@ def _typed(length: int) -> str:
     return (words * (length // len(words) + 1))[:length].strip()
 
 
-def _place_answers(bundle: Bundle) -> dict[str, str]:
-    """A place at the depth of each place answer, on the branch where every level is wide."""
+def _place_answers(bundle: Bundle, branch: Sequence[str] = WIDE_BRANCH) -> dict[str, str]:
+    """A place at the depth of each place answer, on a branch where every level is wide."""
     depths: dict[str, int] = {}
     for node in bundle.nodes.values():
         if isinstance(node, ListNode) and node.source == "places":
             depth = 0 if node.parent is None else depths.get(node.parent, 0) + 1
             for name in (node.answer, *node.also):
                 depths[name] = max(depths.get(name, 0), depth)
-    deepest = len(WIDE_BRANCH) - 1
-    return {name: WIDE_BRANCH[min(depth, deepest)] for name, depth in depths.items()}
+    deepest = len(branch) - 1
+    return {name: branch[min(depth, deepest)] for name, depth in depths.items()}
 
 
 def representative_answers(bundle: Bundle, catalogs: Catalogs, lang: str) -> dict[str, str]:
@@ -293,6 +309,43 @@ def check_screens(
                 _check_node(bundle, shown, own, answers, values, report)
 
 
+def _places_lists(bundle: Bundle) -> list[ListNode]:
+    return [n for n in bundle.nodes.values() if isinstance(n, ListNode) and n.source == "places"]
+
+
+def check_place_levels(
+    bundle: Bundle, catalogs: Catalogs, languages: Sequence[str], report: LintReport
+) -> None:
+    """Render each places list again in every country that names its levels otherwise
+    (`LEVEL_NAMES`), where it asks with its `level_text`; warn of a list that has no
+    question of its own for the word such a country uses (its `text` is then shown)."""
+    places = representative_places()
+    for country in LEVEL_NAMES:
+        branch = _place_answers(bundle, _branch(country))
+        for lang in languages:
+            ctx = Context(
+                lang=lang,
+                translators=catalogs.translator,
+                places=places,
+                languages=tuple(LANGUAGE_NAMES),
+                service_code=SERVICE_CODE,
+            )
+            answers = {**representative_answers(bundle, catalogs, lang), **branch}
+            values = representative_values(bundle, catalogs, lang)
+            for node in _places_lists(bundle):
+                level = list_level(node, answers, ctx)
+                if level is None or level in PLACE_LEVELS:
+                    continue
+                if level in node.level_text:
+                    variant = f", {country} {level}"
+                    _check_node(bundle, node, ctx, answers, values, report, variant)
+                elif lang == languages[0]:
+                    report.warnings.append(
+                        f"{_where(node.id)}: {country} calls this level '{level}' and the "
+                        f"list has no level_text for it, so {node.text[0]!r} is shown there"
+                    )
+
+
 def _check_node(
     bundle: Bundle,
     node: Shown,
@@ -300,6 +353,7 @@ def _check_node(
     answers: dict[str, str],
     values: dict[str, str],
     report: LintReport,
+    places_variant: str = "",
 ) -> None:
     drafts = {k: v for k, v in answers.items() if k in bundle.draft_keys}
     extras = {k: v for k, v in answers.items() if k not in bundle.draft_keys}
@@ -321,7 +375,8 @@ def _check_node(
                 variant = ", with error line" if notice else ""
                 channel = "" if ctx.channel == CHANNELS[0] else f", {ctx.channel}"
                 report.errors.append(
-                    f"{_where(node.id)} [{ctx.lang}{channel}, page {number}{variant}]: "
+                    f"{_where(node.id)} [{ctx.lang}{channel}{places_variant}, page {number}"
+                    f"{variant}]: "
                     f"screen {problem}:\n"
                     + "\n".join(f"    | {line}" for line in page.text.splitlines())
                 )
@@ -425,6 +480,7 @@ def lint(
     code = shipped_code_messages() if code_messages is None else code_messages
     check_translations([*bundle_messages(bundle), *code], catalogs, languages, report)
     check_screens(bundle, catalogs, languages, report)
+    check_place_levels(bundle, catalogs, languages, report)
     check_sms(templates, catalogs, languages, report)
     return report
 

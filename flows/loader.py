@@ -39,6 +39,7 @@ from flows.model import (
     Option,
     TextInput,
 )
+from flows.places import LEVEL_WORDS
 
 DEFINITIONS = Path(__file__).parent / "definitions"
 KINDS = ("menu", "list", "text", "yesno", "confirm", "action", "branch", "end")
@@ -289,7 +290,35 @@ def _compile_list(c: _Compiler, where: _Where, raw: Mapping[str, Any]) -> Node:
         preset=preset,
         other=other,
         next=c.step_target(where, raw, "next"),
+        level_text=_level_text(c, where, raw, source),
     )
+
+
+def _level_text(
+    c: _Compiler, where: _Where, raw: Mapping[str, Any], source: str
+) -> dict[str, tuple[str, ...]]:
+    """The question of a places list for each name its level has in some country."""
+    table = raw.get("level_text")
+    if table is None:
+        return {}
+    if source != "places" or not isinstance(table, dict):
+        raise c.fail(where, "'level_text' must be a mapping of level names, on a places list")
+    unknown = sorted(str(name) for name in table if name not in LEVEL_WORDS)
+    if unknown:
+        raise c.fail(
+            where,
+            f"'level_text': no country calls a level {', '.join(map(repr, unknown))} "
+            f"(known: {', '.join(sorted(LEVEL_WORDS))})",
+        )
+    found = {}
+    for name, text in table.items():
+        lines = [text] if isinstance(text, str) else text
+        if not isinstance(lines, list) or not lines:
+            raise c.fail(where, f"'level_text.{name}' must be a string or a list of strings")
+        if not all(isinstance(line, str) and line.strip() for line in lines):
+            raise c.fail(where, f"every line of 'level_text.{name}' must be a non-empty string")
+        found[str(name)] = tuple(lines)
+    return found
 
 
 def _compile_text(c: _Compiler, where: _Where, raw: Mapping[str, Any]) -> Node:

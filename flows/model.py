@@ -8,7 +8,7 @@ tuple of lines, each translated and filled on its own.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 DRAFT_TARGET = "@draft"
@@ -92,6 +92,8 @@ class ListNode:
     `places` lists the children of the place named by the answer `parent` (the countries
     when `parent` is None); `preset` takes the answer from the context instead of asking
     when the context knows it. A list with nothing to show moves on to `next`.
+    `level_text` replaces `text` where the country of the listed places names their level
+    otherwise ("district" in Rwanda: ``In which district?``, see `flows.places`).
     """
 
     id: str
@@ -103,6 +105,7 @@ class ListNode:
     preset: str | None
     other: Option | None
     next: str
+    level_text: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,11 @@ description, a committee's message) are shortened with ``...``, longest first, w
 screen would overflow; a line whose placeholders are all empty is left out. Only if that
 is not enough is the screen cut hard, which `Page.cut` reports and the lint forbids.
 
+A places list asks for its level as the country of its places names it: its
+``level_text`` for "district" in Rwanda, "commune" in Burundi (`question_lines`). Place
+names are shown in the reader's language where the catalog has them (msgctxt "place",
+`flows.places.place_name`), else as imported.
+
 A node may read differently on one channel: a shared text keyed ``<channel>:<node id>``
 (``sms:main.help``) replaces the node's lines there, e.g. to name the SMS keywords where
 USSD names the keys to dial. A label value refined with a dot (``closed.resolved``) that
@@ -28,7 +33,8 @@ from typing import overload
 
 from flows import gsm
 from flows.model import MORE_KEY, Bundle, End, ListNode, Menu, Screen, Shown, TextInput
-from flows.sources import list_items
+from flows.places import place_name
+from flows.sources import list_items, list_level
 from flows.state import Context, State, Translator
 
 BUDGET = 156
@@ -106,6 +112,17 @@ def node_lines(bundle: Bundle, node: Shown, channel: str) -> tuple[str, ...]:
     return (own,) if own else node.text
 
 
+def question_lines(bundle: Bundle, node: Shown, state: State, ctx: Context) -> tuple[str, ...]:
+    """The lines a node shows: for a places list whose level its country names otherwise,
+    the list's `level_text` for that name (on every channel); else `node_lines`."""
+    if isinstance(node, ListNode) and node.level_text:
+        level = list_level(node, {**state.extras, **state.answers}, ctx)
+        own = node.level_text.get(level) if level is not None else None
+        if own:
+            return own
+    return node_lines(bundle, node, ctx.channel)
+
+
 class _Line:
     """A line being fitted: its parts, and (rank, index) of the values that may be shortened."""
 
@@ -146,7 +163,7 @@ class _Filler:
             return ""
         if name in self.bundle.place_answers:
             place = self.ctx.places.get(raw)
-            return clean_value(place.name if place is not None else raw)
+            return clean_value(place_name(self.tr, place.name) if place is not None else raw)
         label = label_of(self.bundle.labels.get(name, {}), raw)
         return clean_value(self.tr.gettext(label) if label else raw)
 
@@ -237,7 +254,10 @@ def _items(node: Shown, state: State, ctx: Context, tr: Translator) -> Sequence[
             return [f"{skip.key} {clean_value(tr.gettext(skip.label))}"]
         case ListNode():
             found = list_items(node, {**state.extras, **state.answers}, ctx)
-            names = [name for _, name in found]
+            if node.source == "places":
+                names = [place_name(tr, name) for _, name in found]
+            else:
+                names = [name for _, name in found]
             if node.other is not None:
                 names.append(tr.gettext(node.other.label))
             return _Numbered(names)
@@ -286,7 +306,7 @@ def layout(bundle: Bundle, state: State, ctx: Context) -> Page:
     tr = ctx.translators(state.lang)
     filler = _Filler(bundle, state, ctx, node, tr)
     head = [filler.line(state.notice)] if state.notice else []
-    head.extend(filler.line(text) for text in node_lines(bundle, node, ctx.channel))
+    head.extend(filler.line(text) for text in question_lines(bundle, node, state, ctx))
     items = _items(node, state, ctx, tr)
     offset = state.offset if state.offset < len(items) else 0
     footer = []

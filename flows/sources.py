@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from flows.model import ListNode
+from flows.places import level_name
 
 if TYPE_CHECKING:
     from flows.state import Context
@@ -33,3 +34,19 @@ def list_items(
         if parent is None:
             return ()
     return [(place.code, place.name) for place in ctx.places.children(parent)]
+
+
+def list_level(node: ListNode, answers: Mapping[str, str], ctx: Context) -> str | None:
+    """The level of the places a list shows, as their country names it ("district" for
+    Rwanda's territories); None for a list of languages or of nothing."""
+    if node.source != "places":
+        return None
+    parent = None
+    if node.parent is not None:
+        parent = answers.get(node.parent)
+        if parent is None:
+            return None
+    found = ctx.places.children(parent)
+    if not found:
+        return None
+    return level_name(ctx.places.country_of(found[0].code), found[0].level)

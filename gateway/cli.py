@@ -162,10 +162,12 @@ def i18n() -> None:
 
 @i18n.command("extract")
 def i18n_extract() -> None:
-    """Extract every message of the flows and the code into the .pot template."""
+    """Extract every message of the flows and the code, and the demo place names, into the
+    .pot template."""
     from flows.i18n import extract_pot
+    from storage.seed import place_names
 
-    click.echo(f"wrote {extract_pot()}")
+    click.echo(f"wrote {extract_pot(places=place_names())}")
 
 
 @i18n.command("update")

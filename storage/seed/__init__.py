@@ -3,6 +3,7 @@ fictitious stakeholder committees for them."""
 
 from __future__ import annotations
 
+import csv
 import io
 from importlib import resources
 
@@ -21,6 +22,15 @@ COMMITTEES_YAML = "committees.yaml"
 def _read(name: str) -> io.StringIO:
     text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
     return io.StringIO(text, newline="")
+
+
+def place_names() -> dict[str, list[str]]:
+    """Each demo place name with where it is used (``place cd-nk (province)``), for the
+    message template: the catalogs translate them with msgctxt "place"."""
+    found: dict[str, list[str]] = {}
+    for row in csv.DictReader(_read(LOCATIONS_CSV)):
+        found.setdefault(row["name"], []).append(f"place {row['code']} ({row['level']})")
+    return found
 
 
 def _load_places(session: Session) -> bool:
