@@ -27,12 +27,14 @@ from flows.i18n import (
     placeholder_problem,
 )
 from flows.i18n import shipped_code_messages as _code_messages
+from flows.places import PLACE_CONTEXT
 from flows.sources import LANGUAGE_NAMES
 from gateway.flowadmin import FlowAdminError
 from gateway.runtime import Runtime
 from gateway.templates import sms_templates
 from storage import translations
 from storage.db import utcnow
+from storage.places import MAX_NAME
 from storage.users import audit
 
 MAX_PO_BYTES = 1024 * 1024
@@ -128,6 +130,7 @@ class Change:
     msgid: str
     old: str | None
     new: str | None
+    context: str | None = None  # "place" for a place name
 
 
 @dataclass
@@ -182,9 +185,27 @@ class TimeBox:
             raise CheckTooLong
 
 
+def _place_problem(message: Message) -> str | None:
+    """A place name's translation follows the rules of an imported name."""
+    text = str(message.string)
+    if text and (len(text) > MAX_NAME or any(ord(ch) < 32 or ord(ch) == 127 for ch in text)):
+        return (
+            f"the place name {message.id!r} must be translated with 1 to {MAX_NAME} "
+            "characters on one line"
+        )
+    return None
+
+
 def _entry_problem(message: Message, known: dict[str, str]) -> str | None:
     if not isinstance(message.id, str) or not isinstance(message.string, str):
         return f"{message.id!r}: plural forms are not used by Sauti"
+    if message.context == PLACE_CONTEXT:
+        return _place_problem(message)
+    if message.context:
+        return (
+            f"{message.id!r}: msgctxt {message.context!r} is not used by Sauti (only "
+            f'"{PLACE_CONTEXT}", for place names)'
+        )
     if message.id not in known:
         return f"unknown msgid {message.id!r}: it is in no flow and no code"
     problem = placeholder_problem(message.id, message.string) if message.string else None
@@ -205,12 +226,26 @@ def _entry_problems(catalog: Catalog, known: dict[str, str], box: TimeBox) -> tu
     return problems, fuzzy
 
 
+def _change(key: str, old: str | None, new: str | None) -> Change:
+    context, eot, msgid = key.rpartition("\x04")
+    return Change(msgid, old, new, context if eot else None)
+
+
 def _changes(old: dict[str, str], new: dict[str, str], order: list[str]) -> list[Change]:
     return [
-        Change(msgid, old.get(msgid), new.get(msgid))
-        for msgid in dict.fromkeys([*order, *old, *new])
-        if old.get(msgid) != new.get(msgid)
+        _change(key, old.get(key), new.get(key))
+        for key in dict.fromkeys([*order, *old, *new])
+        if old.get(key) != new.get(key)
     ]
+
+
+def _unknown_places(runtime: Runtime, catalog: Catalog) -> list[str]:
+    """Place names translated that name no place (renamed, or of another tree)."""
+    return sorted(
+        str(message.id)
+        for message in catalog
+        if message.context == PLACE_CONTEXT and not runtime.places.has_name(str(message.id))
+    )
 
 
 def check_upload(runtime: Runtime, language: str, raw: bytes) -> UploadCheck:
@@ -239,6 +274,12 @@ def _check_catalog(
     if fuzzy:
         result.warnings.append(
             f"{fuzzy} entries are marked fuzzy: they are not used, people read English there"
+        )
+    unknown = _unknown_places(runtime, catalog)
+    if unknown:
+        shown = ", ".join(repr(name) for name in unknown[:10])
+        result.warnings.append(
+            f"{len(unknown)} place name(s) translated name no place here (kept, unused): {shown}"
         )
     new = catalog_messages(catalog)
     old = dict(runtime.catalogs.translated(language))

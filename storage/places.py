@@ -14,7 +14,7 @@ from typing import NamedTuple, TextIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from flows.places import Place, StaticPlaces
+from flows.places import Place, StaticPlaces, level_name
 from storage.models import PARENT_LEVEL, Case, Level, Location
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "PlaceTree",
     "Problem",
     "import_locations_csv",
+    "path_level_name",
     "place_by_code",
     "place_tree",
     "rename_place",
@@ -235,6 +236,10 @@ class PlaceTree(StaticPlaces):
         query = query.outerjoin(parent, Location.parent_id == parent.id)
         return cls(_TreeRow(*row) for row in session.execute(query))
 
+    def has_name(self, name: str) -> bool:
+        """Tell whether some place, active or not, has this name."""
+        return any(found == name for found, _, _ in self._names.values())
+
     def label(self, code: str) -> str:
         """Name a place with its ancestors below country level: "Bisie, Walikale, North Kivu"."""
         names: list[str] = []
@@ -248,9 +253,16 @@ class PlaceTree(StaticPlaces):
         return ", ".join(names)
 
 
+def path_level_name(path: str, level: str) -> str:
+    """What the country of a place (the first code of its `path`) calls its level:
+    "district" for a territory of Rwanda (`flows.places.LEVEL_NAMES`)."""
+    return level_name(path.strip("/").partition("/")[0] or None, level)
+
+
 @dataclass(slots=True)
 class PlaceNode:
-    """One place in the console's tree, with its children and how many cases name it."""
+    """One place in the console's tree, with its children and how many cases name it;
+    `level_name` is its level as its country names it."""
 
     code: str
     name: str
@@ -258,6 +270,7 @@ class PlaceNode:
     active: bool
     cases: int
     children: list[PlaceNode]
+    level_name: str = ""
 
 
 def _case_counts(session: Session) -> dict[int, int]:
@@ -270,7 +283,15 @@ def _case_counts(session: Session) -> dict[int, int]:
 
 
 def _node(location: Location, cases: int) -> PlaceNode:
-    return PlaceNode(location.code, location.name, location.level, location.active, cases, [])
+    return PlaceNode(
+        location.code,
+        location.name,
+        location.level,
+        location.active,
+        cases,
+        [],
+        path_level_name(location.path, location.level),
+    )
 
 
 def place_tree(*, session: Session) -> list[PlaceNode]:

@@ -27,6 +27,7 @@ from storage import committees as store
 from storage.committees import CommitteeImportError, ImportResult, Problem
 from storage.db import utcnow
 from storage.models import Category, Committee, CommitteeLevel, CommitteeMember, Location, Severity
+from storage.places import path_level_name
 
 router = APIRouter()
 CODE_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -176,13 +177,15 @@ def _form_of(view: CommitteeView) -> dict[str, Any]:
 
 
 def _places(runtime: Runtime) -> list[tuple[str, str, str]]:
+    """(code, name, level as the place's country names it) of the places a committee may
+    cover."""
     with runtime.sessions() as session:
-        query = select(Location.code, Location.name, Location.level).where(
+        query = select(Location.code, Location.name, Location.level, Location.path).where(
             Location.active.is_(True), Location.level != "site"
         )
         return [
-            (code, name, level)
-            for code, name, level in session.execute(query.order_by(Location.path))
+            (code, name, path_level_name(path, level))
+            for code, name, level, path in session.execute(query.order_by(Location.path))
         ]
 
 

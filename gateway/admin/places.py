@@ -24,6 +24,7 @@ from storage.places import (
     PlaceTree,
     Problem,
     import_locations_csv,
+    path_level_name,
     place_by_code,
     place_tree,
     rename_place,
@@ -110,6 +111,11 @@ class PlaceView:
     level: str
     path: str
     active: bool
+
+    @property
+    def level_name(self) -> str:
+        """The level as the place's country names it ("district" in Rwanda)."""
+        return path_level_name(self.path, self.level)
 
 
 def _place(runtime: Runtime, code: str) -> PlaceView:

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from flows import gsm
+from flows.places import place_name
 from flows.sources import LANGUAGE_NAMES
 from gateway import commands
 from storage.committees import mask_phone
@@ -47,8 +48,8 @@ ROUNDS = [
     Round("fr", "+243812340002", WALIKALE, "+243810000002", "fr", "MESSAGE", "sw"),
     Round("en", "+243812340003", WALIKALE, "+243810000001", "sw", "MSG", "sw"),
     Round("ln", "+243812340004", WALIKALE, "+243810000001", "sw", "UJUMBE", "sw"),
-    Round("rw", "+250788120001", ("Northern", "Rulindo", "Nyakabingo"), "+250780000001", "rw",
-          "MSG", "rw"),
+    Round("rw", "+250788120001", ("Northern Province", "Rulindo", "Nyakabingo"), "+250780000001",
+          "rw", "MSG", "rw"),
     Round("rn", "+25779120001", ("Kayanza", "Kabarore", "Kivuvu"), "+25779000001", "rn", "MSG",
           "rn"),
 ]  # fmt: skip
@@ -57,6 +58,11 @@ ROUNDS = [
 def shown(lang: str, msgid: str) -> str:
     """A text as a screen in `lang` shows it: translated and in GSM-7."""
     return gsm.transliterate(message_catalogs(("en",)).translator(lang).gettext(msgid))
+
+
+def shown_place(lang: str, name: str) -> str:
+    """A place name as a screen in `lang` shows it: translated where the catalog has it."""
+    return gsm.transliterate(place_name(message_catalogs(("en",)).translator(lang), name))
 
 
 def before(lang: str, msgid: str, placeholder: str) -> str:
@@ -90,7 +96,7 @@ def report(phone: UssdPhone, r: Round) -> str:
     pick(phone, shown(r.lang, "Report a problem"))
     pick(phone, shown(r.lang, "Accident (injury/death)"))
     for place in r.places:
-        pick(phone, place)
+        pick(phone, shown_place(r.lang, place))
     pick(phone, shown(r.lang, "Today"))
     pick(phone, shown(r.lang, "Yes"))  # someone is in danger now
     phone.press(DESCRIPTION)
