@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 
 from fastapi import HTTPException, status
 
@@ -17,7 +18,14 @@ from storage import outbox, prefs
 from storage.casenumber import display
 from storage.committees import committee_by_code, list_committees, mask_phone
 from storage.db import utcnow
-from storage.models import Case, MessageKind, OutboxStatus, RecipientKind
+from storage.models import (
+    Case,
+    MessageChannel,
+    MessageKind,
+    OutboxStatus,
+    Provider,
+    RecipientKind,
+)
 from storage.outbox import OutboxFilter, OutboxRow
 from workers.notify import enqueue_sends
 
@@ -26,7 +34,9 @@ NO_MESSAGE = "There is no such message."
 
 @dataclass(frozen=True, slots=True)
 class MessageView:
-    """One message as a page shows it: never a reporter's number."""
+    """One message as a page shows it: never a reporter's number. `channel` is how it is
+    meant to go, or went once sent (sms, whatsapp); `channel_note` why a message meant for
+    WhatsApp went by SMS; `provider` the provider that took it."""
 
     id: int
     created_at: datetime
@@ -37,6 +47,8 @@ class MessageView:
     status: str
     attempts: int
     last_error: str | None
+    channel: str
+    channel_note: str | None
     provider: str | None
     provider_id: str | None
     sent_at: datetime | None
@@ -60,6 +72,8 @@ def message_view(row: OutboxRow) -> MessageView:
         status=message.status,
         attempts=message.attempts,
         last_error=message.last_error,
+        channel=message.channel,
+        channel_note=message.channel_note,
         provider=message.provider,
         provider_id=message.provider_id,
         sent_at=message.sent_at,
@@ -70,7 +84,7 @@ def message_view(row: OutboxRow) -> MessageView:
     )
 
 
-def _choice(value: str, allowed: type[OutboxStatus | MessageKind | RecipientKind]) -> str | None:
+def _choice(value: str, allowed: type[StrEnum]) -> str | None:
     if not value:
         return None
     if value not in {item.value for item in allowed}:
@@ -97,6 +111,8 @@ class Filters:
     committee: str
     date_from: str
     date_to: str
+    channel: str = ""
+    provider: str = ""
 
     def wanted(self, committee_id: int | None) -> OutboxFilter:
         until = _day(self.date_to, "to")
@@ -107,6 +123,8 @@ class Filters:
             committee_id=committee_id,
             created_from=_day(self.date_from, "from"),
             created_to=until + timedelta(days=1) if until else None,
+            channel=_choice(self.channel, MessageChannel),
+            provider=_choice(self.provider, Provider),
         )
 
 

@@ -32,6 +32,7 @@ from storage.models import (
     CommitteeMember,
     Level,
     Location,
+    MessageChannel,
     Severity,
     Status,
 )
@@ -94,7 +95,7 @@ _COMMITTEE_FIELDS = frozenset(
         "members",
     }
 )
-_MEMBER_FIELDS = frozenset({"name", "phone", "language"})
+_MEMBER_FIELDS = frozenset({"name", "phone", "language", "channel"})
 
 
 class CommitteeImportError(ValueError):
@@ -110,6 +111,7 @@ class _MemberSpec:
     name: str
     phone: str
     language: str
+    channel: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +315,14 @@ def _phone(fields: _Fields, regions: tuple[str, ...]) -> str:
         return ""
 
 
+def _channel(fields: _Fields) -> str:
+    """How the member is reached: sms (the default) or whatsapp."""
+    value = fields.text("channel", default=MessageChannel.SMS.value)
+    if value and value not in set(MessageChannel):
+        fields.problem("channel", "one of " + ", ".join(MessageChannel), fields.nodes["channel"])
+    return value
+
+
 def _member(
     node: yaml.Node, problems: list[Problem], regions: tuple[str, ...], language: str
 ) -> _MemberSpec:
@@ -321,6 +331,7 @@ def _member(
         name=_name(fields),
         phone=_phone(fields, regions),
         language=_language(fields) if "language" in fields.nodes else language,
+        channel=_channel(fields),
     )
 
 
@@ -448,7 +459,12 @@ def _sync_members(
     existing = {member.phone: member for member in committee.members}
     changed = False
     for spec in specs:
-        values = {"name": spec.name, "language": spec.language, "active": True}
+        values = {
+            "name": spec.name,
+            "language": spec.language,
+            "channel": spec.channel,
+            "active": True,
+        }
         member = existing.pop(spec.phone, None)
         if member is None:
             member = CommitteeMember(
@@ -708,7 +724,8 @@ def add_member(
     languages: Collection[str] | None = None,
     default_region: str | None = None,
 ) -> CommitteeMember:
-    """Add a focal point (name, phone, language), or bring back an inactive one by phone."""
+    """Add a focal point (name, phone, language, channel: sms unless given), or bring back an
+    inactive one by phone."""
     spec = _member_spec(committee, values, languages, default_region)
     member = _same_phone(committee, spec.phone)
     if member is not None and member.active:
@@ -720,6 +737,7 @@ def add_member(
         committee.members.append(member)
         session.add(member)
     member.name, member.language, member.active = spec.name, spec.language, True
+    member.channel = spec.channel
     member.updated_at = now
     session.flush()
     return member
@@ -735,12 +753,19 @@ def update_member(
     languages: Collection[str] | None = None,
     default_region: str | None = None,
 ) -> list[str]:
-    """Change a member's name, phone or language; return the names of changed fields."""
+    """Change a member's name, phone, language or channel; return the names of changed
+    fields. A channel left out of `values` stays as it is."""
+    values = {"channel": str(member.channel), **values}
     spec = _member_spec(member.committee, values, languages, default_region)
     other = _same_phone(member.committee, spec.phone)
     if other is not None and other.id != member.id:
         raise EditRefused([Problem(1, "members.phone", "another member has this number")])
-    fields = {"name": spec.name, "phone": spec.phone, "language": spec.language}
+    fields = {
+        "name": spec.name,
+        "phone": spec.phone,
+        "language": spec.language,
+        "channel": spec.channel,
+    }
     changed = sorted(key for key, value in fields.items() if getattr(member, key) != value)
     if changed:
         _update(member, fields)

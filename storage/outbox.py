@@ -21,6 +21,7 @@ from storage.db import expire_loaded
 from storage.models import (
     Committee,
     CommitteeMember,
+    MessageChannel,
     MessageKind,
     NumberPrefs,
     OutboxMessage,
@@ -31,6 +32,7 @@ from storage.privacy import Crypto, is_e164
 
 STUCK_AFTER = timedelta(minutes=10)
 MAX_ERROR = 255
+MAX_CHANNEL_NOTE = 120
 FINAL_STATUSES = frozenset(
     {
         OutboxStatus.DELIVERED,
@@ -91,6 +93,30 @@ def _check(to_e164: str, kind: str, recipient_kind: str) -> None:
         raise ValueError(f"unknown message kind {kind!r} or recipient kind {recipient_kind!r}")
 
 
+def _check_channel(channel: str) -> str:
+    if channel not in set(MessageChannel):
+        raise ValueError(f"unknown channel {channel!r}")
+    return str(channel)
+
+
+def _channel_for(session: Session, member_id: int | None, channel: str | None) -> str:
+    """The channel a new message goes by: `channel` when given, else the member's, else SMS."""
+    if channel is not None:
+        return _check_channel(channel)
+    member = session.get(CommitteeMember, member_id) if member_id is not None else None
+    return MessageChannel.SMS.value if member is None else str(member.channel)
+
+
+def _channel_values(channel: str | None, channel_note: str | None) -> dict[str, Any]:
+    """What `mark_sent`/`mark_failed` record of how the sender sent: only what it said."""
+    values: dict[str, Any] = {}
+    if channel is not None:
+        values["channel"] = _check_channel(channel)
+    if channel_note is not None:
+        values["channel_note"] = _scrub(channel_note)[:MAX_CHANNEL_NOTE] or None
+    return values
+
+
 def queue_sms(
     *,
     session: Session,
@@ -104,16 +130,23 @@ def queue_sms(
     member_id: int | None = None,
     case_id: int | None = None,
     now: datetime,
+    channel: str | None = None,
 ) -> OutboxMessage | None:
     """Queue one SMS; return None when a message with `dedupe_key` exists already.
 
-    Number and body are stored encrypted. A recipient who opted out (STOP) gets a row in
-    CANCELLED, without the number, so the intent is recorded and nothing is sent: enqueue a
-    sending job only for a returned row whose status is QUEUED.
+    `channel` ("sms" or "whatsapp") is how the message is meant to go; left out, it is the
+    channel of the member `member_id`, and SMS for anyone else (reporters). The sender
+    records how it actually went with `mark_sent`. Number and body are stored encrypted.
+    A recipient who opted out (STOP) gets a row in CANCELLED, without the number, so the
+    intent is recorded and nothing is sent: enqueue a sending job only for a returned row
+    whose status is QUEUED.
     """
     _check(to_e164, kind, recipient_kind)
+    if channel is not None:
+        _check_channel(channel)
     if _by_dedupe_key(session, dedupe_key) is not None:
         return None
+    channel = _channel_for(session, member_id, channel)
     pseudonym = crypto.pseudonym(to_e164)
     cancelled = _opted_out(session, pseudonym)
     message = OutboxMessage(
@@ -126,6 +159,7 @@ def queue_sms(
         body_enc=crypto.encrypt(body),
         language=language,
         kind=kind,
+        channel=channel,
         status=OutboxStatus.CANCELLED if cancelled else OutboxStatus.QUEUED,
         attempts=0,
         next_attempt_at=now,
@@ -193,11 +227,17 @@ def mark_sent(
     provider_id: str | None,
     now: datetime,
     delivered: bool = False,
+    channel: str | None = None,
+    channel_note: str | None = None,
 ) -> bool:
     """Record that the provider accepted a message (SENDING > SENT, or DELIVERED when the
     provider confirms delivery at once, as the console does); False if it was not SENDING.
 
-    A reporter's number is dropped here: no retry can follow an accepted message.
+    `channel` is how the message went when the sender chose otherwise than the row's
+    channel (a WhatsApp message sent by SMS), `channel_note` a short reason ("whatsapp
+    window closed: sent by SMS", at most 120 characters, digit runs masked); left out, the
+    row keeps what it has. A reporter's number is dropped here: no retry can follow an
+    accepted message.
     """
     status = OutboxStatus.DELIVERED if delivered else OutboxStatus.SENT
     statement = _from_sending(message_id).values(
@@ -209,6 +249,7 @@ def mark_sent(
         last_error=None,
         to_enc=_erased_contact(),
         updated_at=now,
+        **_channel_values(channel, channel_note),
     )
     return _rowcount(session, statement) == 1
 
@@ -221,15 +262,20 @@ def mark_failed(
     error: str,
     retry_at: datetime | None,
     now: datetime,
+    channel: str | None = None,
+    channel_note: str | None = None,
 ) -> bool:
     """Record a failed attempt: back to QUEUED until `retry_at`, or FAILED when `final`.
 
     A final failure drops a reporter's number. Digit runs in `error` (a provider may quote
-    the number) are masked. False if the message was not SENDING.
+    the number) are masked. `channel` and `channel_note` record, as in `mark_sent`, that
+    the attempt went by another channel than the row's, and why (a retry is then meant to
+    go by that channel too). False if the message was not SENDING.
     """
     if not final and retry_at is None:
         raise ValueError("a failure that will be retried needs retry_at")
     values: dict[str, Any] = {"last_error": _scrub(error), "updated_at": now}
+    values |= _channel_values(channel, channel_note)
     if final:
         values |= {"status": OutboxStatus.FAILED, "to_enc": _erased_contact()}
     else:
@@ -308,6 +354,8 @@ class OutboxFilter:
     committee_id: int | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    channel: str | None = None
+    provider: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +374,8 @@ def _conditions(wanted: OutboxFilter) -> list[Any]:
         (OutboxMessage.kind, wanted.kind),
         (OutboxMessage.recipient_kind, wanted.recipient_kind),
         (CommitteeMember.committee_id, wanted.committee_id),
+        (OutboxMessage.channel, wanted.channel),
+        (OutboxMessage.provider, wanted.provider),
     ):
         if value is not None:
             conditions.append(column == value)

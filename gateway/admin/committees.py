@@ -26,7 +26,15 @@ from gateway.uploads import UploadRefused, read_upload
 from storage import committees as store
 from storage.committees import CommitteeImportError, ImportResult, Problem
 from storage.db import utcnow
-from storage.models import Category, Committee, CommitteeLevel, CommitteeMember, Location, Severity
+from storage.models import (
+    Category,
+    Committee,
+    CommitteeLevel,
+    CommitteeMember,
+    Location,
+    MessageChannel,
+    Severity,
+)
 from storage.places import path_level_name
 
 router = APIRouter()
@@ -36,8 +44,9 @@ MemberId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Staff = Annotated[Viewer, Depends(allow("committees"))]
 MAX_FIELD = 512
 SETTINGS_FIELDS = ("code", "name", "level", "location", "language", "timezone", "digest_at")
-MEMBER_FIELDS = ("name", "phone", "language")
+MEMBER_FIELDS = ("name", "phone", "language", "channel")
 NOT_FOUND = "There is no committee with this code."
+CHANNEL_NAMES = {MessageChannel.SMS.value: "SMS", MessageChannel.WHATSAPP.value: "WhatsApp"}
 
 
 # -- reading forms ----------------------------------------------------------------------------
@@ -86,6 +95,7 @@ class MemberView:
     name: str
     masked: str
     language: str
+    channel: str
     active: bool
 
 
@@ -132,7 +142,12 @@ def _view(committee: Committee, members: int = 0, open_cases: int = 0) -> Commit
 
 def _member_view(member: CommitteeMember) -> MemberView:
     return MemberView(
-        member.id, member.name, store.mask_phone(member.phone), member.language, member.active
+        member.id,
+        member.name,
+        store.mask_phone(member.phone),
+        member.language,
+        member.channel,
+        member.active,
     )
 
 
@@ -332,15 +347,18 @@ async def _committee_page(
     member_form: dict[str, str] | None = None,
     problems: tuple[Problem, ...] = (),
 ) -> HTMLResponse:
+    blank = {"name": "", "phone": "", "language": view.language, "channel": MessageChannel.SMS}
     return await render(
         request,
         "committees_detail.html",
         viewer,
         status_code=422 if problems else 200,
         committee=view,
-        member_form=member_form or {"name": "", "phone": "", "language": view.language},
+        member_form=member_form or blank,
         problems=_field_problems(problems),
         languages=runtime.settings.languages,
+        channels=list(MessageChannel),
+        channel_names=CHANNEL_NAMES,
     )
 
 
@@ -418,7 +436,12 @@ async def set_active(
 
 
 def _member_values(form: FormData) -> dict[str, str]:
-    return {key: _text(form, key) for key in MEMBER_FIELDS}
+    """The member form's fields; a form without a channel leaves it to the default (SMS
+    for a new member, the current one for an edit)."""
+    values = {key: _text(form, key) for key in MEMBER_FIELDS}
+    if not values["channel"]:
+        del values["channel"]
+    return values
 
 
 def _add_member(runtime: Runtime, code: str, values: dict[str, str]) -> int:
@@ -445,7 +468,8 @@ async def add_member(
         member_id = await runtime.db(_add_member, runtime, code, values)
     except CommitteeImportError as exc:
         view = await runtime.db(_detail, runtime, code)
-        return await _committee_page(request, runtime, viewer, view, values, exc.problems)
+        form = {"channel": MessageChannel.SMS.value} | values
+        return await _committee_page(request, runtime, viewer, view, form, exc.problems)
     target = f"{code}/member/{member_id}"
     await runtime.db(record, runtime, viewer, "member.add", target, {})
     await flash(request, viewer, "ok", "Member added.")
@@ -467,7 +491,12 @@ def _member(runtime: Runtime, code: str, member_id: int) -> MemberEdit:
         member = store.member_by_id(committee=committee, member_id=member_id)
         if member is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no such member.")
-        form = {"name": member.name, "phone": member.phone, "language": member.language}
+        form = {
+            "name": member.name,
+            "phone": member.phone,
+            "language": member.language,
+            "channel": member.channel,
+        }
         return MemberEdit(committee.code, committee.name, member.id, member.active, form)
 
 
@@ -486,6 +515,8 @@ async def _member_page(
         member=edit,
         problems=_field_problems(problems),
         languages=runtime.settings.languages,
+        channels=list(MessageChannel),
+        channel_names=CHANNEL_NAMES,
     )
 
 
@@ -521,13 +552,14 @@ def _update_member(
 async def update_member(
     request: Request, runtime: RuntimeDep, viewer: Staff, code: CommitteeCode, member_id: MemberId
 ) -> Response:
-    """Change a member's name, number or language."""
+    """Change a member's name, number, language or channel."""
     values = _member_values(await request.form())
     try:
         changed = await runtime.db(_update_member, runtime, code, member_id, values)
     except CommitteeImportError as exc:
         edit = await runtime.db(_member, runtime, code, member_id)
-        edit = MemberEdit(edit.committee, edit.committee_name, edit.id, edit.active, values)
+        form = edit.form | values
+        edit = MemberEdit(edit.committee, edit.committee_name, edit.id, edit.active, form)
         return await _member_page(request, runtime, viewer, edit, exc.problems)
     if changed:
         target = f"{code}/member/{member_id}"

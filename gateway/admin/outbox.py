@@ -25,7 +25,7 @@ from gateway.outboxadmin import (
     remove_opt_out,
     retry,
 )
-from storage.models import MessageKind, OutboxStatus, RecipientKind
+from storage.models import MessageChannel, MessageKind, OutboxStatus, Provider, RecipientKind
 
 router = APIRouter()
 PER_PAGE = 50
@@ -48,10 +48,12 @@ async def messages(
     committee: Choice = "",
     date_from: Annotated[str, Query(alias="from", max_length=32)] = "",
     date_to: Annotated[str, Query(alias="to", max_length=32)] = "",
+    channel: Choice = "",
+    provider: Choice = "",
     page: PageNumber = 1,
 ) -> HTMLResponse:
-    """List outbound SMS, newest first, with counts by status and filters."""
-    filters = Filters(status_, kind, recipient, committee, date_from, date_to)
+    """List outbound messages, newest first, with counts by status and filters."""
+    filters = Filters(status_, kind, recipient, committee, date_from, date_to, channel, provider)
     found = await runtime.db(listing, runtime, filters, page, PER_PAGE)
     query = {k: v for k, v in request.query_params.items() if k != "page" and v}
     return await render(
@@ -66,6 +68,8 @@ async def messages(
         statuses=[s.value for s in OutboxStatus],
         kinds=[k.value for k in MessageKind],
         recipients=[r.value for r in RecipientKind],
+        channels=[c.value for c in MessageChannel],
+        providers=[p.value for p in Provider],
     )
 
 

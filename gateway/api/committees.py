@@ -23,7 +23,14 @@ from gateway.uploads import MAX_UPLOAD, UploadRefused, decode_upload, read_uploa
 from storage import committees as store
 from storage.committees import CommitteeImportError, Problem
 from storage.db import utcnow
-from storage.models import Category, Committee, CommitteeLevel, CommitteeMember, Severity
+from storage.models import (
+    Category,
+    Committee,
+    CommitteeLevel,
+    CommitteeMember,
+    MessageChannel,
+    Severity,
+)
 from storage.users import audit
 
 router = APIRouter(tags=["committees"])
@@ -48,6 +55,7 @@ class MemberOut(BaseModel):
     name: str
     phone: str = Field(description="masked: country code and the last three digits")
     language: str
+    channel: MessageChannel = Field(description="how alerts and digests reach the member")
     active: bool
 
 
@@ -106,6 +114,7 @@ class MemberIn(BaseModel):
     name: Text
     phone: Short
     language: Short
+    channel: Short = Field(default=MessageChannel.SMS.value, description="sms or whatsapp")
 
 
 class MemberPatch(BaseModel):
@@ -113,6 +122,7 @@ class MemberPatch(BaseModel):
     name: Text | None = None
     phone: Short | None = None
     language: Short | None = None
+    channel: Short | None = Field(default=None, description="sms or whatsapp")
     active: bool | None = None
 
 
@@ -137,6 +147,7 @@ def _member_out(member: CommitteeMember) -> MemberOut:
         name=member.name,
         phone=store.mask_phone(member.phone),
         language=member.language,
+        channel=MessageChannel(member.channel),
         active=member.active,
     )
 
@@ -401,7 +412,12 @@ def _patch_member(
         if member is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such member")
         target, now = f"{code}/member/{member_id}", utcnow()
-        current = {"name": member.name, "phone": member.phone, "language": member.language}
+        current = {
+            "name": member.name,
+            "phone": member.phone,
+            "language": member.language,
+            "channel": str(member.channel),
+        }
         given = body.model_dump(exclude_unset=True, exclude={"active"})
         values = current | {key: value for key, value in given.items() if value is not None}
         changed = store.update_member(
@@ -435,7 +451,8 @@ async def update_member(
     runtime: RuntimeDep,
     principal: Staff,
 ) -> MemberOut:
-    """Change a member's name, number or language, or (de)activate them with `active`."""
+    """Change a member's name, number, language or channel, or (de)activate them with
+    `active`."""
     try:
         return await runtime.db(_patch_member, runtime, principal, code, member_id, body)
     except CommitteeImportError as exc:

@@ -31,7 +31,7 @@ from gateway.outboxadmin import (
 )
 from gateway.runtime import Runtime
 from storage.db import utcnow
-from storage.models import MessageKind, OutboxStatus, RecipientKind
+from storage.models import MessageChannel, MessageKind, OutboxStatus, Provider, RecipientKind
 from storage.users import audit
 
 router = APIRouter(tags=["outbox"])
@@ -88,10 +88,14 @@ async def messages(
     committee: CommitteeCode = None,
     created_from: date | None = None,
     created_to: date | None = None,
+    channel: MessageChannel | None = None,
+    provider: Provider | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
 ) -> MessagePage:
-    """List outbound SMS, newest first, with counts by status (no bodies, no numbers)."""
+    """List outbound messages, newest first, with counts by status (no bodies, no numbers);
+    each with its channel (and why it went by SMS when it was meant for WhatsApp) and the
+    provider that took it."""
     filters = Filters(
         status=status_ or "",
         kind=kind or "",
@@ -99,6 +103,8 @@ async def messages(
         committee=committee or "",
         date_from=created_from.isoformat() if created_from else "",
         date_to=created_to.isoformat() if created_to else "",
+        channel=channel or "",
+        provider=provider or "",
     )
     found = await runtime.db(listing, runtime, filters, page, per_page)
     return MessagePage(

@@ -21,7 +21,14 @@ from storage.models.committees import (
     DigestRun,
 )
 from storage.models.flows import BundleStatus, FlowBundle
-from storage.models.outbox import MessageKind, OutboxMessage, OutboxStatus, RecipientKind
+from storage.models.outbox import (
+    MessageChannel,
+    MessageKind,
+    OutboxMessage,
+    OutboxStatus,
+    Provider,
+    RecipientKind,
+)
 from storage.models.places import PARENT_LEVEL, Level, Location
 from storage.models.prefs import NumberPrefs
 from storage.models.users import FREE_TEXT_ROLES, AuditEntry, Role, User
@@ -46,12 +53,14 @@ __all__ = [
     "FlowBundle",
     "Level",
     "Location",
+    "MessageChannel",
     "MessageKind",
     "NumberPrefs",
     "Occurred",
     "OutboxMessage",
     "OutboxStatus",
     "Outcome",
+    "Provider",
     "RecipientKind",
     "Role",
     "Severity",

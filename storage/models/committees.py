@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.db import Base, UtcDateTime, one_of
 from storage.models.cases import Case
+from storage.models.outbox import MessageChannel
 from storage.models.places import Location
 
 
@@ -86,11 +87,16 @@ class CommitteeMember(Base):
 
     Lifecycle: created by an import; updated by phone on re-import; deactivated when a
     re-import no longer lists them (kept, since case events name them). Officials' numbers
-    are stored in E.164; inbound SMS find the member by `phone_pseudonym` only.
+    are stored in E.164; inbound SMS find the member by `phone_pseudonym` only. `channel`
+    is how their alerts and digests are meant to reach them: SMS, or WhatsApp (the sender
+    falls back to SMS when WhatsApp cannot be used, and the outbox row says why).
     """
 
     __tablename__ = "committee_members"
-    __table_args__ = (UniqueConstraint("committee_id", "phone"),)
+    __table_args__ = (
+        UniqueConstraint("committee_id", "phone"),
+        one_of("channel", MessageChannel),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     committee_id: Mapped[int] = mapped_column(ForeignKey("committees.id"))
@@ -98,6 +104,9 @@ class CommitteeMember(Base):
     phone: Mapped[str] = mapped_column(String(16))
     phone_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
     language: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(
+        String(16), default=MessageChannel.SMS, server_default=MessageChannel.SMS.value
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

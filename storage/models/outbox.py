@@ -37,15 +37,33 @@ class RecipientKind(StrEnum):
     REPORTER = "reporter"
 
 
+class MessageChannel(StrEnum):
+    """How a message reaches its recipient: a plain SMS, or WhatsApp."""
+
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+class Provider(StrEnum):
+    """The names a sender records in `OutboxMessage.provider` (one per sending provider)."""
+
+    CONSOLE = "console"
+    TWILIO = "twilio"
+    AFRICASTALKING = "africastalking"
+
+
 class OutboxMessage(Base):
-    """One SMS to one number.
+    """One message (an SMS, or a WhatsApp message) to one number.
 
     Lifecycle: QUEUED > SENDING > SENT > DELIVERED, or UNDELIVERED / FAILED; CANCELLED when
-    the recipient opted out. A failed attempt that will be retried goes back to QUEUED with
-    a later `next_attempt_at`. Final statuses never change, so late or out-of-order provider
-    callbacks cannot move a row back. The number and the body are encrypted; a reporter's
-    number is dropped as soon as it can no longer be needed (sent, delivered, finally failed,
-    cancelled). `dedupe_key` makes queueing the same message twice a no-op.
+    the recipient opted out. `channel` is how the message is meant to go (the member's
+    channel, SMS for reporters) and, once sent, how it went; `channel_note` says why a
+    message meant for WhatsApp went by SMS instead. A failed attempt that will be retried
+    goes back to QUEUED with a later `next_attempt_at`. Final statuses never change, so late
+    or out-of-order provider callbacks cannot move a row back. The number and the body are
+    encrypted; a reporter's number is dropped as soon as it can no longer be needed (sent,
+    delivered, finally failed, cancelled). `dedupe_key` makes queueing the same message
+    twice a no-op.
     """
 
     __tablename__ = "outbox_messages"
@@ -53,6 +71,7 @@ class OutboxMessage(Base):
         one_of("status", OutboxStatus),
         one_of("kind", MessageKind),
         one_of("recipient_kind", RecipientKind),
+        one_of("channel", MessageChannel),
         Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
@@ -69,6 +88,10 @@ class OutboxMessage(Base):
     language: Mapped[str] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
+    channel: Mapped[str] = mapped_column(
+        String(16), default=MessageChannel.SMS, server_default=MessageChannel.SMS.value
+    )
+    channel_note: Mapped[str | None] = mapped_column(String(120))
     provider: Mapped[str | None] = mapped_column(String(16))
     provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -234,6 +234,89 @@ def test_edit_and_deactivate_a_member(
     assert "+243" not in repr(actions)
 
 
+def test_a_members_channel_round_trips_through_the_forms(
+    browser: Callable[[str], Browser], db: sessionmaker[Session]
+) -> None:
+    user = browser("coordinator")
+    form = {"name": "By WhatsApp", "phone": "+243 81 222 0001", "language": "sw"}
+    added = user.post("/admin/committees/walikale-local/members", form | {"channel": "whatsapp"})
+    assert added.status_code == 303, added.text
+    member = next(m for m in _committee(db, "walikale-local").members if m.name == "By WhatsApp")
+    assert member.channel == "whatsapp"
+    page = user.get("/admin/committees/walikale-local")
+    assert '<th scope="col">Reached by</th>' in page.text
+    assert "<td>WhatsApp</td>" in page.text
+    assert '<option value="whatsapp">WhatsApp</option>' in page.text  # the add form: SMS first
+    path = f"/admin/committees/walikale-local/members/{member.id}"
+    edit = user.get(path)
+    assert '<option value="whatsapp" selected>WhatsApp</option>' in edit.text
+    # A form without the field keeps the channel; the field changes it.
+    assert user.post(path, form | {"name": "Renamed"}).status_code == 303
+    with db() as session:
+        assert session.get_one(CommitteeMember, member.id).channel == "whatsapp"
+    assert user.post(path, form | {"channel": "sms"}).status_code == 303
+    with db() as session:
+        assert session.get_one(CommitteeMember, member.id).channel == "sms"
+    update = [a for a in _actions(db) if a[0] == "member.update"]
+    assert [a[2] for a in update] == [{"fields": ["name"]}, {"fields": ["channel", "name"]}]
+    default = user.post(
+        "/admin/committees/walikale-local/members",
+        {"name": "By SMS", "phone": "+243 81 222 0002", "language": "sw"},
+    )
+    assert default.status_code == 303
+    assert {m.name: m.channel for m in _committee(db, "walikale-local").members}["By SMS"] == "sms"
+
+
+def test_an_unknown_channel_is_refused_in_both_member_forms(
+    browser: Callable[[str], Browser], db: sessionmaker[Session]
+) -> None:
+    user = browser("admin")
+    form = {"name": "Pigeon", "phone": "+243 81 222 0003", "language": "sw", "channel": "pigeon"}
+    refused = user.post("/admin/committees/walikale-local/members", form)
+    assert refused.status_code == 422
+    assert "channel: one of sms, whatsapp" in refused.text
+    assert "Pigeon" not in [m.name for m in _committee(db, "walikale-local").members]
+    member = _committee(db, "walikale-local").members[0]
+    path = f"/admin/committees/walikale-local/members/{member.id}"
+    edit = user.post(
+        path,
+        {"name": member.name, "phone": member.phone, "language": "sw"} | {"channel": "telegram"},
+    )
+    assert edit.status_code == 422
+    assert "channel: one of sms, whatsapp" in edit.text
+    with db() as session:
+        assert session.get_one(CommitteeMember, member.id).channel == "sms"
+
+
+YAML_CHANNELS = b"""\
+- code: walikale-local
+  name: Walikale local stakeholder committee
+  level: local
+  location: cd-nk-walikale
+  categories: all
+  language: sw
+  timezone: Africa/Lubumbashi
+  digest_at: "18:00"
+  members:
+    - {name: A, phone: "+243 81 000 0001", channel: whatsapp}
+    - {name: B, phone: "+243 81 000 0009", channel: carrier-pigeon}
+"""
+
+
+def test_yaml_import_reads_channels_and_names_the_line_of_a_bad_one(
+    browser: Callable[[str], Browser], db: sessionmaker[Session]
+) -> None:
+    user = browser("admin")
+    page = _upload(user, "/admin/committees/import", "c.yaml", YAML_CHANNELS)
+    assert page.status_code == 422
+    assert "Line 11, members.channel: one of sms, whatsapp" in page.text
+    assert all(m.channel == "sms" for m in _committee(db, "walikale-local").members)
+    good = YAML_CHANNELS.replace(b"carrier-pigeon", b"sms")
+    assert _upload(user, "/admin/committees/import", "c.yaml", good).status_code == 303
+    channels = {m.phone: m.channel for m in _committee(db, "walikale-local").members if m.active}
+    assert channels == {"+243810000001": "whatsapp", "+243810000009": "sms"}
+
+
 YAML_BAD = b"""\
 - code: walikale-local
   name: Walikale renamed

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import redis
 from sqlalchemy import select
@@ -261,3 +263,105 @@ def test_analyst_may_not_open_the_outbox(browser: Callable[[str], Browser]) -> N
     for path in ("/admin/outbox", "/admin/outbox/1", "/admin/outbox/optouts"):
         assert analyst.get(path).status_code == 403, path
     assert analyst.post("/admin/outbox/1/retry").status_code == 403
+
+
+FALLBACK = "whatsapp window closed: sent by SMS"
+
+
+def _sent(
+    db: sessionmaker[Session], message_id: int, provider: str, provider_id: str, **how: Any
+) -> None:
+    now = datetime.now(UTC)
+    with db.begin() as session:
+        assert outbox.claim_for_sending(session=session, message_id=message_id, now=now)
+        assert outbox.mark_sent(
+            session=session,
+            message_id=message_id,
+            provider=provider,
+            provider_id=provider_id,
+            now=now,
+            **how,
+        )
+
+
+def _channels(db: sessionmaker[Session], settings: Settings) -> dict[str, int]:
+    """A message still meant for WhatsApp, one meant for WhatsApp that Twilio sent by SMS,
+    and one to a reporter the console provider sent."""
+    member = _member(db)
+    with db.begin() as session:
+        session.get_one(CommitteeMember, member.id).channel = "whatsapp"
+    ids = {
+        name: _queue(
+            db,
+            settings,
+            key=f"t-{name}",
+            to=REPORTER if name == "console" else member.phone,
+            body=MEMBER_BODY,
+            recipient_kind="reporter" if name == "console" else "member",
+            member_id=None if name == "console" else member.id,
+        )
+        for name in ("waiting", "fell_back", "console")
+    }
+    _sent(db, ids["fell_back"], "twilio", "SMfallback1", channel="sms", channel_note=FALLBACK)
+    _sent(db, ids["console"], "console", "console-1")
+    return ids
+
+
+def _listed(page_text: str) -> set[int]:
+    return {int(found) for found in re.findall(r'href="/admin/outbox/(\d+)"', page_text)}
+
+
+def test_list_and_page_show_each_messages_channel_and_provider(
+    browser: Callable[[str], Browser], db: sessionmaker[Session], settings: Settings
+) -> None:
+    ids = _channels(db, settings)
+    user = browser("coordinator")
+    page = user.get("/admin/outbox")
+    assert page.status_code == 200
+    for text in (
+        '<th scope="col">Channel</th>',
+        '<th scope="col">Provider</th>',
+        "<td>whatsapp</td>",
+        f'<td>sms<br><span class="muted">{FALLBACK}</span></td>',
+        "<td>twilio</td>",
+        "<td>console</td>",
+        '<option value="whatsapp">whatsapp</option>',
+        '<option value="africastalking">africastalking</option>',
+    ):
+        assert text in page.text, text
+    shown = user.get(f"/admin/outbox/{ids['fell_back']}")
+    assert shown.status_code == 200
+    assert f'<td>sms <span class="muted">({FALLBACK})</span></td>' in shown.text
+    assert "<td>twilio <code>SMfallback1</code></td>" in shown.text
+    waiting = user.get(f"/admin/outbox/{ids['waiting']}")
+    assert "<td>whatsapp</td>" in waiting.text
+    assert "not sent yet" in waiting.text
+
+
+def test_the_list_filters_by_channel_and_by_provider(
+    browser: Callable[[str], Browser], db: sessionmaker[Session], settings: Settings
+) -> None:
+    ids = _channels(db, settings)
+    user = browser("admin")
+    for query, expected in (
+        ("channel=whatsapp", {ids["waiting"]}),
+        ("channel=sms", {ids["fell_back"], ids["console"]}),
+        ("provider=twilio", {ids["fell_back"]}),
+        ("provider=console&recipient=reporter", {ids["console"]}),
+        ("channel=whatsapp&provider=twilio", set()),
+        ("provider=africastalking", set()),
+    ):
+        page = user.get(f"/admin/outbox?{query}")
+        assert page.status_code == 200, query
+        assert _listed(page.text) == expected, query
+    kept = user.get("/admin/outbox?channel=sms&provider=twilio")
+    assert '<option value="sms" selected>sms</option>' in kept.text
+    assert '<option value="twilio" selected>twilio</option>' in kept.text
+    for path in (
+        "/admin/outbox?channel=pigeon",
+        "/admin/outbox?channel=SMS",
+        "/admin/outbox?provider=nokia",
+        "/admin/outbox?provider=%00",
+    ):
+        assert user.get(path).status_code == 400, path
+    assert user.get("/admin/outbox?provider=" + "x" * 65).status_code == 422

@@ -123,6 +123,68 @@ def test_members_add_patch_and_bad_phone(
         assert (action, target) in _audit(db)
 
 
+def test_a_members_channel_is_read_and_written(app_client: TestClient, headers: Headers) -> None:
+    auth = headers("coordinator")
+    path = "/api/v1/committees/walikale-local/members"
+    listed = app_client.get(path, headers=auth).json()
+    assert {m["channel"] for m in listed} == {"sms"}
+    new = {"name": "By WhatsApp", "phone": "+243 81 222 0001", "language": "sw"}
+    added = app_client.post(path, json=new | {"channel": "whatsapp"}, headers=auth)
+    assert added.status_code == 201, added.text
+    member = added.json()
+    assert member["channel"] == "whatsapp"
+    default = app_client.post(path, json=new | {"phone": "+243 81 222 0002"}, headers=auth)
+    assert default.json()["channel"] == "sms"
+    # A patch without the channel keeps it; one with it changes it.
+    kept = app_client.patch(f"{path}/{member['id']}", json={"language": "fr"}, headers=auth)
+    assert (kept.json()["language"], kept.json()["channel"]) == ("fr", "whatsapp")
+    moved = app_client.patch(f"{path}/{member['id']}", json={"channel": "sms"}, headers=auth)
+    assert moved.status_code == 200
+    assert moved.json()["channel"] == "sms"
+    shown = app_client.get("/api/v1/committees/walikale-local", headers=auth).json()
+    channels = {m["id"]: m["channel"] for m in shown["member_list"]}
+    assert channels[member["id"]] == "sms"
+    for bad in (
+        app_client.post(
+            path, json=new | {"phone": "+243 81 222 0003", "channel": "fax"}, headers=auth
+        ),
+        app_client.patch(f"{path}/{member['id']}", json={"channel": "WhatsApp"}, headers=auth),
+    ):
+        assert bad.status_code == 422
+        [problem] = bad.json()["detail"]["problems"]
+        assert (problem["field"], problem["message"]) == (
+            "members.channel",
+            "one of sms, whatsapp",
+        )
+
+
+def test_yaml_import_with_a_bad_channel_is_refused_by_line(
+    app_client: TestClient, headers: Headers
+) -> None:
+    auth = headers("admin")
+    content = YAML_GOOD.replace(b'0001"}', b'0001", channel: sms}') + (
+        b'    - {name: B, phone: "+243 81 000 0009", channel: signal}\n'
+    )
+    refused = app_client.post(
+        "/api/v1/committees/import",
+        content=content,
+        headers={**auth, "Content-Type": "application/yaml"},
+    )
+    assert refused.status_code == 422
+    [problem] = refused.json()["detail"]["problems"]
+    assert (problem["line"], problem["field"]) == (10, "members.channel")
+    fixed = content.replace(b"signal", b"whatsapp")
+    done = app_client.post(
+        "/api/v1/committees/import",
+        content=fixed,
+        headers={**auth, "Content-Type": "application/yaml"},
+    )
+    assert done.status_code == 200, done.text
+    shown = app_client.get("/api/v1/committees/walikale-local", headers=auth).json()
+    channels = {m["phone"]: m["channel"] for m in shown["member_list"] if m["active"]}
+    assert channels == {"+243 ••• ••• 001": "sms", "+243 ••• ••• 009": "whatsapp"}
+
+
 def test_yaml_import_as_body_and_as_file(
     app_client: TestClient, headers: Headers, db: sessionmaker[Session]
 ) -> None:

@@ -115,3 +115,86 @@ def test_analyst_is_refused(app_client: TestClient, headers: Headers) -> None:
     auth = headers("analyst")
     assert app_client.get("/api/v1/outbox", headers=auth).status_code == 403
     assert app_client.get("/api/v1/outbox/optouts", headers=auth).status_code == 403
+
+
+FALLBACK = "whatsapp window closed: sent by SMS"
+
+
+def _meant_for_whatsapp(db: sessionmaker[Session], settings: Settings) -> tuple[int, int]:
+    """Two alerts to a member reached by WhatsApp: one still queued, one that Twilio sent by
+    SMS instead."""
+    crypto = load_crypto(settings)
+    now = datetime.now(UTC)
+    ids: list[int] = []
+    with db.begin() as session:
+        member = session.scalars(select(CommitteeMember).order_by(CommitteeMember.id)).first()
+        assert member is not None
+        member.channel = "whatsapp"
+        for key in ("api-waiting", "api-fell-back"):
+            message = outbox.queue_sms(
+                session=session,
+                crypto=crypto,
+                dedupe_key=key,
+                to_e164=member.phone,
+                body=BODY,
+                language="sw",
+                kind="alert",
+                recipient_kind="member",
+                member_id=member.id,
+                now=now,
+            )
+            assert message is not None
+            ids.append(message.id)
+        assert outbox.claim_for_sending(session=session, message_id=ids[1], now=now)
+        assert outbox.mark_sent(
+            session=session,
+            message_id=ids[1],
+            provider="twilio",
+            provider_id="SMapi1",
+            now=now,
+            channel="sms",
+            channel_note=FALLBACK,
+        )
+    return ids[0], ids[1]
+
+
+def test_messages_carry_channel_note_and_provider_and_filter_by_them(
+    app_client: TestClient, headers: Headers, db: sessionmaker[Session], settings: Settings
+) -> None:
+    waiting, fell_back = _meant_for_whatsapp(db, settings)
+    failed = _failed(db, settings, reporter=True)
+    auth = headers("coordinator")
+    items = {
+        item["id"]: item for item in app_client.get("/api/v1/outbox", headers=auth).json()["items"]
+    }
+    shown = {
+        key: [items[message_id][key] for message_id in (waiting, fell_back, failed)]
+        for key in ("channel", "channel_note", "provider", "provider_id")
+    }
+    assert shown == {
+        "channel": ["whatsapp", "sms", "sms"],
+        "channel_note": [None, FALLBACK, None],
+        "provider": [None, "twilio", None],
+        "provider_id": [None, "SMapi1", None],
+    }
+    detail = app_client.get(f"/api/v1/outbox/{fell_back}", headers=auth).json()
+    assert (detail["channel"], detail["channel_note"], detail["provider"]) == (
+        "sms",
+        FALLBACK,
+        "twilio",
+    )
+
+    def ids(query: str) -> set[int]:
+        response = app_client.get(f"/api/v1/outbox?{query}", headers=auth)
+        assert response.status_code == 200, response.text
+        assert response.json()["total"] == len(response.json()["items"])
+        return {item["id"] for item in response.json()["items"]}
+
+    assert ids("channel=whatsapp") == {waiting}
+    assert ids("channel=sms") == {fell_back, failed}
+    assert ids("provider=twilio") == {fell_back}
+    assert ids("provider=twilio&channel=whatsapp") == set()
+    assert ids("provider=console") == set()
+    for query in ("channel=pigeon", "channel=", "provider=nokia", "provider=TWILIO"):
+        response = app_client.get(f"/api/v1/outbox?{query}", headers=auth)
+        assert response.status_code == 422, query

@@ -12,12 +12,15 @@ from sqlalchemy.orm import Session
 from storage.committees import (
     DEFAULT_ACK_DEADLINES,
     CommitteeImportError,
+    EditRefused,
     ImportResult,
+    add_member,
     committee_by_code,
     deactivate_committee,
     import_committees_yaml,
     list_committees,
     members_for_pseudonym,
+    update_member,
 )
 from storage.models import Committee, CommitteeMember, Location
 from storage.privacy import Crypto
@@ -253,3 +256,96 @@ def test_demo_committees_are_skipped_without_the_demo_places(
     session.flush()
     assert not load_demo_if_empty(session=session, crypto=crypto)
     assert _count(session, Committee) == 0
+
+
+WHATSAPP = """\
+- code: cd-national
+  name: DR Congo national committee
+  level: national
+  location: cd
+  language: fr
+  timezone: Africa/Kinshasa
+  digest_at: "07:05"
+  members:
+    - {name: By WhatsApp, phone: "+243 81 000 0201", channel: whatsapp}
+    - name: By SMS
+      phone: "+243 99 000 0202"
+      channel: sms
+    - {name: Default, phone: "+243 97 000 0203"}
+"""
+
+
+def test_members_channel_is_read_from_the_file_and_defaults_to_sms(
+    session: Session, crypto: Crypto
+) -> None:
+    _import(session, crypto, WHATSAPP + WALIKALE)
+    channels = {m.name: m.channel for m in _committee(session, "cd-national").members}
+    assert channels == {"By WhatsApp": "whatsapp", "By SMS": "sms", "Default": "sms"}
+    assert [m.channel for m in _committee(session, "walikale-local").members] == ["sms"]
+    # Re-importing with another channel updates the member; the same file changes nothing.
+    moved = WHATSAPP.replace("channel: whatsapp}", "channel: sms}").replace(
+        "      channel: sms\n", "      channel: whatsapp\n"
+    )
+    assert _import(session, crypto, moved) == ImportResult(created=0, updated=1)
+    channels = {m.name: m.channel for m in _committee(session, "cd-national").members}
+    assert channels == {"By WhatsApp": "sms", "By SMS": "whatsapp", "Default": "sms"}
+    assert _import(session, crypto, moved) == ImportResult(created=0, updated=0, unchanged=1)
+
+
+def test_an_unknown_or_empty_channel_is_refused_with_its_line(
+    session: Session, crypto: Crypto
+) -> None:
+    text = (
+        WHATSAPP.replace("channel: whatsapp}", "channel: telegram}")
+        .replace("      channel: sms\n", "      channel: WhatsApp\n")
+        .replace('"+243 97 000 0203"}', '"+243 97 000 0203", channel: ""}')
+    )
+    with pytest.raises(CommitteeImportError) as refused:
+        _import(session, crypto, text)
+    assert [(p.line, p.field, p.message) for p in refused.value.problems] == [
+        (9, "members.channel", "one of sms, whatsapp"),
+        (12, "members.channel", "one of sms, whatsapp"),
+        (13, "members.channel", "empty"),
+    ]
+    assert str(refused.value).startswith("committees refused: line 9, members.channel: one of")
+    assert _count(session, CommitteeMember) == 0
+
+
+def test_forms_set_a_members_channel_and_an_edit_without_it_keeps_it(
+    session: Session, crypto: Crypto, now: datetime
+) -> None:
+    _import(session, crypto, WALIKALE)
+    committee = _committee(session, "walikale-local")
+    values = {"name": "Second", "phone": "+243 81 000 0401", "language": "sw"}
+    default = add_member(
+        session=session, crypto=crypto, committee=committee, values=values, now=now
+    )
+    assert default.channel == "sms"
+    member = add_member(
+        session=session,
+        crypto=crypto,
+        committee=committee,
+        values={**values, "phone": "+243 81 000 0402", "channel": "whatsapp"},
+        now=now,
+    )
+    assert member.channel == "whatsapp"
+    renamed = {"name": "Renamed", "phone": "+243 81 000 0402", "language": "sw"}
+    assert update_member(
+        session=session, crypto=crypto, member=member, values=renamed, now=now
+    ) == ["name"]
+    assert member.channel == "whatsapp"
+    changed = update_member(
+        session=session, crypto=crypto, member=member, values={**renamed, "channel": "sms"}, now=now
+    )
+    assert (changed, member.channel) == (["channel"], "sms")
+    with pytest.raises(EditRefused) as refused:
+        update_member(
+            session=session,
+            crypto=crypto,
+            member=default,
+            values={**values, "channel": "fax"},
+            now=now,
+        )
+    assert [(p.field, p.message) for p in refused.value.problems] == [
+        ("members.channel", "one of sms, whatsapp")
+    ]

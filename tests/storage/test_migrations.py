@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,11 +12,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 import storage.models  # noqa: F401  (registers every table)
 from storage.db import Base, make_engine
 from storage.migrate import current, downgrade, make_config, upgrade
+from tests.storage.conftest import BACKENDS, POSTGRES_URL
 
 
 def _head() -> str | None:
@@ -152,3 +157,91 @@ def test_information_added_before_0008_counts_as_told_and_new_kinds_are_allowed(
         kinds = list(conn.scalars(text("SELECT kind FROM outbox_messages")))
     engine.dispose()
     assert kinds == ["alert"]
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database never migrated: a new SQLite file, then a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    schema = f"migration_test_{secrets.token_hex(6)}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _columns(engine: Engine, table: str) -> set[str]:
+    return {column["name"] for column in inspect(engine).get_columns(table)}
+
+
+def test_0009_members_and_messages_get_a_channel_and_lose_it_on_downgrade(empty_url: str) -> None:
+    """0009 on SQLite and PostgreSQL: existing members and messages are 'sms' (the member's
+    table is altered in place although the outbox references it), the checks refuse other
+    channels, and a downgrade removes the columns and keeps the rows."""
+    upgrade(empty_url, "0008")
+    engine = make_engine(empty_url)
+    at = {"at": datetime(2026, 12, 1, 9, 0, tzinfo=UTC)}
+    member = (
+        "INSERT INTO committee_members (id, committee_id, name, phone, phone_pseudonym,"
+        " language, created_at, updated_at{extra}) VALUES (:id, 1, 'Focal point', :phone, 'p',"
+        " 'sw', :at, :at{value})"
+    )
+    message = (
+        "INSERT INTO outbox_messages (dedupe_key, recipient_kind, member_id, to_pseudonym,"
+        " body_enc, language, kind, status, attempts, next_attempt_at, created_at,"
+        " updated_at{extra}) VALUES (:key, 'member', 1, 'p', :body, 'sw', 'alert', 'queued', 0,"
+        " :at, :at, :at{value})"
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO locations (id, code, name, level, path) VALUES"
+                " (1, 'cd', 'DR Congo', 'country', '/cd/')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO committees (id, code, name, level, location_id, language, timezone,"
+                " ack_deadlines, digest_at, created_at, updated_at) VALUES (1, 'cd-national',"
+                " 'National', 'national', 1, 'sw', 'Africa/Kinshasa', '{}', '18:00', :at, :at)"
+            ),
+            at,
+        )
+        conn.execute(text(member.format(extra="", value="")), {**at, "id": 1, "phone": "+1"})
+        conn.execute(text(message.format(extra="", value="")), {**at, "key": "old", "body": b"x"})
+    upgrade(empty_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT channel FROM committee_members")).all() == [("sms",)]
+        assert conn.execute(text("SELECT channel, channel_note FROM outbox_messages")).all() == [
+            ("sms", None)
+        ]
+    channel = {"extra": ", channel", "value": ", :channel"}
+    with engine.begin() as conn:
+        conn.execute(
+            text(member.format(**channel)), {**at, "id": 2, "phone": "+2", "channel": "whatsapp"}
+        )
+        conn.execute(
+            text(message.format(**channel)),
+            {**at, "key": "new", "body": b"y", "channel": "whatsapp"},
+        )
+    for statement, values in (
+        (member, {"id": 3, "phone": "+3"}),
+        (message, {"key": "bad", "body": b"z"}),
+    ):
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text(statement.format(**channel)), {**at, **values, "channel": "pigeon"})
+    downgrade(empty_url, "0008")
+    assert "channel" not in _columns(engine, "committee_members")
+    assert not {"channel", "channel_note"} & _columns(engine, "outbox_messages")
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM committee_members")) == 2
+        assert conn.scalar(text("SELECT count(*) FROM outbox_messages")) == 2
+    engine.dispose()
+    upgrade(empty_url)
+    assert current(empty_url) == _head()

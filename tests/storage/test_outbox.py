@@ -3,18 +3,23 @@ numbers dropped when no longer needed."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from storage.models import NumberPrefs, OutboxMessage
+from storage.committees import import_committees_yaml
+from storage.models import CommitteeMember, NumberPrefs, OutboxMessage
 from storage.outbox import (
     STUCK_AFTER,
+    OutboxFilter,
     apply_status,
     claim_for_sending,
     due_messages,
+    list_messages,
     mark_failed,
     mark_sent,
     message_body,
@@ -237,3 +242,162 @@ def test_due_messages_include_stuck_sends(session: Session, crypto: Crypto, now:
     assert due_messages(session=session, now=after, limit=1) == [stuck.id]
     assert claim_for_sending(session=session, message_id=stuck.id, now=after) is stuck
     assert stuck.attempts == 2
+
+
+CHANNEL_COMMITTEE = """\
+- code: cd-national
+  name: DR Congo national committee
+  level: national
+  location: cd
+  language: fr
+  timezone: Africa/Kinshasa
+  digest_at: "07:05"
+  members:
+    - {name: By WhatsApp, phone: "+243 81 000 0201", channel: whatsapp}
+    - {name: By SMS, phone: "+243 81 000 0202"}
+"""
+FALLBACK = "whatsapp window closed: sent by SMS"
+
+
+@pytest.fixture
+def members(session: Session, crypto: Crypto, demo_places: None) -> dict[str, CommitteeMember]:
+    """Two focal points, one reached by WhatsApp and one by SMS, by channel."""
+    import_committees_yaml(session=session, crypto=crypto, source=io.StringIO(CHANNEL_COMMITTEE))
+    found = session.scalars(select(CommitteeMember).order_by(CommitteeMember.id)).all()
+    return {member.channel: member for member in found}
+
+
+def _to_member(
+    session: Session, crypto: Crypto, now: datetime, member: CommitteeMember, **kw: Any
+) -> OutboxMessage:
+    message = queue_sms(
+        session=session,
+        crypto=crypto,
+        dedupe_key=f"alert:{member.id}:{kw.get('channel')}",
+        to_e164=member.phone,
+        body="Kesi 482-177-3506",
+        language="fr",
+        kind="alert",
+        recipient_kind="member",
+        member_id=member.id,
+        now=now,
+        **kw,
+    )
+    assert message is not None
+    return message
+
+
+def test_a_message_goes_by_its_members_channel_unless_told_otherwise(
+    session: Session, crypto: Crypto, now: datetime, members: dict[str, CommitteeMember]
+) -> None:
+    assert _to_member(session, crypto, now, members["whatsapp"]).channel == "whatsapp"
+    assert _to_member(session, crypto, now, members["sms"]).channel == "sms"
+    told = _to_member(session, crypto, now, members["whatsapp"], channel="sms")
+    assert told.channel == "sms"
+    reporter = _queue(session, crypto, now, key="r", to=REPORTER, recipient_kind="reporter")
+    assert reporter is not None
+    assert (reporter.channel, reporter.channel_note) == ("sms", None)
+    by_whatsapp = queue_sms(
+        session=session,
+        crypto=crypto,
+        dedupe_key="r-wa",
+        to_e164=REPORTER,
+        body="Your case 482-177-3506",
+        language="sw",
+        kind="confirmation",
+        recipient_kind="reporter",
+        now=now,
+        channel="whatsapp",
+    )
+    assert by_whatsapp is not None
+    assert by_whatsapp.channel == "whatsapp"
+    with pytest.raises(ValueError, match="unknown channel"):
+        _to_member(session, crypto, now, members["sms"], channel="pigeon")
+    session.expire_all()
+    stored = session.scalars(select(OutboxMessage.channel).order_by(OutboxMessage.id)).all()
+    assert stored == ["whatsapp", "sms", "sms", "sms", "whatsapp"]
+
+
+def test_the_sender_records_the_channel_it_used_and_why(
+    session: Session, crypto: Crypto, now: datetime, members: dict[str, CommitteeMember]
+) -> None:
+    fell_back = _to_member(session, crypto, now, members["whatsapp"])
+    as_meant = _to_member(session, crypto, now, members["whatsapp"], channel="whatsapp")
+    for message in (fell_back, as_meant):
+        assert claim_for_sending(session=session, message_id=message.id, now=now) is message
+    assert mark_sent(
+        session=session,
+        message_id=fell_back.id,
+        provider="twilio",
+        provider_id="SM1",
+        now=now,
+        channel="sms",
+        channel_note=FALLBACK,
+    )
+    assert mark_sent(
+        session=session, message_id=as_meant.id, provider="twilio", provider_id="SM2", now=now
+    )
+    assert (fell_back.provider, fell_back.channel, fell_back.channel_note) == (
+        "twilio",
+        "sms",
+        FALLBACK,
+    )
+    assert (as_meant.provider, as_meant.channel, as_meant.channel_note) == (
+        "twilio",
+        "whatsapp",
+        None,
+    )
+
+
+def test_a_failed_attempt_may_record_its_channel_and_a_note_is_masked_and_bounded(
+    session: Session, crypto: Crypto, now: datetime, members: dict[str, CommitteeMember]
+) -> None:
+    message = _to_member(session, crypto, now, members["whatsapp"])
+    claim_for_sending(session=session, message_id=message.id, now=now)
+    with pytest.raises(ValueError, match="unknown channel"):
+        mark_sent(
+            session=session,
+            message_id=message.id,
+            provider="twilio",
+            provider_id="SM1",
+            now=now,
+            channel="fax",
+        )
+    note = f"whatsapp refused {members['whatsapp'].phone}: sent by SMS " + "x" * 200
+    assert mark_failed(
+        session=session,
+        message_id=message.id,
+        final=False,
+        error="twilio http 503",
+        retry_at=now + timedelta(minutes=1),
+        now=now,
+        channel="sms",
+        channel_note=note,
+    )
+    assert (message.status, message.channel) == ("queued", "sms")
+    assert message.channel_note is not None
+    assert message.channel_note.startswith("whatsapp refused <number>: sent by SMS x")
+    assert len(message.channel_note) == 120
+
+
+def test_the_list_filters_by_channel_and_provider(
+    session: Session, crypto: Crypto, now: datetime, members: dict[str, CommitteeMember]
+) -> None:
+    whatsapp = _to_member(session, crypto, now, members["whatsapp"])
+    sms = _to_member(session, crypto, now, members["sms"])
+    claim_for_sending(session=session, message_id=sms.id, now=now)
+    mark_sent(session=session, message_id=sms.id, provider="console", provider_id=None, now=now)
+
+    def ids(**wanted: Any) -> list[int]:
+        rows, total = list_messages(
+            session=session, wanted=OutboxFilter(**wanted), offset=0, limit=10
+        )
+        assert total == len(rows)
+        return [row.message.id for row in rows]
+
+    assert ids(channel="whatsapp") == [whatsapp.id]
+    assert ids(channel="sms") == [sms.id]
+    assert ids(provider="console") == [sms.id]
+    assert ids(provider="twilio") == []
+    assert ids(channel="whatsapp", provider="console") == []
+    assert ids() == [sms.id, whatsapp.id]
