@@ -13,8 +13,7 @@ from fastapi.responses import JSONResponse
 
 from gateway import admin, health
 from gateway.api import router as api
-from gateway.channels.africastalking.views import router as africastalking
-from gateway.channels.twilio.views import router as twilio
+from gateway.channels.registry import ROUTERS
 from gateway.conversation import Conversation
 from gateway.runtime import REFRESH_SECONDS, Runtime, build_runtime
 from storage.settings import Settings, load_settings
@@ -43,8 +42,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     app = FastAPI(title="Sauti", version="0.1.0", lifespan=lifespan)
     app.include_router(health.router)
-    app.include_router(africastalking)
-    app.include_router(twilio)
+    for router in ROUTERS:
+        app.include_router(router)
     app.include_router(api)
     app.add_exception_handler(RequestValidationError, _validation_error)
     known = settings or (runtime.settings if runtime is not None else load_settings())

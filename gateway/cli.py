@@ -384,13 +384,19 @@ def web(host: str, port: int | None, workers: int, forwarded_allow_ips: str) -> 
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:
     """Run jobs from every queue."""
+    from gateway.channels.registry import senders
     from storage import redis_connect
     from workers import context
     from workers.supervise import run_worker
 
-    settings, embedded = ensure_redis(_settings())
+    settings = _settings()
+    try:
+        chosen = senders(settings)  # a provider without its settings stops the start here
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    settings, embedded = ensure_redis(settings)
     connection = redis_connect.connect(settings.redis_url)
-    context.use(context.build(settings))
+    context.use(context.build(settings, senders=chosen))
     try:
         run_worker(settings=settings, connection=connection, burst=burst)
     finally:

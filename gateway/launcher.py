@@ -137,7 +137,7 @@ def banner(settings: Settings, log_path: Path) -> str:
         "passphrase' | .venv/bin/sauti admin create-user NAME --role admin)",
         f"  Public statistics:       {base}/public/stats",
     ]
-    if settings.sauti_sms_provider == "console":
+    if "console" in settings.sms_providers.values():
         lines.append(f"  Outbound SMS (console):  {_shown(settings.console_outbox)}")
     lines += [
         f"  Log of every process:    {_shown(log_path)}  (here: warnings only)",

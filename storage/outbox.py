@@ -334,6 +334,13 @@ def recipient(*, crypto: Crypto, message: OutboxMessage) -> str | None:
     return None if message.to_enc is None else crypto.decrypt(message.to_enc)
 
 
+def recipient_of(*, session: Session, crypto: Crypto, message_id: int) -> str | None:
+    """The number a message goes to, in clear (None: no such message, or its number is
+    dropped), read without claiming it."""
+    message = session.get(OutboxMessage, message_id)
+    return None if message is None else recipient(crypto=crypto, message=message)
+
+
 def message_body(*, crypto: Crypto, message: OutboxMessage) -> str:
     """Return the message's text in clear."""
     return crypto.decrypt(message.body_enc)

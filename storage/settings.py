@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -16,6 +15,33 @@ from storage import redis_connect
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 # Characters an Africa's Talking token has at least behind a public URL.
 MIN_AT_TOKEN = 24
+# The outbound providers SAUTI_SMS_PROVIDER may name (gateway/channels/<name>/).
+SMS_PROVIDERS = ("console", "twilio", "africastalking")
+EVERY_COUNTRY = "*"
+
+
+def sms_provider_map(value: str) -> dict[str, str]:
+    """Read SAUTI_SMS_PROVIDER: one provider name, or `CC=name,…,*=name` by country (ISO
+    3166 alpha-2; `*` for every other country, required); raise ValueError if unusable."""
+    if "=" not in value:
+        pairs = [(EVERY_COUNTRY, value.strip())]
+    else:
+        pairs = []
+        for part in (p.strip() for p in value.split(",")):
+            country, _, name = part.partition("=")
+            pairs.append((country.strip().upper(), name.strip()))
+    found: dict[str, str] = {}
+    for country, name in pairs:
+        if name not in SMS_PROVIDERS:
+            raise ValueError(f"unknown provider: use one of {', '.join(SMS_PROVIDERS)}")
+        if country != EVERY_COUNTRY and country not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("a country must be an ISO 3166 alpha-2 code (e.g. CD) or *")
+        if country in found:
+            raise ValueError("a country is named twice")
+        found[country] = name
+    if EVERY_COUNTRY not in found:
+        raise ValueError("name a provider for every other country too, e.g. *=twilio")
+    return found
 
 
 class Settings(BaseSettings):
@@ -32,7 +58,17 @@ class Settings(BaseSettings):
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from: str = ""
-    sauti_sms_provider: Literal["console", "twilio"] = "console"
+    # One provider, or one per country: "CD=africastalking,RW=twilio,*=twilio".
+    sauti_sms_provider: str = "console"
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_whatsapp_from: str = ""
+    # A JSON file mapping message kind -> language -> approved WhatsApp template (Content SID)
+    # for messages sent outside WhatsApp's 24-hour window.
+    twilio_whatsapp_templates: Path | None = None
+    at_username: str = ""
+    at_api_key: str = ""
+    at_sender_id: str = ""
+    at_api_url: str = "https://api.africastalking.com"
     sauti_console_outbox: Path | None = None
     # The console provider sends nothing: with a public URL it must be asked for by name.
     sauti_console_provider_allowed: bool = False
@@ -77,6 +113,25 @@ class Settings(BaseSettings):
             except redis_connect.RedisUrlError as exc:
                 raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("sauti_sms_provider")
+    @classmethod
+    def _known_providers(cls, value: str) -> str:
+        sms_provider_map(value)
+        return value
+
+    @field_validator("twilio_api_url", "at_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("an http(s) URL is needed")
+        return value.rstrip("/")
+
+    @property
+    def sms_providers(self) -> dict[str, str]:
+        """Country (ISO 3166, or `*` for every other) -> outbound provider name."""
+        return sms_provider_map(self.sauti_sms_provider)
 
     @field_validator("sauti_default_region", mode="before")
     @classmethod
@@ -131,7 +186,7 @@ class Settings(BaseSettings):
         sends nothing to any phone, so a service that runs it by default would not notice
         that no alert leaves."""
         allowed = self.loopback or self.sauti_console_provider_allowed
-        if self.sauti_sms_provider == "console" and not allowed:
+        if "console" in self.sms_providers.values() and not allowed:
             raise ValueError(
                 "SAUTI_SMS_PROVIDER is the console provider (the default) but "
                 "SAUTI_PUBLIC_URL is not a loopback address: no SMS would reach a phone. "

@@ -1,5 +1,6 @@
-"""What a job needs (database, keys, Redis, catalogs, the SMS provider), built once per
-worker process."""
+"""What a job needs (database, keys, Redis, catalogs, the senders), built once per worker
+process. The senders are handed in by whoever starts the worker (`sauti worker` builds
+them from `gateway.channels.registry`): this package knows no provider."""
 
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ from storage import redis_connect, translations
 from storage.db import make_engine, make_sessionmaker
 from storage.keys import load_crypto
 from storage.privacy import Crypto
-from storage.settings import Settings, load_settings
-from workers import providers
-from workers.providers import SmsProvider
+from storage.settings import Settings
+from workers.outbound import Sender, Senders
 from workers.ratelimit import RateLimit
 
 
@@ -27,12 +27,23 @@ class WorkerContext:
     sessions: sessionmaker[Session]
     crypto: Crypto
     redis: redis.Redis
-    provider: SmsProvider
-    rate_limit: RateLimit
+    senders: Senders
     live: LiveCatalogs = field(init=False)
+    rate_limits: dict[str, RateLimit] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "live", LiveCatalogs(self.settings.languages))
+        limits = {
+            sender.name: RateLimit(
+                self.redis, name=sender.name, per_second=self.settings.sauti_sms_rate
+            )
+            for sender in self.senders
+        }
+        object.__setattr__(self, "rate_limits", limits)
+
+    def rate_limit(self, sender: Sender) -> RateLimit:
+        """The shared (all workers) rate limit of a sender."""
+        return self.rate_limits[sender.name]
 
     @property
     def catalogs(self) -> Catalogs:
@@ -117,16 +128,14 @@ def live_catalogs(sessions: sessionmaker[Session], settings: Settings) -> Catalo
     return live_for(settings).refresh(sessions)
 
 
-def build(settings: Settings, *, provider: SmsProvider | None = None) -> WorkerContext:
-    sender = provider or providers.build(settings)  # a refused provider stops the start here
+def build(settings: Settings, *, senders: Senders) -> WorkerContext:
     connection = redis_connect.connect(settings.redis_url)
     return WorkerContext(
         settings=settings,
         sessions=make_sessionmaker(make_engine(settings.db_url)),
         crypto=load_crypto(settings),
         redis=connection,
-        provider=sender,
-        rate_limit=RateLimit(connection, name=sender.name, per_second=settings.sauti_sms_rate),
+        senders=senders,
     )
 
 
@@ -141,8 +150,7 @@ def use(context: WorkerContext | None) -> None:
 def current() -> WorkerContext:
     """The context of this process; jobs call it first, before any transaction, so this is
     where a newly uploaded translation is picked up."""
-    global _current
     if _current is None:
-        _current = build(load_settings())
+        raise RuntimeError("no worker context: jobs run under `sauti worker`")
     _current.live.refresh(_current.sessions)
     return _current

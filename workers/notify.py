@@ -1,7 +1,8 @@
 """Sending the outbox: one job per message, retried with backoff, never sent twice at once.
 
-`send_sms(message_id)` waits for a slot under the provider's rate limit, claims the row
-(QUEUED > SENDING, one attempt more), calls the provider outside any transaction, then
+`send_sms(message_id)` picks the sender of the recipient's country, waits for a slot under
+that sender's rate limit, claims the row (QUEUED > SENDING, one attempt more), calls the
+provider outside any transaction, then
 records the outcome. A failure worth retrying puts the row back in QUEUED with a later
 `next_attempt_at` and schedules the job again for then; after `MAX_ATTEMPTS`, or on an
 error that cannot get better, the row is FAILED. A job that finds its row already sent,
@@ -22,7 +23,7 @@ from storage.db import utcnow
 from storage.models import RecipientKind
 from workers import context, queues
 from workers.context import WorkerContext
-from workers.providers import SendError, Sent
+from workers.outbound import OutboundMessage, Sender, SendError, Sent
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +51,8 @@ def enqueue_sends(message_ids: Iterable[int], *, connection: redis.Redis) -> Non
 
 @dataclass(frozen=True, slots=True)
 class _Claimed:
-    to: str
-    body: str
+    message: OutboundMessage
     attempts: int
-    kind: str
-    to_reporter: bool
 
 
 def _claim(ctx: WorkerContext, message_id: int, now: datetime) -> _Claimed | None:
@@ -74,21 +72,33 @@ def _claim(ctx: WorkerContext, message_id: int, now: datetime) -> _Claimed | Non
                 now=now,
             )
             return None
-        return _Claimed(
+        outbound = OutboundMessage(
             to=to,
             body=outbox.message_body(crypto=ctx.crypto, message=message),
-            attempts=message.attempts,
             kind=message.kind,
+            language=message.language,
+            reference=str(message.id),
             to_reporter=message.recipient_kind == RecipientKind.REPORTER,
         )
+        return _Claimed(message=outbound, attempts=message.attempts)
 
 
-def _record_sent(ctx: WorkerContext, message_id: int, sent: Sent, now: datetime) -> None:
+def _sender_for(ctx: WorkerContext, message_id: int) -> Sender:
+    """The sender of the message's recipient's country (any sender when it has no number:
+    the claim then fails it)."""
+    with ctx.sessions() as session:
+        to = outbox.recipient_of(session=session, crypto=ctx.crypto, message_id=message_id)
+    return ctx.senders.for_number(to or "")
+
+
+def _record_sent(
+    ctx: WorkerContext, message_id: int, sender: Sender, sent: Sent, now: datetime
+) -> None:
     with ctx.sessions.begin() as session:
         outbox.mark_sent(
             session=session,
             message_id=message_id,
-            provider=ctx.provider.name,
+            provider=sender.name,
             provider_id=sent.provider_id,
             delivered=sent.delivered,
             now=now,
@@ -148,7 +158,8 @@ def _record_failure(
 def send_sms(message_id: int, *, now: datetime | None = None) -> str:
     """Send one outbox message; return what happened (sent, retry, failed, not due, deferred)."""
     ctx = context.current()
-    if not ctx.rate_limit.acquire():
+    sender = _sender_for(ctx, message_id)
+    if not ctx.rate_limit(sender).acquire():
         later = utcnow() + RATE_LIMITED_DELAY
         queues.enqueue_at(later, queues.SMS, send_sms, message_id, connection=ctx.redis)
         return "deferred"
@@ -157,12 +168,7 @@ def send_sms(message_id: int, *, now: datetime | None = None) -> str:
     if claimed is None:
         return "not due"
     try:
-        sent = ctx.provider.send(
-            to=claimed.to,
-            body=claimed.body,
-            kind=claimed.kind,
-            to_reporter=claimed.to_reporter,
-        )
+        sent = sender.send(claimed.message)
     except SendError as exc:
         return _record_failure(ctx, message_id, claimed.attempts, exc, at)
     except Exception as exc:
@@ -170,6 +176,6 @@ def send_sms(message_id: int, *, now: datetime | None = None) -> str:
         unexpected = SendError(f"unexpected {type(exc).__name__}", retry=True)
         _record_failure(ctx, message_id, claimed.attempts, unexpected, at)
         raise
-    _record_sent(ctx, message_id, sent, at)
-    log.info("sms %s sent by %s", message_id, ctx.provider.name)
+    _record_sent(ctx, message_id, sender, sent, at)
+    log.info("sms %s sent by %s", message_id, sender.name)
     return "sent"

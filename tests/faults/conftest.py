@@ -32,15 +32,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import embedded_redis
+from gateway.channels.twilio.send import RebasedHttpClient, TwilioProvider
 from storage import outbox
 from storage.db import utcnow
 from storage.models import OutboxMessage, RecipientKind
 from storage.settings import Settings
-from tests.faults.worker_main import LoopbackTwilioHttpClient
 from tests.gateway import conftest as gateway_fixtures
 from workers import context
 from workers.context import WorkerContext
-from workers.providers.twilio import TwilioProvider
+from workers.outbound import Senders
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
@@ -266,9 +266,9 @@ def twilio_ctx(
         auth_token=settings.twilio_auth_token,
         sender=settings.twilio_from,
         status_callback=settings.sauti_public_url + "/sms/twilio/status",
-        http_client=LoopbackTwilioHttpClient(timeout=CLIENT_TIMEOUT, target=fake_twilio.url),
+        http_client=RebasedHttpClient(fake_twilio.url, timeout=CLIENT_TIMEOUT),
     )
-    built = context.build(settings, provider=provider)
+    built = context.build(settings, senders=Senders.only(provider))
     context.use(built)
     yield built
     context.use(None)

@@ -22,6 +22,7 @@ from rq.registry import StartedJobRegistry
 from rq.scheduler import RQScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.channels.registry import senders
 from storage import outbox
 from storage.keys import load_crypto
 from storage.models import OutboxMessage, OutboxStatus, RecipientKind
@@ -90,7 +91,7 @@ def test_a_worker_killed_mid_send_has_its_job_run_again_and_sends_once(
     for name in queues.ALL:  # the dead worker's scheduler lock expires
         redis_client.delete(RQScheduler.get_locking_key(name))
     backdate(db, message_id, outbox.STUCK_AFTER + timedelta(minutes=1))
-    context.use(context.build(settings))
+    context.use(context.build(settings, senders=senders(settings)))
     try:
         assert sweep()["resent"] == 1
     finally:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
 from gateway.app import create_app
+from gateway.channels.registry import senders
 from gateway.release import prepare
 from storage.db import make_engine, make_sessionmaker
 from storage.keys import load_crypto
@@ -58,7 +59,7 @@ def db(settings: Settings) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture
 def run_jobs(settings: Settings, redis_client: redis.Redis) -> Iterator[object]:
     """Run every queued job to completion in this process (RQ's SimpleWorker, burst mode)."""
-    context.use(context.build(settings))
+    context.use(context.build(settings, senders=senders(settings)))
 
     def run() -> None:
         names = [queues.queue(n, connection=redis_client) for n in queues.ALL]

@@ -18,6 +18,7 @@ from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.channels.registry import senders
 from storage.cases import create_report
 from storage.committees import import_committees_yaml
 from storage.models import Case, OutboxMessage
@@ -26,7 +27,7 @@ from storage.seed import load_demo_if_empty
 from storage.settings import Settings
 from workers import context, queues
 from workers.context import WorkerContext
-from workers.providers import SmsProvider
+from workers.outbound import Sender, Senders
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 REPORTER = "+243990000042"
@@ -64,17 +65,18 @@ def committee_yaml(
 
 
 @pytest.fixture
-def provider() -> SmsProvider | None:
+def provider() -> Sender | None:
     """The SMS provider jobs send with; None for the one settings name (the console)."""
     return None
 
 
 @pytest.fixture
 def ctx(
-    settings: Settings, redis_client: redis.Redis, provider: SmsProvider | None
+    settings: Settings, redis_client: redis.Redis, provider: Sender | None
 ) -> Iterator[WorkerContext]:
     """The context jobs run with, installed for this process."""
-    built = context.build(settings, provider=provider)
+    chosen = senders(settings) if provider is None else Senders.only(provider)
+    built = context.build(settings, senders=chosen)
     context.use(built)
     yield built
     context.use(None)

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.channels.console import send as console_send
+from gateway.channels.console.send import ConsoleProvider
+from gateway.channels.registry import senders
 from storage import outbox
 from storage.models import MessageKind, RecipientKind
 from storage.settings import Settings
 from tests.leaks import NumberScan, file_lines, number_forms
 from tests.workers.conftest import NOW, console_lines
-from workers import context, providers
 from workers.context import WorkerContext
 from workers.notify import send_sms
-from workers.providers.console import ConsoleProvider
+from workers.outbound import OutboundMessage
 
 MEMBER = "+243810000011"
 REPORTER = "+243812345678"
@@ -68,9 +70,9 @@ def test_the_console_provider_behind_a_public_url_is_refused_at_start(settings: 
     assert "SAUTI_CONSOLE_PROVIDER_ALLOWED" in message
     assert "sauti.example.org" not in message  # names the settings, never their values
     with pytest.raises(ValueError, match="SAUTI_CONSOLE_PROVIDER_ALLOWED"):
-        providers.build(refused)  # a worker starting with these settings
+        console_send.build(refused)  # a worker starting with these settings
     with pytest.raises(ValueError, match="SAUTI_CONSOLE_PROVIDER_ALLOWED"):
-        context.build(refused)
+        senders(refused)
     # Allowed, a real provider, or a loopback URL: no refusal.
     settings.check_exposure()
     refused.model_copy(update={"sauti_sms_provider": "twilio"}).check_exposure()
@@ -100,7 +102,7 @@ def test_allowed_behind_a_public_url_the_file_masks_reporters_and_withholds_quot
 
 def test_a_message_of_no_known_kind_is_taken_for_one_to_a_reporter(settings: Settings) -> None:
     provider = ConsoleProvider(settings.console_outbox, in_clear=False)
-    provider.send(to=MEMBER, body=QUOTE)
+    provider.send(OutboundMessage(to=MEMBER, body=QUOTE))
     [line] = console_lines(settings.console_outbox)
     assert line["to"] == "+243 ••• ••• 011"
     assert line["body"] == f"[text withheld: {len(QUOTE)} characters, kind unknown]"

@@ -18,7 +18,7 @@ from tests.workers.conftest import NOW, console_lines, outbox_rows
 from workers import queues
 from workers.context import WorkerContext
 from workers.notify import enqueue_sends, send_sms
-from workers.providers import Sent
+from workers.outbound import OutboundMessage, Sent
 from workers.ratelimit import RateLimit
 
 MEMBER = "+243810000011"
@@ -99,7 +99,7 @@ def test_a_rate_limited_send_is_deferred_not_claimed(
     ctx: WorkerContext, monkeypatch: pytest.MonkeyPatch, redis_client: redis.Redis
 ) -> None:
     message_id = queue(ctx)
-    monkeypatch.setattr(ctx.rate_limit, "acquire", lambda: False)
+    monkeypatch.setattr(ctx.rate_limits["console"], "acquire", lambda: False)
     assert send_sms(message_id, now=NOW) == "deferred"
     [row] = outbox_rows(ctx)
     assert (row.status, row.attempts) == ("queued", 0)
@@ -138,9 +138,7 @@ def test_acquire_waits_for_the_next_second_and_gives_up_after_max_wait(
 class Broken:
     name = "broken"
 
-    def send(
-        self, *, to: str, body: str, kind: str | None = None, to_reporter: bool = True
-    ) -> Sent:
+    def send(self, message: OutboundMessage) -> Sent:
         raise RuntimeError("a bug in the provider")
 
 

@@ -112,7 +112,7 @@ def test_the_job_enqueued_at_intake_routes_and_sends(
         assert stored.status == "routed"
     lines = console_lines(settings.console_outbox)
     assert len(lines) == 2
-    assert all(set(line) == {"to", "body", "at"} for line in lines)
+    assert all(set(line) == {"to", "body", "channel", "at"} for line in lines)
     assert all(case.number in row.body for row in outbox_rows(ctx, kind="alert"))
 
 

@@ -17,6 +17,7 @@ from requests.exceptions import ConnectTimeout, ReadTimeout
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
+from gateway.channels.twilio.send import TwilioProvider
 from storage import outbox
 from storage.models import RecipientKind
 from storage.settings import Settings
@@ -27,8 +28,7 @@ from tests.workers.conftest import NOW, outbox_rows
 from workers import queues
 from workers.context import WorkerContext
 from workers.notify import BACKOFF, MAX_ATTEMPTS, enqueue_sends, send_sms
-from workers.providers import SendError
-from workers.providers.twilio import TwilioProvider
+from workers.outbound import OutboundMessage, SendError
 
 ACCOUNT = "AC" + "0" * 32
 MESSAGES_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
@@ -203,7 +203,7 @@ def test_a_real_network_call_fails_loudly(settings: Settings) -> None:
         status_callback="https://sauti.example.org/sms/twilio/status",
     )
     with pytest.raises(RuntimeError, match=r"api\.twilio\.com"):
-        real.send(to=MEMBER, body="hello")
+        real.send(OutboundMessage(to=MEMBER, body="hello"))
 
 
 def test_a_messaging_service_sends_from_its_pool(http: FakeTwilioHttp) -> None:
@@ -215,7 +215,7 @@ def test_a_messaging_service_sends_from_its_pool(http: FakeTwilioHttp) -> None:
         http_client=http,
     )
     http.answers = [created("SM" + "b" * 32)]
-    assert service.send(to=MEMBER, body="hello").provider_id == "SM" + "b" * 32
+    assert service.send(OutboundMessage(to=MEMBER, body="hello")).provider_id == "SM" + "b" * 32
     assert http.requests[0]["MessagingServiceSid"] == "MG" + "1" * 32
     assert "From" not in http.requests[0]
 
@@ -223,7 +223,7 @@ def test_a_messaging_service_sends_from_its_pool(http: FakeTwilioHttp) -> None:
 def test_provider_errors_never_quote_the_number(http: FakeTwilioHttp, provider: Any) -> None:
     http.answers = [error(400, 21610, f"Attempt to send to unsubscribed recipient {MEMBER}")]
     with pytest.raises(SendError) as raised:
-        provider.send(to=MEMBER, body="hello")
+        provider.send(OutboundMessage(to=MEMBER, body="hello"))
     assert (raised.value.reason, raised.value.retry) == ("twilio http 400 error 21610", False)
     assert MEMBER not in str(raised.value)
 

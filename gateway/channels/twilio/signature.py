@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi import Request
+from fastapi.responses import PlainTextResponse, Response
 from starlette.datastructures import ImmutableMultiDict
 from twilio.request_validator import RequestValidator
+
+from gateway.channels.host import Services
 
 
 def public_url(base: str, request: Request) -> str:
@@ -21,3 +24,23 @@ def valid(
     if not token or not signature:
         return False
     return bool(RequestValidator(token).validate(public_url(base_url, request), form, signature))
+
+
+def signed(request: Request, runtime: Services, form: ImmutableMultiDict[str, str]) -> bool:
+    """Whether a webhook is signed by Twilio (a refusal is counted)."""
+    settings = runtime.settings
+    ok = valid(
+        token=settings.twilio_auth_token,
+        base_url=settings.sauti_public_url,
+        request=request,
+        form=form,
+    )
+    if not ok:
+        runtime.metrics.refused.labels(reason="twilio_signature").inc()
+    return ok
+
+
+def refused(runtime: Services, problem: str) -> Response:
+    """A signed request that is not shaped as Twilio sends it: refused, and counted."""
+    runtime.metrics.refused.labels(reason="twilio_fields").inc()
+    return PlainTextResponse(problem, status_code=400)

@@ -1,6 +1,6 @@
 """The console provider: the embedded run's stand-in for a phone network.
 
-Each SMS becomes one JSON line `{"to", "body", "at"}` appended to `SAUTI_CONSOLE_OUTBOX`,
+Each SMS becomes one JSON line `{"to", "body", "channel", "at"}` appended to `SAUTI_CONSOLE_OUTBOX`,
 readable by its owner only. On a loopback run (`SAUTI_PUBLIC_URL` on this machine, as
 `make run` sets it) the line holds the number and the text in clear: that is how a
 developer reads what was sent. Behind a public URL the console provider runs only when
@@ -21,7 +21,7 @@ from pathlib import Path
 from storage.committees import mask_phone
 from storage.models import MessageKind
 from storage.settings import Settings
-from workers.providers import SendError, Sent
+from workers.outbound import OutboundMessage, SendError, Sent
 
 NAME = "console"
 # The kinds whose text may quote what a reporter typed (storage.models.MessageKind).
@@ -41,12 +41,12 @@ class ConsoleProvider:
         self.path = path
         self.in_clear = in_clear
 
-    def send(
-        self, *, to: str, body: str, kind: str | None = None, to_reporter: bool = True
-    ) -> Sent:
+    def send(self, message: OutboundMessage) -> Sent:
+        to, body, kind = message.to, message.body, message.kind
         record = {
-            "to": to if self.in_clear or not to_reporter else mask_phone(to),
+            "to": to if self.in_clear or not message.to_reporter else mask_phone(to),
             "body": body if self.in_clear or kind in _SHOWN_KINDS else withheld(body, kind),
+            "channel": message.channel,
             "at": datetime.now(UTC).isoformat(),
         }
         line = json.dumps(record, ensure_ascii=False)
@@ -54,7 +54,9 @@ class ConsoleProvider:
             self._append((line + "\n").encode())
         except OSError as exc:
             raise SendError(f"console outbox not writable ({exc.errno})", retry=True) from None
-        return Sent(provider_id=f"console-{uuid.uuid4().hex}", delivered=True)
+        return Sent(
+            provider_id=f"console-{uuid.uuid4().hex}", delivered=True, channel=message.channel
+        )
 
     def _append(self, data: bytes) -> None:
         # One write() on an O_APPEND descriptor: lines from several workers never interleave.

@@ -1,4 +1,4 @@
-"""Twilio SMS: inbound messages (TwiML reply) and outbound status callbacks.
+"""Twilio SMS: inbound messages, answered with TwiML.
 
 Every request must carry a valid `X-Twilio-Signature`, and then have the fields Twilio
 sends, each id exactly an id (`fields.py`: the signature alone does not fix where one field
@@ -13,39 +13,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import ImmutableMultiDict
 
-from gateway.channels.twilio.fields import inbound_problem, status_problem
-from gateway.channels.twilio.signature import valid
-from gateway.conversation import Conversation
-from gateway.deps import ConversationDep, RuntimeDep
+from gateway.channels.host import Replier, Services, replier, services
+from gateway.channels.twilio.fields import inbound_problem
+from gateway.channels.twilio.settings import PROVIDER
+from gateway.channels.twilio.signature import refused, signed
 from gateway.forms import BadForm, clean, read_form
 from gateway.inbound import Channel, InboundMessage, SessionEvent
 from gateway.phones import country_region
-from gateway.runtime import Runtime
-from storage import early_status, outbox
-from storage.models import OutboxStatus
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-PROVIDER = "twilio"
-# Twilio's outbound statuses in the outbox's words; the others (queued, sending,
-# accepted, scheduled) say nothing the row does not know already.
-STATUS_WORDS = {
-    "sent": OutboxStatus.SENT,
-    "delivered": OutboxStatus.DELIVERED,
-    "read": OutboxStatus.DELIVERED,
-    "undelivered": OutboxStatus.UNDELIVERED,
-    "failed": OutboxStatus.FAILED,
-    "canceled": OutboxStatus.FAILED,
-}
 DEDUP_TTL = 48 * 3600
 REPEAT_WAIT = 5.0
 
@@ -58,19 +42,18 @@ def twiml(text: str | None) -> Response:
 
 
 @router.post("/sms/twilio")
-async def inbound_sms(
-    request: Request, runtime: RuntimeDep, conversation: ConversationDep
-) -> Response:
+async def inbound_sms(request: Request) -> Response:
     """Answer one inbound SMS with TwiML."""
+    runtime, conversation = services(request), replier(request)
     try:
         form = await read_form(request)
     except BadForm as exc:
         return PlainTextResponse(exc.reason, status_code=exc.status)
-    if not _signed(request, runtime, form):
+    if not signed(request, runtime, form):
         return PlainTextResponse("invalid signature", status_code=403)
     problem = inbound_problem(form, account_sid=runtime.settings.twilio_account_sid)
     if problem:
-        return _refused(runtime, problem)
+        return refused(runtime, problem)
     sid = clean(form.get("MessageSid", ""), limit=64)
     sender = clean(form.get("From", ""), limit=40)
     if not sid or not sender:
@@ -91,27 +74,8 @@ async def inbound_sms(
     return twiml(reply)
 
 
-def _signed(request: Request, runtime: Runtime, form: ImmutableMultiDict[str, str]) -> bool:
-    settings = runtime.settings
-    ok = valid(
-        token=settings.twilio_auth_token,
-        base_url=settings.sauti_public_url,
-        request=request,
-        form=form,
-    )
-    if not ok:
-        runtime.metrics.refused.labels(reason="twilio_signature").inc()
-    return ok
-
-
-def _refused(runtime: Runtime, problem: str) -> Response:
-    """A signed request that is not shaped as Twilio sends it: refused, and counted."""
-    runtime.metrics.refused.labels(reason="twilio_fields").inc()
-    return PlainTextResponse(problem, status_code=400)
-
-
 def _message(
-    runtime: Runtime, form: ImmutableMultiDict[str, str], sid: str, sender: str
+    runtime: Services, form: ImmutableMultiDict[str, str], sid: str, sender: str
 ) -> InboundMessage:
     network = country_region(clean(form.get("FromCountry", ""), limit=8))
     pseudonym, region = runtime.pseudonyms(sender, network)
@@ -130,7 +94,7 @@ def _message(
 
 
 async def _answer(
-    runtime: Runtime, conversation: Conversation, msg: InboundMessage
+    runtime: Services, conversation: Replier, msg: InboundMessage
 ) -> str | Response | None:
     """The reply to a claimed message, remembered for its repeats; a 503 (and the claim
     released, so Twilio's retry is taken afresh) when the message could not be handled."""
@@ -151,7 +115,7 @@ async def _answer(
     return reply
 
 
-async def _repeat(runtime: Runtime, sid: str) -> Response:
+async def _repeat(runtime: Services, sid: str) -> Response:
     """A repeat of a message already taken: the first delivery's reply, waiting a little
     while it is still being worked out, else a 503 so that Twilio asks again."""
     deadline = time.monotonic() + REPEAT_WAIT
@@ -162,54 +126,3 @@ async def _repeat(runtime: Runtime, sid: str) -> Response:
         if time.monotonic() > deadline:
             return PlainTextResponse("still working on it", status_code=503)
         await asyncio.sleep(0.1)
-
-
-@router.post("/sms/twilio/status")
-async def status_callback(request: Request, runtime: RuntimeDep) -> Response:
-    """Take an outbound delivery status from Twilio."""
-    try:
-        form = await read_form(request)
-    except BadForm as exc:
-        return PlainTextResponse(exc.reason, status_code=exc.status)
-    if not _signed(request, runtime, form):
-        return PlainTextResponse("invalid signature", status_code=403)
-    problem = status_problem(form, account_sid=runtime.settings.twilio_account_sid)
-    if problem:
-        return _refused(runtime, problem)
-    sid = clean(form.get("MessageSid", ""), limit=64)
-    status = STATUS_WORDS.get(clean(form.get("MessageStatus", ""), limit=20).lower())
-    if sid and status is not None:
-        error_code = clean(form.get("ErrorCode", ""), limit=10) or None
-        try:
-            changed = await asyncio.to_thread(_apply_status, runtime, sid, status, error_code)
-        except SQLAlchemyError as exc:
-            log.warning("status not recorded (%s); Twilio will retry", type(exc).__name__)
-            return PlainTextResponse("temporarily unavailable", status_code=503)
-        log.info("twilio status sid=%s status=%s changed=%s", sid, status, changed)
-    return PlainTextResponse("OK")
-
-
-def _apply_status(runtime: Runtime, sid: str, status: str, error_code: str | None) -> bool:
-    """Move the outbox row Twilio reports on forward; False for a stale callback (a final
-    status never changes). A status for an id no row has yet (the worker has not recorded
-    it) is held for the worker (storage.early_status), then looked for once more."""
-
-    def apply() -> tuple[bool, bool]:
-        with runtime.sessions.begin() as session:
-            changed = outbox.apply_status(
-                session=session,
-                provider_id=sid,
-                status=status,
-                error_code=error_code,
-                now=datetime.now(UTC),
-            )
-            return changed, changed or outbox.has_provider_id(session=session, provider_id=sid)
-
-    changed, known = apply()
-    if known:
-        return changed
-    try:
-        early_status.hold(runtime.redis, sid, status, error_code)
-    except RedisError as exc:
-        log.warning("early status not held (%s)", type(exc).__name__)
-    return apply()[0]

@@ -9,7 +9,6 @@ error, so every failure inside the service is answered with an `END` apology ins
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 
@@ -18,21 +17,14 @@ from fastapi.responses import PlainTextResponse, Response
 
 from flows.gsm import transliterate
 from gateway import messages
-from gateway.conversation import Conversation
-from gateway.deps import RuntimeDep
+from gateway.channels.africastalking.settings import PROVIDER, authorised
+from gateway.channels.host import replier, services
 from gateway.forms import BadForm, clean, read_form
 from gateway.inbound import Channel, InboundMessage, SessionEvent
 from gateway.phones import network_region
-from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-PROVIDER = "africastalking"
-
-
-def _authorised(request: Request, token: str) -> bool:
-    given = request.query_params.get("token", "")
-    return not token or hmac.compare_digest(given.encode(), token.encode())
 
 
 @router.post("/ussd/africastalking", response_class=PlainTextResponse)
@@ -40,9 +32,8 @@ async def ussd_callback(request: Request) -> Response:
     """Answer one USSD hop from Africa's Talking."""
     # The hottest route reads app.state itself: resolving dependencies would cost more
     # than the rest of the hop's own work.
-    runtime: Runtime = request.app.state.runtime
-    conversation: Conversation = request.app.state.conversation
-    if not _authorised(request, runtime.settings.sauti_at_token):
+    runtime, conversation = services(request), replier(request)
+    if not authorised(request, runtime.settings.sauti_at_token):
         runtime.metrics.refused.labels(reason="at_token").inc()
         return PlainTextResponse("forbidden", status_code=403)
     try:
@@ -83,9 +74,10 @@ async def ussd_callback(request: Request) -> Response:
 
 
 @router.post("/ussd/africastalking/events", response_class=PlainTextResponse)
-async def ussd_events(request: Request, runtime: RuntimeDep) -> Response:
+async def ussd_events(request: Request) -> Response:
     """Take the end-of-session notification (nothing of it is kept)."""
-    if not _authorised(request, runtime.settings.sauti_at_token):
+    runtime = services(request)
+    if not authorised(request, runtime.settings.sauti_at_token):
         runtime.metrics.refused.labels(reason="at_token").inc()
         return PlainTextResponse("forbidden", status_code=403)
     try:

@@ -1,0 +1,57 @@
+"""What a provider's webhooks need of the service, named here so that no provider folder
+imports the modules that provide it (`gateway.runtime`, `gateway.conversation`).
+
+The app keeps a `Services` and a `Replier` on `app.state` (as `runtime` and
+`conversation`); a route reads them from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+import redis
+from fastapi import Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from flows.engine import Screen
+from flows.i18n import Catalogs
+from gateway.inbound import InboundMessage
+from gateway.metrics import Metrics
+from gateway.phones import Pseudonyms
+from storage.sessions import SessionStore
+from storage.settings import Settings
+
+T = TypeVar("T")
+
+
+class Services(Protocol):
+    """The long-lived services (`gateway.runtime.Runtime`)."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    redis: redis.Redis
+    store: SessionStore
+    catalogs: Catalogs
+    metrics: Metrics
+    pseudonyms: Pseudonyms
+
+    async def db(self, func: Callable[..., T], /, *args: Any) -> T: ...
+
+
+class Replier(Protocol):
+    """Answers a caller (`gateway.conversation.Conversation`)."""
+
+    async def hop(self, msg: InboundMessage) -> Screen: ...
+
+    async def sms(self, msg: InboundMessage) -> str | None: ...
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.runtime
+    return found
+
+
+def replier(request: Request) -> Replier:
+    found: Replier = request.app.state.conversation
+    return found
