@@ -79,6 +79,7 @@ def _claim(ctx: WorkerContext, message_id: int, now: datetime) -> _Claimed | Non
             language=message.language,
             reference=str(message.id),
             to_reporter=message.recipient_kind == RecipientKind.REPORTER,
+            channel=message.channel,
         )
         return _Claimed(message=outbound, attempts=message.attempts)
 
@@ -101,6 +102,8 @@ def _record_sent(
             provider=sender.name,
             provider_id=sent.provider_id,
             delivered=sent.delivered,
+            channel=sent.channel,
+            channel_note=sent.note,
             now=now,
         )
     if sent.provider_id and not sent.delivered:
