@@ -100,8 +100,8 @@ REPORTER_MESSAGE = N_("Sauti case {case}. The committee says: {text}")
 REPORTER_CLOSED = N_("Sauti case {case} is closed: {outcome}. Thank you for reporting.")
 # Sent as soon as a report that asked for SMS news is handled: a USSD screen vanishes.
 CONFIRMATION = N_(
-    "Sauti received your report: case {case}. Keep this number: it is the only way to "
-    "check your case or add to it."
+    "Sauti got your report: case {case}. Keep this number: it is the only way to check "
+    "your case or add to it."
 )
 # The last sentence of every SMS to a reporter. The word is the status keyword of the
 # reporter's language (gateway/keywords.py), the number typed back as digits.

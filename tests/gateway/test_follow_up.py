@@ -92,7 +92,7 @@ def test_report_alert_ack_msg_close_and_the_number_is_erased(
     to_reporter = [line for line in sent(settings) if line["to"] == mask_phone(REPORTER)]
     follow = f"To follow your case, send STATUS {number.replace('-', '')}."
     assert [line["body"] for line in to_reporter] == [
-        f"Sauti received your report: case {number}. Keep this number: it is the only way "
+        f"Sauti got your report: case {number}. Keep this number: it is the only way "
         f"to check your case or add to it. {follow}",
         f"Sauti case {number}. The committee says: {MESSAGE}. {follow}",
     ]

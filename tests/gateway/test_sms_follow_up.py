@@ -111,7 +111,7 @@ def test_a_report_by_sms_ends_with_the_status_keyword_and_its_number_comes_by_sm
     run_jobs()
     digits = number.replace("-", "")
     assert reporter_sms(db, settings, "confirmation") == [
-        f"Sauti received your report: case {number}. Keep this number: it is the only way to "
+        f"Sauti got your report: case {number}. Keep this number: it is the only way to "
         f"check your case or add to it. To follow your case, send STATUS {digits}."
     ]
 
