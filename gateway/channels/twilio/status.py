@@ -2,26 +2,25 @@
 
 Signed like inbound messages and shaped as Twilio sends them (`fields.py`). Callbacks come
 late and out of order: a final status never changes, and a status for an id the worker
-has not recorded yet is held for it (`storage.early_status`).
+has not recorded yet is held for it (`gateway.channels.delivery`, shared with the other
+providers).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
-from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.channels.host import Services, services
+from gateway.channels.delivery import apply_delivery
+from gateway.channels.host import services
 from gateway.channels.twilio.fields import status_problem
 from gateway.channels.twilio.settings import PROVIDER
 from gateway.channels.twilio.signature import refused, signed
 from gateway.forms import BadForm, clean, read_form
-from storage import early_status, outbox
 from storage.models import OutboxStatus
 from workers.outbound import DeliveryEvent
 
@@ -73,31 +72,3 @@ async def status_callback(request: Request) -> Response:
             "twilio status sid=%s status=%s changed=%s", event.provider_id, event.status, changed
         )
     return PlainTextResponse("OK")
-
-
-def apply_delivery(runtime: Services, event: DeliveryEvent) -> bool:
-    """Move the outbox row Twilio reports on forward; False for a stale callback (a final
-    status never changes). A status for an id no row has yet (the worker has not recorded
-    it) is held for the worker (storage.early_status), then looked for once more."""
-
-    def apply() -> tuple[bool, bool]:
-        with runtime.sessions.begin() as session:
-            changed = outbox.apply_status(
-                session=session,
-                provider_id=event.provider_id,
-                status=event.status,
-                error_code=event.error_code,
-                now=datetime.now(UTC),
-            )
-            return changed, changed or outbox.has_provider_id(
-                session=session, provider_id=event.provider_id
-            )
-
-    changed, known = apply()
-    if known:
-        return changed
-    try:
-        early_status.hold(runtime.redis, event.provider_id, event.status, event.error_code)
-    except RedisError as exc:
-        log.warning("early status not held (%s)", type(exc).__name__)
-    return apply()[0]
