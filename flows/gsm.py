@@ -1,5 +1,10 @@
 """The GSM 03.38 7-bit default alphabet: transliteration, septet counts and SMS segments.
 
+Some networks show only plain ASCII on USSD, not even the accented letters GSM-7 has
+(``é à ü ñ ß Ç``): `to_ascii` spells a text for them, each GSM-7 letter outside ASCII as
+its base letter and the alphabet's other symbols as readable ASCII or not at all. A text
+is spelled in one of the `ALPHABETS` by `spell`.
+
 Screens are measured in septets because that is what a handset and an SMS gateway count:
 the characters of the extension table (``€ ^ { } [ ] ~ | \\``) take an escape septet
 plus their own. Segment counts follow 3GPP TS 23.038 / 23.040: one message holds 160
@@ -10,6 +15,14 @@ escape pair nor a UTF-16 surrogate pair is ever split across two parts.
 from __future__ import annotations
 
 import unicodedata
+from typing import Literal, get_args
+
+# The alphabets a screen can be spelled in: GSM-7, or plain printable ASCII (for networks
+# that cannot show GSM-7's accented letters on USSD).
+Alphabet = Literal["gsm7", "ascii"]
+ALPHABETS: tuple[Alphabet, ...] = get_args(Alphabet)
+GSM7: Alphabet = "gsm7"
+ASCII: Alphabet = "ascii"
 
 BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ"
@@ -125,6 +138,56 @@ class _Table(dict[int, str]):
 _TABLE = _Table({ord(char): char for char in _ALPHABET if char not in "\r"})
 _TABLE[ord("\r")] = ""
 
+# Every character of the alphabet outside ASCII, in plain ASCII: letters as their base
+# letter (ligatures and the sharp s as two), Greek capitals romanised, currency signs as
+# their ISO 4217 codes; the generic currency sign, the section sign and the inverted
+# Spanish marks are dropped ("¿Qué?" -> "Que?").
+ASCII_SPELLING = {
+    "£": "GBP",
+    "¥": "JPY",
+    "€": "EUR",
+    "¤": "",
+    "§": "",
+    "¡": "",
+    "¿": "",
+    "è": "e",
+    "é": "e",
+    "É": "E",
+    "ù": "u",
+    "ì": "i",
+    "ò": "o",
+    "Ç": "C",
+    "Ø": "O",
+    "ø": "o",
+    "Å": "A",
+    "å": "a",
+    "Æ": "AE",
+    "æ": "ae",
+    "ß": "ss",
+    "Ä": "A",
+    "ä": "a",
+    "Ö": "O",
+    "ö": "o",
+    "Ñ": "N",
+    "ñ": "n",
+    "Ü": "U",
+    "ü": "u",
+    "à": "a",
+    "Δ": "D",
+    "Φ": "Ph",
+    "Γ": "G",
+    "Λ": "L",
+    "Ω": "O",
+    "Π": "P",
+    "Ψ": "Ps",
+    "Σ": "S",
+    "Θ": "Th",
+    "Ξ": "X",
+}
+_ASCII_TABLE = {ord(char): spelled for char, spelled in ASCII_SPELLING.items()}
+# What an ASCII screen may hold: the printable characters, and line feeds between lines.
+_PRINTABLE_ASCII = frozenset(map(chr, range(0x20, 0x7F))) | {"\n"}
+
 
 def transliterate(text: str) -> str:
     """Return `text` in the GSM-7 alphabet, each character replaced by its closest spelling.
@@ -138,6 +201,28 @@ def transliterate(text: str) -> str:
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     return text.translate(_TABLE)
+
+
+def to_ascii(text: str) -> str:
+    """Return `text` in plain printable ASCII (line feeds kept), for networks whose USSD
+    screens cannot show GSM-7's letters outside ASCII.
+
+    The text is transliterated to GSM-7 first, then each character of the alphabet outside
+    ASCII takes its `ASCII_SPELLING` (``é`` → ``e``, ``ß`` → ``ss``, ``Æ`` → ``AE``,
+    ``£`` → ``GBP``, ``¿`` dropped), so ``Sécurité`` reads ``Securite``.
+    """
+    spelled = transliterate(text)
+    return spelled if spelled.isascii() else spelled.translate(_ASCII_TABLE)
+
+
+def spell(text: str, alphabet: Alphabet = GSM7) -> str:
+    """Return `text` in `alphabet`: `transliterate` for GSM-7, `to_ascii` for ASCII."""
+    return to_ascii(text) if alphabet == ASCII else transliterate(text)
+
+
+def is_ascii(text: str) -> bool:
+    """Tell whether `text` is plain printable ASCII, line feeds allowed."""
+    return _PRINTABLE_ASCII.issuperset(text)
 
 
 def is_gsm7(text: str) -> bool:

@@ -5,8 +5,10 @@ finds nodes nothing leads to and placeholders nothing fills, then renders every 
 shows something, in each language, on every page, with and without each error line it
 can carry, using the longest realistic values: 40-character place names with many
 siblings (so lists page), full-length typed answers, a full case number and a long
-committee message. A screen that needs a hard cut, or is not GSM-7, is an error naming
-the flow, node, language and page. Every SMS template (`flows.sms`) is filled with its
+committee message. Each USSD screen is rendered in both alphabets a network may be given,
+GSM-7 and plain ASCII (`flows.gsm.ALPHABETS`). A screen that needs a hard cut, or holds
+a character outside its alphabet, is an error naming the flow, node, language (and
+``ascii`` for an ASCII screen) and page. Every SMS template (`flows.sms`) is filled with its
 samples in each language and must keep within its segment budget. A translation that
 adds, drops or breaks a placeholder is an error; a missing one is a warning (the English
 text is shown), and the coverage of each language, over the flows and the code's
@@ -70,6 +72,8 @@ MESSAGE = (
 OUTCOME_NAMES = frozenset({"case", "status", "message"})
 CONTEXT_NAMES = frozenset({"service_code", "max_length"})
 _MAX_PAGES = 500
+# How the report names each alphabet.
+ALPHABET_NAMES: Mapping[str, str] = {gsm.GSM7: "GSM-7", gsm.ASCII: "plain ASCII"}
 _SHOWN_MISSING = 10
 
 Source = Bundle | Mapping[str, str] | Sequence[Path]
@@ -84,6 +88,8 @@ class LintReport:
     coverage: dict[str, tuple[int, int]] = field(default_factory=dict)
     screens: int = 0
     texts: int = 0
+    # Screens checked in each alphabet (`flows.gsm.ALPHABETS`); `screens` counts them all.
+    alphabets: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -103,9 +109,13 @@ class LintReport:
             for lang, (done, total) in self.coverage.items()
         ]
         verdict = "ok" if self.ok else f"FAILED with {len(self.errors)} error(s)"
+        spelled = ", ".join(
+            f"{self.alphabets.get(alphabet, 0)} in {ALPHABET_NAMES[alphabet]}"
+            for alphabet in gsm.ALPHABETS
+        )
         lines.append(
-            f"{self.screens} screens (at most {BUDGET} GSM-7 characters) and {self.texts} SMS "
-            f"(within their segment budgets) checked: {verdict}"
+            f"{self.screens} screens (at most {BUDGET} characters: {spelled}) and {self.texts} "
+            f"SMS (within their segment budgets) checked: {verdict}"
         )
         return "\n".join(lines)
 
@@ -144,10 +154,12 @@ def representative_places() -> StaticPlaces:
     return StaticPlaces(rows)
 
 
-def _longest(texts: Mapping[str, str], catalogs: Catalogs, lang: str) -> str:
-    """The value of a label table whose translation is longest."""
+def _longest(
+    texts: Mapping[str, str], catalogs: Catalogs, lang: str, alphabet: gsm.Alphabet = gsm.GSM7
+) -> str:
+    """The value of a label table whose translation, spelled in `alphabet`, is longest."""
     tr = catalogs.translator(lang)
-    return max(texts, key=lambda value: len(gsm.transliterate(tr.gettext(texts[value]))))
+    return max(texts, key=lambda value: len(gsm.spell(tr.gettext(texts[value]), alphabet)))
 
 
 def _typed(length: int) -> str:
@@ -167,8 +179,11 @@ def _place_answers(bundle: Bundle, branch: Sequence[str] = WIDE_BRANCH) -> dict[
     return {name: branch[min(depth, deepest)] for name, depth in depths.items()}
 
 
-def representative_answers(bundle: Bundle, catalogs: Catalogs, lang: str) -> dict[str, str]:
-    """The longest value each answer can show: labels, place names, typed text."""
+def representative_answers(
+    bundle: Bundle, catalogs: Catalogs, lang: str, alphabet: gsm.Alphabet = gsm.GSM7
+) -> dict[str, str]:
+    """The longest value each answer can show in `alphabet`: labels, place names, typed
+    text."""
     answers = _place_answers(bundle)
     for node in bundle.nodes.values():
         if isinstance(node, TextInput):
@@ -177,14 +192,16 @@ def representative_answers(bundle: Bundle, catalogs: Catalogs, lang: str) -> dic
             answers[node.answer] = max(LANGUAGE_NAMES, key=lambda code: len(LANGUAGE_NAMES[code]))
     for name, table in bundle.labels.items():
         if name not in OUTCOME_NAMES and table:
-            answers[name] = _longest(table, catalogs, lang)
+            answers[name] = _longest(table, catalogs, lang, alphabet)
     return answers
 
 
-def representative_values(bundle: Bundle, catalogs: Catalogs, lang: str) -> dict[str, str]:
+def representative_values(
+    bundle: Bundle, catalogs: Catalogs, lang: str, alphabet: gsm.Alphabet = gsm.GSM7
+) -> dict[str, str]:
     values = {"case": CASE, "message": MESSAGE}
     if bundle.labels.get("status"):
-        values["status"] = _longest(bundle.labels["status"], catalogs, lang)
+        values["status"] = _longest(bundle.labels["status"], catalogs, lang, alphabet)
     return values
 
 
@@ -274,39 +291,52 @@ def _pages(bundle: Bundle, state: State, ctx: Context) -> Iterator[tuple[int, Pa
         offset += max(page.shown, 1)
 
 
-def _problem(page: Page) -> str | None:
+def _problem(page: Page, alphabet: gsm.Alphabet) -> str | None:
     if page.cut:
         return f"does not fit {BUDGET} characters even with values shortened"
+    if alphabet == gsm.ASCII and not gsm.is_ascii(page.text):
+        return "has characters outside printable ASCII"
     if not gsm.is_gsm7(page.text):
         return "has characters outside GSM-7"
     return None
 
 
+def _context(
+    catalogs: Catalogs, lang: str, places: StaticPlaces, alphabet: gsm.Alphabet
+) -> Context:
+    return Context(
+        lang=lang,
+        translators=catalogs.translator,
+        places=places,
+        languages=tuple(LANGUAGE_NAMES),
+        service_code=SERVICE_CODE,
+        alphabet=alphabet,
+    )
+
+
 def check_screens(
     bundle: Bundle, catalogs: Catalogs, languages: Sequence[str], report: LintReport
 ) -> None:
-    """Render every shown node in every language, page and error variant."""
+    """Render every shown node in every language, page and error variant, in each
+    alphabet a USSD screen may be spelled in."""
     places = representative_places()
-    for lang in languages:
-        ctx = Context(
-            lang=lang,
-            translators=catalogs.translator,
-            places=places,
-            languages=tuple(LANGUAGE_NAMES),
-            service_code=SERVICE_CODE,
-        )
-        answers = representative_answers(bundle, catalogs, lang)
-        values = representative_values(bundle, catalogs, lang)
-        for node in bundle.nodes.values():
-            if isinstance(node, Menu | ListNode | TextInput | End):
-                _check_node(bundle, node, ctx, answers, values, report)
-        # A node with a text of its own on another channel is rendered there as well.
-        for role in bundle.texts:
-            channel, _, node_id = role.partition(":")
-            shown = bundle.nodes.get(node_id)
-            if channel in CHANNELS and channel != ctx.channel and isinstance(shown, Shown):
-                own = replace(ctx, channel=channel)
-                _check_node(bundle, shown, own, answers, values, report)
+    for alphabet in gsm.ALPHABETS:
+        for lang in languages:
+            ctx = _context(catalogs, lang, places, alphabet)
+            answers = representative_answers(bundle, catalogs, lang, alphabet)
+            values = representative_values(bundle, catalogs, lang, alphabet)
+            for node in bundle.nodes.values():
+                if isinstance(node, Menu | ListNode | TextInput | End):
+                    _check_node(bundle, node, ctx, answers, values, report)
+            if alphabet != gsm.GSM7:
+                continue  # only USSD screens are ever spelled otherwise
+            # A node with a text of its own on another channel is rendered there as well.
+            for role in bundle.texts:
+                channel, _, node_id = role.partition(":")
+                shown = bundle.nodes.get(node_id)
+                if channel in CHANNELS and channel != ctx.channel and isinstance(shown, Shown):
+                    own = replace(ctx, channel=channel)
+                    _check_node(bundle, shown, own, answers, values, report)
 
 
 def _places_lists(bundle: Bundle) -> list[ListNode]:
@@ -322,28 +352,23 @@ def check_place_levels(
     places = representative_places()
     for country in LEVEL_NAMES:
         branch = _place_answers(bundle, _branch(country))
-        for lang in languages:
-            ctx = Context(
-                lang=lang,
-                translators=catalogs.translator,
-                places=places,
-                languages=tuple(LANGUAGE_NAMES),
-                service_code=SERVICE_CODE,
-            )
-            answers = {**representative_answers(bundle, catalogs, lang), **branch}
-            values = representative_values(bundle, catalogs, lang)
-            for node in _places_lists(bundle):
-                level = list_level(node, answers, ctx)
-                if level is None or level in PLACE_LEVELS:
-                    continue
-                if level in node.level_text:
-                    variant = f", {country} {level}"
-                    _check_node(bundle, node, ctx, answers, values, report, variant)
-                elif lang == languages[0]:
-                    report.warnings.append(
-                        f"{_where(node.id)}: {country} calls this level '{level}' and the "
-                        f"list has no level_text for it, so {node.text[0]!r} is shown there"
-                    )
+        for alphabet in gsm.ALPHABETS:
+            for lang in languages:
+                ctx = _context(catalogs, lang, places, alphabet)
+                answers = {**representative_answers(bundle, catalogs, lang, alphabet), **branch}
+                values = representative_values(bundle, catalogs, lang, alphabet)
+                for node in _places_lists(bundle):
+                    level = list_level(node, answers, ctx)
+                    if level is None or level in PLACE_LEVELS:
+                        continue
+                    if level in node.level_text:
+                        variant = f", {country} {level}"
+                        _check_node(bundle, node, ctx, answers, values, report, variant)
+                    elif lang == languages[0] and alphabet == gsm.GSM7:
+                        report.warnings.append(
+                            f"{_where(node.id)}: {country} calls this level '{level}' and the "
+                            f"list has no level_text for it, so {node.text[0]!r} is shown there"
+                        )
 
 
 def _check_node(
@@ -370,10 +395,13 @@ def _check_node(
         )
         for number, page in _pages(bundle, state, ctx):
             report.screens += 1
-            problem = _problem(page)
+            report.alphabets[ctx.alphabet] = report.alphabets.get(ctx.alphabet, 0) + 1
+            problem = _problem(page, ctx.alphabet)
             if problem:
                 variant = ", with error line" if notice else ""
                 channel = "" if ctx.channel == CHANNELS[0] else f", {ctx.channel}"
+                if ctx.alphabet != gsm.GSM7:
+                    channel += f", {ctx.alphabet}"
                 report.errors.append(
                     f"{_where(node.id)} [{ctx.lang}{channel}{places_variant}, page {number}"
                     f"{variant}]: "
@@ -427,6 +455,8 @@ def sms_problem(template: sms.Template, tr: Translator) -> str | None:
         return f"takes {parts} segments, more than its {template.budget}:\n{quoted}"
     if template.screen and gsm.septets(text) > BUDGET:
         return f"does not fit a USSD screen of {BUDGET} characters:\n{quoted}"
+    if template.screen and gsm.septets(gsm.to_ascii(text)) > BUDGET:
+        return f"does not fit a USSD screen of {BUDGET} characters in plain ASCII:\n{quoted}"
     return None
 
 

@@ -1,9 +1,14 @@
-"""Screens: translate, fill, transliterate to GSM-7, page, and fit the screen budget.
+"""Screens: translate, fill, spell in GSM-7 (or ASCII), page, and fit the screen budget.
 
 A screen is, top to bottom: the error line (when the last input was refused), the
 node's text lines, the numbered items of this page, ``98 More`` when items follow, and
 ``0 Back`` when there is somewhere to go back to. It never exceeds `BUDGET` septets, so
 ``CON ``/``END `` plus the screen stays within one 160-character message.
+
+A screen is spelled in the context's alphabet (`Context.alphabet`): GSM-7, or plain ASCII
+for a network that cannot show GSM-7's accented letters (`flows.gsm.to_ascii`). Every
+measure below (the budget, the shortening of values, what a page holds) is taken on the
+text as spelled, so an ASCII screen fits as surely as a GSM-7 one.
 
 Items are numbered continuously across pages. A page takes as many whole items as fit,
 so an error line leaves room for fewer. Values filled into texts (place names, a
@@ -78,19 +83,21 @@ def shorten(text: str, size: int) -> str:
     return (text[:keep].rstrip() + ELLIPSIS)[: max(size, 0)]
 
 
-def clean_value(text: str) -> str:
-    """A value as a screen shows it: GSM-7, on one line, without repeated spaces."""
-    return " ".join(gsm.transliterate(text).split())
+def clean_value(text: str, alphabet: gsm.Alphabet = gsm.GSM7) -> str:
+    """A value as a screen shows it: in `alphabet`, on one line, without repeated spaces."""
+    return " ".join(gsm.spell(text, alphabet).split())
 
 
 @lru_cache(maxsize=4096)
-def parse_template(text: str) -> tuple[tuple[str, str | None], ...]:
-    """Split a translated text into (GSM-7 literal, placeholder name or None) parts."""
+def parse_template(
+    text: str, alphabet: gsm.Alphabet = gsm.GSM7
+) -> tuple[tuple[str, str | None], ...]:
+    """Split a translated text into (literal in `alphabet`, placeholder name or None) parts."""
     try:
         parts = [(literal, name) for literal, name, _, _ in _FORMATTER.parse(text)]
     except ValueError:
-        return ((gsm.transliterate(text), None),)
-    return tuple((gsm.transliterate(literal), name or None) for literal, name in parts)
+        return ((gsm.spell(text, alphabet), None),)
+    return tuple((gsm.spell(literal, alphabet), name or None) for literal, name in parts)
 
 
 def label_of(table: Mapping[str, str], value: str) -> str | None:
@@ -161,11 +168,13 @@ class _Filler:
         raw = self.raw(name)
         if not raw:
             return ""
+        alphabet = self.ctx.alphabet
         if name in self.bundle.place_answers:
             place = self.ctx.places.get(raw)
-            return clean_value(place_name(self.tr, place.name) if place is not None else raw)
+            shown = place_name(self.tr, place.name) if place is not None else raw
+            return clean_value(shown, alphabet)
         label = label_of(self.bundle.labels.get(name, {}), raw)
-        return clean_value(self.tr.gettext(label) if label else raw)
+        return clean_value(self.tr.gettext(label) if label else raw, alphabet)
 
     def rank(self, name: str) -> int | None:
         """In which order values are shortened: lower first; None never."""
@@ -179,7 +188,7 @@ class _Filler:
         parts: list[str] = []
         values: list[tuple[int, int]] = []
         named = filled = 0
-        for literal, name in parse_template(self.tr.gettext(msgid)):
+        for literal, name in parse_template(self.tr.gettext(msgid), self.ctx.alphabet):
             parts.append(literal)
             if name is not None:
                 value = self.value(name)
@@ -225,10 +234,11 @@ def _fit(lines: list[_Line], limit: int) -> list[str]:
 class _Numbered(Sequence[str]):
     """List items numbered 1..n, each cleaned only when a page asks for it."""
 
-    __slots__ = ("_names",)
+    __slots__ = ("_alphabet", "_names")
 
-    def __init__(self, names: Sequence[str]) -> None:
+    def __init__(self, names: Sequence[str], alphabet: gsm.Alphabet) -> None:
         self._names = names
+        self._alphabet = alphabet
 
     def __len__(self) -> int:
         return len(self._names)
@@ -242,16 +252,17 @@ class _Numbered(Sequence[str]):
     def __getitem__(self, index: int | slice) -> str | Sequence[str]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        return f"{index + 1} {clean_value(self._names[index])}"
+        return f"{index + 1} {clean_value(self._names[index], self._alphabet)}"
 
 
 def _items(node: Shown, state: State, ctx: Context, tr: Translator) -> Sequence[str]:
     """The node's item lines, unshortened; a place list is only read as far as shown."""
+    alphabet = ctx.alphabet
     match node:
         case Menu():
-            return [f"{o.key} {clean_value(tr.gettext(o.label))}" for o in node.options]
+            return [f"{o.key} {clean_value(tr.gettext(o.label), alphabet)}" for o in node.options]
         case TextInput(skip=skip) if skip is not None:
-            return [f"{skip.key} {clean_value(tr.gettext(skip.label))}"]
+            return [f"{skip.key} {clean_value(tr.gettext(skip.label), alphabet)}"]
         case ListNode():
             found = list_items(node, {**state.extras, **state.answers}, ctx)
             if node.source == "places":
@@ -260,7 +271,7 @@ def _items(node: Shown, state: State, ctx: Context, tr: Translator) -> Sequence[
                 names = [name for _, name in found]
             if node.other is not None:
                 names.append(tr.gettext(node.other.label))
-            return _Numbered(names)
+            return _Numbered(names, alphabet)
     return []
 
 
@@ -311,13 +322,13 @@ def layout(bundle: Bundle, state: State, ctx: Context) -> Page:
     offset = state.offset if state.offset < len(items) else 0
     footer = []
     if state.history and not isinstance(node, End):
-        footer.append(f"0 {clean_value(tr.gettext(bundle.texts['back']))}")
+        footer.append(f"0 {clean_value(tr.gettext(bundle.texts['back']), ctx.alphabet)}")
     fixed = sum(map(cost, footer))
     lines = _fit(
         [line for line in head if line is not None], _LIMIT - fixed - _reserve(items, offset)
     )
     room = _LIMIT - fixed - sum(map(cost, lines))
-    more_line = f"{MORE_KEY} {clean_value(tr.gettext(bundle.texts['more']))}"
+    more_line = f"{MORE_KEY} {clean_value(tr.gettext(bundle.texts['more']), ctx.alphabet)}"
     shown, more = _page_items(items, offset, room, more_line)
     text = "\n".join([*lines, *shown, *footer])
     fits = gsm.septets(text) <= BUDGET
@@ -325,6 +336,7 @@ def layout(bundle: Bundle, state: State, ctx: Context) -> Page:
 
 
 def render(bundle: Bundle, state: State, ctx: Context) -> Screen:
-    """Return the screen of `state`: translated, filled, GSM-7, within `BUDGET`."""
+    """Return the screen of `state`: translated, filled, in the context's alphabet (GSM-7 or
+    ASCII), within `BUDGET`."""
     page = layout(bundle, state, ctx)
     return Screen(page.text, isinstance(bundle.nodes[state.node], End))

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from flows.gsm import GSM7, Alphabet
 from flows.places import PlaceProvider
 
 
@@ -25,6 +26,9 @@ class Context:
 
     `lang` is the language a session starts in; after that the session's own language
     (`State.lang`, changed by SetLanguage) picks the translator through `translators`.
+    `alphabet` is what screens are spelled in: GSM-7, or plain ASCII for a network that
+    cannot show GSM-7's accented letters (the budget, shortening and paging are worked out
+    on the text as spelled).
     """
 
     lang: str
@@ -34,6 +38,7 @@ class Context:
     country: str | None = None
     languages: Sequence[str] = ("en",)
     service_code: str = ""
+    alphabet: Alphabet = GSM7
 
     @property
     def translator(self) -> Translator:

@@ -20,7 +20,7 @@ from typing import Any
 from flows import effects as fx
 from flows import engine
 from flows.engine import Bundle, Context, FlowError, Outcome, Screen, State, Step
-from flows.gsm import transliterate
+from flows.gsm import ASCII, GSM7, Alphabet, spell, transliterate
 from flows.state import DRAFT_NAME
 from gateway import messages
 from gateway.commands import Commands, parse_command
@@ -146,6 +146,13 @@ class Conversation:
         hinted = [code for code in offered if code in hint]
         return (hinted or list(offered) or [self.rt.settings.sauti_default_language])[0]
 
+    def alphabet(self, msg: InboundMessage) -> Alphabet:
+        """What the hop's screens are spelled in: plain ASCII on USSD to a network named in
+        SAUTI_USSD_ASCII (by the code the provider sent), else GSM-7."""
+        if msg.channel is Channel.USSD and self.rt.settings.ascii_network(msg.network_code):
+            return ASCII
+        return GSM7
+
     def context(self, msg: InboundMessage, lang: str) -> Context:
         country = (msg.region or "").lower() or None
         if country is not None and self.rt.places.get(country) is None:
@@ -158,6 +165,7 @@ class Conversation:
             country=country,
             languages=self.languages_for(msg.region),
             service_code=self.rt.settings.sauti_service_code,
+            alphabet=self.alphabet(msg),
         )
 
     # -- one hop -------------------------------------------------------------------------
@@ -372,15 +380,16 @@ class Conversation:
         if limit is Limit.REPORTS:
             # The report stays the caller's unfinished report until it can be sent.
             record.keep_draft = verdict.retry_after + self.rt.settings.sauti_ussd_session_ttl
-        raise LimitReached(record, Screen(text=self._notice(record, limit, verdict), final=True))
+        notice = self._notice(msg, record, limit, verdict)
+        raise LimitReached(record, Screen(text=notice, final=True))
 
-    def _notice(self, record: Record, limit: Limit, verdict: Verdict) -> str:
+    def _notice(self, msg: InboundMessage, record: Record, limit: Limit, verdict: Verdict) -> str:
         translator = self.rt.catalogs.translator(record.state.lang)
         if limit is Limit.REPORTS:
             text = translator.gettext(messages.REPORT_LIMIT).format(hours=verdict.hours)
         else:
             text = translator.gettext(messages.STATUS_LIMIT).format(minutes=verdict.minutes)
-        return transliterate(text)
+        return spell(text, self.alphabet(msg))
 
     async def _submit(
         self, msg: InboundMessage, record: Record, effect: fx.SubmitReport

@@ -28,7 +28,9 @@ class InboundMessage:
     reporter who asks for SMS updates can have it stored encrypted. `region` is the
     region of the number; `network_region` the country the provider placed the caller in
     (Africa's Talking's `networkCode`, Twilio's `FromCountry`), in which a number written
-    without its country code was read and `contact` is read again.
+    without its country code was read and `contact` is read again. `network_code` is the
+    network as the provider named it (Africa's Talking's `networkCode`, MCC+MNC such as
+    "63001"), which tells whether its USSD screens must be plain ASCII (`SAUTI_USSD_ASCII`).
     """
 
     channel: Channel
@@ -41,6 +43,7 @@ class InboundMessage:
     message_id: str | None = None
     contact: str | None = None
     network_region: str | None = None
+    network_code: str | None = None
 
     @property
     def text(self) -> str:

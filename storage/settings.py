@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,6 +18,8 @@ MIN_AT_TOKEN = 24
 # The outbound providers SAUTI_SMS_PROVIDER may name (gateway/channels/<name>/).
 SMS_PROVIDERS = ("console", "twilio", "africastalking")
 EVERY_COUNTRY = "*"
+# SAUTI_USSD_ASCII's word for every network.
+EVERY_NETWORK = "all"
 
 
 def sms_provider_map(value: str) -> dict[str, str]:
@@ -42,6 +44,25 @@ def sms_provider_map(value: str) -> dict[str, str]:
     if EVERY_COUNTRY not in found:
         raise ValueError("name a provider for every other country too, e.g. *=twilio")
     return found
+
+
+@lru_cache(maxsize=16)
+def ussd_ascii_networks(value: str) -> frozenset[str]:
+    """Read SAUTI_USSD_ASCII: network codes (MCC+MNC, 5 or 6 digits, as Africa's Talking
+    sends `networkCode`), comma-separated, or `all` (`EVERY_NETWORK`); empty: none. Raise
+    ValueError if unusable (the message never repeats the value)."""
+    codes = [part.strip() for part in value.split(",") if part.strip()]
+    if [code.lower() for code in codes] == [EVERY_NETWORK]:
+        return frozenset({EVERY_NETWORK})
+    for code in codes:
+        if code.lower() == EVERY_NETWORK:
+            raise ValueError("write all alone, or list network codes without it")
+        if not (code.isascii() and code.isdigit() and 5 <= len(code) <= 6):
+            raise ValueError(
+                "a network code is the 5 or 6 digits of its MCC and MNC as Africa's Talking "
+                "sends them in networkCode (e.g. 63001,63002), or write all"
+            )
+    return frozenset(codes)
 
 
 class Settings(BaseSettings):
@@ -83,6 +104,9 @@ class Settings(BaseSettings):
     sauti_default_region: str | None = None
     sauti_languages: str = "sw,fr,en,rw,rn,ln"
     sauti_service_code: str = "*384*123#"
+    # Networks whose USSD screens are plain ASCII, not even GSM-7's accented letters:
+    # network codes (MCC+MNC) "63001,63002", or "all"; empty: none.
+    sauti_ussd_ascii: str = ""
     sauti_ussd_session_ttl: int = Field(default=300, ge=30)
     sauti_sms_session_ttl: int = Field(default=1800, ge=60)
     sauti_draft_ttl: int = Field(default=86400, ge=60)
@@ -119,6 +143,20 @@ class Settings(BaseSettings):
     def _known_providers(cls, value: str) -> str:
         sms_provider_map(value)
         return value
+
+    @field_validator("sauti_ussd_ascii")
+    @classmethod
+    def _network_codes(cls, value: str) -> str:
+        ussd_ascii_networks(value)
+        return value
+
+    def ascii_network(self, network_code: str | None) -> bool:
+        """Whether USSD screens to this network (its code as the provider sent it) are
+        plain ASCII: it is listed in SAUTI_USSD_ASCII, or the setting says all."""
+        networks = ussd_ascii_networks(self.sauti_ussd_ascii)
+        if EVERY_NETWORK in networks:
+            return True
+        return network_code is not None and network_code.strip() in networks
 
     @field_validator("twilio_api_url", "at_api_url")
     @classmethod

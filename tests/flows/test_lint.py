@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from flows import lint, sms
 from flows.i18n import Catalogs, bundle_messages
 from flows.loader import shipped_texts
+from flows.render import Page
 from gateway.templates import sms_templates
 
 SHIPPED = ["sw", "fr", "en", "rw", "rn", "ln"]
@@ -94,6 +96,35 @@ def test_a_screen_that_is_too_long_fails_naming_flow_node_language_and_page(tmp_
     )
 
 
+def test_every_screen_is_checked_in_gsm7_and_in_plain_ascii(bundle: Any) -> None:
+    report = lint.lint(bundle, Catalogs.load(SHIPPED), SHIPPED, templates=[])
+    assert report.ok, report.format()
+    assert set(report.alphabets) == {"gsm7", "ascii"}
+    assert report.alphabets["ascii"] > 1000
+    assert report.alphabets["gsm7"] >= report.alphabets["ascii"]
+    assert report.screens == sum(report.alphabets.values())
+    verdict = report.format().splitlines()[-1]
+    assert f"{report.alphabets['gsm7']} in GSM-7, " in verdict
+    assert f"{report.alphabets['ascii']} in plain ASCII)" in verdict
+
+
+def test_a_screen_too_long_only_in_plain_ascii_fails_naming_the_alphabet(bundle: Any) -> None:
+    """'ß' is one GSM-7 septet but 'ss' in ASCII: 100 of them fit one alphabet only."""
+    catalogs = Catalogs({"en": {}, "fr": {"Report cancelled.": "ß" * 100}})
+    report = lint.lint(bundle, catalogs, ["fr"], templates=[], code_messages=[])
+    assert [error.splitlines()[0] for error in report.errors] == [
+        "report.yaml: node 'cancelled' [fr, ascii, page 1]: "
+        "screen does not fit 156 characters even with values shortened:"
+    ]
+
+
+def test_a_screen_outside_its_alphabet_is_named() -> None:
+    page = Page("Sécurité\n1 Oui", shown=1, more=False, cut=False)
+    assert lint._problem(page, "gsm7") is None
+    assert lint._problem(page, "ascii") == "has characters outside printable ASCII"
+    assert lint._problem(replace(page, text="l’eau"), "gsm7") == "has characters outside GSM-7"
+
+
 def test_a_placeholder_nothing_fills_fails(tmp_path: Path) -> None:
     path = tmp_path / "extra.yaml"
     path.write_text("nodes:\n  a:\n    kind: end\n    text: Hello {name}\n")
@@ -123,15 +154,20 @@ def test_representative_places_are_long_and_many(
 
 def test_the_report_format_lists_errors_warnings_and_coverage() -> None:
     report = lint.LintReport(
-        errors=["e1"], warnings=["w1"], coverage={"fr": (3, 4), "sw": (4, 4)}, screens=9, texts=2
+        errors=["e1"],
+        warnings=["w1"],
+        coverage={"fr": (3, 4), "sw": (4, 4)},
+        screens=9,
+        texts=2,
+        alphabets={"gsm7": 5, "ascii": 4},
     )
     assert report.format().splitlines() == [
         "error: e1",
         "warning: w1",
         "translations: fr 3/4 (75%)",
         "translations: sw 4/4 (100%)",
-        "9 screens (at most 156 GSM-7 characters) and 2 SMS (within their segment budgets) "
-        "checked: FAILED with 1 error(s)",
+        "9 screens (at most 156 characters: 5 in GSM-7, 4 in plain ASCII) and 2 SMS (within "
+        "their segment budgets) checked: FAILED with 1 error(s)",
     ]
 
 
@@ -187,6 +223,13 @@ def test_an_sms_placeholder_without_a_sample_fails(bundle: Any) -> None:
     catalogs = Catalogs({"en": {}})
     report = lint.lint(bundle, catalogs, ["en"], templates=[template], code_messages=[])
     assert report.errors == ["SMS 'Case {case} by {who}' [en]: no sample for {who}"]
+
+
+def test_a_message_shown_on_ussd_must_fit_a_screen_in_plain_ascii_too(bundle: Any) -> None:
+    template = sms.Template("Busy: {why}", budget=1, samples={"why": "€" * 60}, screen=True)
+    catalogs = Catalogs({"en": {}})
+    report = lint.lint(bundle, catalogs, ["en"], templates=[template], code_messages=[])
+    assert "does not fit a USSD screen of 156 characters in plain ASCII" in report.errors[0]
 
 
 def test_a_message_shown_on_ussd_must_fit_a_screen(bundle: Any) -> None:

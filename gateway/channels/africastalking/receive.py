@@ -15,7 +15,7 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from flows.gsm import transliterate
+from flows.gsm import ASCII, GSM7, spell
 from gateway import messages
 from gateway.channels.africastalking.settings import PROVIDER, authorised
 from gateway.channels.host import replier, services
@@ -47,7 +47,10 @@ async def ussd_callback(request: Request) -> Response:
     started = time.perf_counter()
     text = clean(form.get("text", ""), limit=2000)
     inputs = tuple(text.split("*")) if text else ()
-    network = network_region(clean(form.get("networkCode", ""), limit=8))
+    # The network names the country a number without its country code is read in, and
+    # whether its screens are plain ASCII (SAUTI_USSD_ASCII).
+    network_code = clean(form.get("networkCode", ""), limit=8).strip()
+    network = network_region(network_code)
     pseudonym, region = runtime.pseudonyms(phone, network)
     msg = InboundMessage(
         channel=Channel.USSD,
@@ -59,6 +62,7 @@ async def ussd_callback(request: Request) -> Response:
         inputs=inputs,
         contact=phone,
         network_region=network,
+        network_code=network_code or None,
     )
     try:
         screen = await conversation.hop(msg)
@@ -67,7 +71,8 @@ async def ussd_callback(request: Request) -> Response:
         log.exception("USSD hop failed")
         runtime.metrics.errors.labels(where="ussd").inc()
         translator = runtime.catalogs.translator(runtime.settings.sauti_default_language)
-        body = "END " + transliterate(translator.gettext(messages.UNAVAILABLE))
+        alphabet = ASCII if runtime.settings.ascii_network(msg.network_code) else GSM7
+        body = "END " + spell(translator.gettext(messages.UNAVAILABLE), alphabet)
     runtime.metrics.ussd_hops.inc()
     runtime.metrics.ussd_seconds.observe(time.perf_counter() - started)
     return PlainTextResponse(body)
