@@ -33,8 +33,8 @@ REPORT_EN = [
 REPORT_FR = [
     "Signaler",
     "Accident",
-    "DR Congo",
-    "North Kivu",
+    "RD Congo",  # place names as the French catalog has them
+    "Nord-Kivu",
     "Walikale",
     "Bisie",
     "Aujourd",
