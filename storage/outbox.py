@@ -51,6 +51,9 @@ _RANK = {
     OutboxStatus.FAILED: 3,
     OutboxStatus.CANCELLED: 3,
 }
+# Answers to a message the person just sent: STOP holds back what they did not ask for,
+# not the answer to their own SMS (the confirmation of their STOP among them).
+ANSWERS = frozenset({MessageKind.REPLY})
 # A long digit run in a provider's error text may be the recipient's number.
 _DIGITS = re.compile(r"\+?[0-9][0-9 ().-]{5,}[0-9]")
 
@@ -139,7 +142,8 @@ def queue_sms(
     records how it actually went with `mark_sent`. Number and body are stored encrypted.
     A recipient who opted out (STOP) gets a row in CANCELLED, without the number, so the
     intent is recorded and nothing is sent: enqueue a sending job only for a returned row
-    whose status is QUEUED.
+    whose status is QUEUED. An answer to the recipient's own SMS (`ANSWERS`) is sent all
+    the same.
     """
     _check(to_e164, kind, recipient_kind)
     if channel is not None:
@@ -148,7 +152,7 @@ def queue_sms(
         return None
     channel = _channel_for(session, member_id, channel)
     pseudonym = crypto.pseudonym(to_e164)
-    cancelled = _opted_out(session, pseudonym)
+    cancelled = kind not in ANSWERS and _opted_out(session, pseudonym)
     message = OutboxMessage(
         dedupe_key=dedupe_key,
         recipient_kind=recipient_kind,
@@ -195,7 +199,8 @@ def claim_for_sending(*, session: Session, message_id: int, now: datetime) -> Ou
     """Take a due message for sending (QUEUED > SENDING, attempts + 1); None if not due.
 
     Not due: already sent or being sent by another worker, retry time not reached, final,
-    or the recipient has opted out since it was queued (it is CANCELLED then).
+    or the recipient has opted out since it was queued (it is CANCELLED then; an answer to
+    their own SMS, `ANSWERS`, is still sent).
     """
     claim = (
         update(OutboxMessage)
@@ -207,7 +212,7 @@ def claim_for_sending(*, session: Session, message_id: int, now: datetime) -> Ou
     message = session.get(OutboxMessage, message_id)
     if message is None:
         return None
-    if _opted_out(session, message.to_pseudonym):
+    if message.kind not in ANSWERS and _opted_out(session, message.to_pseudonym):
         _cancel(session, message, now)
         return None
     return message

@@ -19,6 +19,7 @@ from flows.i18n import Catalogs
 from gateway.inbound import InboundMessage
 from gateway.metrics import Metrics
 from gateway.phones import Pseudonyms
+from storage.privacy import Crypto
 from storage.sessions import SessionStore
 from storage.settings import Settings
 
@@ -29,6 +30,7 @@ class Services(Protocol):
     """The long-lived services (`gateway.runtime.Runtime`)."""
 
     settings: Settings
+    crypto: Crypto
     sessions: sessionmaker[Session]
     redis: redis.Redis
     store: SessionStore

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from fastapi import APIRouter
 
 from gateway.channels.africastalking import receive as africastalking_receive
+from gateway.channels.africastalking import send as africastalking_send
+from gateway.channels.africastalking import status as africastalking_status
 from gateway.channels.console import send as console_send
 from gateway.channels.twilio import receive as twilio_receive
 from gateway.channels.twilio import send as twilio_send
@@ -16,11 +18,13 @@ from storage.settings import Settings
 from workers.outbound import Sender, Senders
 
 SENDERS: dict[str, Callable[[Settings], Sender]] = {
+    "africastalking": africastalking_send.build,
     "console": console_send.build,
     "twilio": twilio_send.build,
 }
 ROUTERS: tuple[APIRouter, ...] = (
     africastalking_receive.router,
+    africastalking_status.router,
     twilio_receive.router,
     twilio_status.router,
 )

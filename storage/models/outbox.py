@@ -22,6 +22,10 @@ class OutboxStatus(StrEnum):
 
 
 class MessageKind(StrEnum):
+    """What a message is. `REPLY` answers an SMS the person just sent (a conversation
+    screen, a keyword's or a command's answer) through a provider that takes no answer in
+    its webhook's response (Africa's Talking): it goes out through the outbox."""
+
     ALERT = "alert"
     DIGEST = "digest"
     COMMAND_REPLY = "command_reply"
@@ -30,6 +34,7 @@ class MessageKind(StrEnum):
     ESCALATION = "escalation"
     CONFIRMATION = "confirmation"
     INFO_ALERT = "info_alert"
+    REPLY = "reply"
 
 
 class RecipientKind(StrEnum):

@@ -245,3 +245,41 @@ def test_0009_members_and_messages_get_a_channel_and_lose_it_on_downgrade(empty_
     engine.dispose()
     upgrade(empty_url)
     assert current(empty_url) == _head()
+
+
+def test_0010_the_outbox_takes_replies_and_drops_them_on_downgrade(empty_url: str) -> None:
+    """0010 on SQLite and PostgreSQL: the outbox takes the `reply` kind (answers to an
+    inbound SMS sent through the outbox), still refuses unknown kinds and keeps its other
+    checks; a downgrade removes the replies before the old check comes back."""
+    upgrade(empty_url, "0009")
+    engine = make_engine(empty_url)
+    at = {"at": datetime(2026, 12, 8, 9, 0, tzinfo=UTC)}
+    message = (
+        "INSERT INTO outbox_messages (dedupe_key, recipient_kind, to_pseudonym, body_enc,"
+        " language, kind, status, attempts, next_attempt_at, created_at, updated_at, channel)"
+        " VALUES (:key, 'reporter', 'p', :body, 'en', :kind, 'queued', 0, :at, :at, :at,"
+        " :channel)"
+    )
+
+    def insert(key: str, kind: str, channel: str = "sms") -> None:
+        with engine.begin() as conn:
+            conn.execute(
+                text(message), {**at, "key": key, "kind": kind, "body": b"x", "channel": channel}
+            )
+
+    insert("old", "alert")
+    with pytest.raises(IntegrityError):
+        insert("early", "reply")
+    upgrade(empty_url)
+    insert("answer", "reply")
+    for key, kind, channel in (("bad", "postcard", "sms"), ("pigeon", "reply", "pigeon")):
+        with pytest.raises(IntegrityError):
+            insert(key, kind, channel)
+    downgrade(empty_url, "0009")
+    with engine.connect() as conn:
+        assert list(conn.scalars(text("SELECT dedupe_key FROM outbox_messages"))) == ["old"]
+    with pytest.raises(IntegrityError):
+        insert("again", "reply")
+    engine.dispose()
+    upgrade(empty_url)
+    assert current(empty_url) == _head()

@@ -1,4 +1,4 @@
-"""Africa's Talking USSD: the callback and the end-of-session notification.
+"""Africa's Talking USSD (the callback and the end-of-session notification) and inbound SMS.
 
 The callback carries `sessionId, serviceCode, phoneNumber, networkCode, text`, where `text`
 is every input of the session joined by `*`; `networkCode` (MCC+MNC) names the country a
@@ -9,19 +9,31 @@ error, so every failure inside the service is answered with an `END` apology ins
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import logging
 import time
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.datastructures import ImmutableMultiDict
 
 from flows.gsm import ASCII, GSM7, spell
 from gateway import messages
-from gateway.channels.africastalking.settings import PROVIDER, authorised
-from gateway.channels.host import replier, services
+from gateway.channels.africastalking.fields import inbound_problem
+from gateway.channels.africastalking.settings import INBOUND_SMS_PATH, PROVIDER, authorised
+from gateway.channels.host import Replier, Services, replier, services
 from gateway.forms import BadForm, clean, read_form
 from gateway.inbound import Channel, InboundMessage, SessionEvent
 from gateway.phones import network_region
+from storage import outbox, prefs
+from storage.committees import members_for_pseudonym
+from storage.models import MessageChannel, MessageKind, OutboxStatus, RecipientKind
+from workers.notify import enqueue_sends
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -94,3 +106,174 @@ async def ussd_events(request: Request) -> Response:
         "USSD session ended status=%s hops=%s", status, clean(form.get("hopsCount", ""), limit=8)
     )
     return PlainTextResponse("OK")
+
+
+# -- SMS ----------------------------------------------------------------------------------
+#
+# Africa's Talking posts `from, to, text, date, id, linkId, networkCode` and takes no answer
+# in the response: the answer is queued in the outbox as a message to the sender (kind
+# `reply`), and the worker sends it through the provider of the number's country. The `id`
+# names the message. Its answer is worked out once and remembered (sealed, in Redis), and
+# queued under a key made of the id, so a repeat queues nothing more, and a delivery that
+# failed half-way (answered, not queued) is finished by AT's next attempt. Any failure
+# inside the service is a 503, so AT delivers the message again and nothing is lost.
+
+SMS_ANSWER_TTL = 48 * 3600
+# How long a delivery holds its id while its answer is worked out (a delivery that died
+# meanwhile leaves the id to the next one after this).
+SMS_CLAIM_TTL = 60
+SMS_REPEAT_WAIT = 5.0
+
+
+class _NotNow(Exception):
+    """The message cannot be taken now; AT is answered 503 and delivers it again."""
+
+
+@router.post(INBOUND_SMS_PATH)
+async def inbound_sms(request: Request) -> Response:
+    """Take one inbound SMS from Africa's Talking; its answer goes out through the outbox."""
+    runtime, conversation = services(request), replier(request)
+    if not authorised(request, runtime.settings.sauti_at_token):
+        runtime.metrics.refused.labels(reason="at_token").inc()
+        return PlainTextResponse("forbidden", status_code=403)
+    try:
+        form = await read_form(request)
+    except BadForm as exc:
+        return PlainTextResponse(exc.reason, status_code=exc.status)
+    problem = inbound_problem(form)
+    if problem:
+        runtime.metrics.refused.labels(reason="at_fields").inc()
+        return PlainTextResponse(problem, status_code=400)
+    started = time.perf_counter()
+    msg = _sms_message(runtime, form)
+    try:
+        reply = await _sms_answer(runtime, conversation, msg)
+        queued = await runtime.db(_queue_reply, runtime, msg, reply) if reply else None
+    except _NotNow:
+        return PlainTextResponse("temporarily unavailable", status_code=503)
+    except (RedisError, SQLAlchemyError) as exc:
+        log.warning("SMS not taken (%s); Africa's Talking will retry", type(exc).__name__)
+        runtime.metrics.errors.labels(where="sms").inc()
+        return PlainTextResponse("temporarily unavailable", status_code=503)
+    except Exception:
+        log.exception("SMS answer not queued; Africa's Talking will retry")
+        runtime.metrics.errors.labels(where="sms").inc()
+        return PlainTextResponse("temporarily unavailable", status_code=503)
+    if queued is not None:
+        await _enqueue_reply(runtime, queued)
+    runtime.metrics.hops.labels(channel="sms", provider=PROVIDER).inc()
+    runtime.metrics.hop_seconds.labels(channel="sms").observe(time.perf_counter() - started)
+    return Response(status_code=200)
+
+
+def _sms_message(runtime: Services, form: ImmutableMultiDict[str, str]) -> InboundMessage:
+    sender = clean(form["from"], limit=40).strip()
+    network = network_region(clean(form.get("networkCode", ""), limit=8))
+    pseudonym, region = runtime.pseudonyms(sender, network)
+    return InboundMessage(
+        channel=Channel.SMS,
+        provider=PROVIDER,
+        event=SessionEvent.RESUME,
+        # The same conversation whichever SMS provider brought the message.
+        session_key=f"sms:{pseudonym}",
+        pseudonym=pseudonym,
+        region=region,
+        inputs=(clean(form["text"], limit=1600).strip(),),
+        message_id=form["id"],
+        contact=sender,
+        network_region=network,
+    )
+
+
+def _answer_key(msg: InboundMessage) -> str:
+    """Names a message of this provider for the session store (which hashes it)."""
+    return f"{PROVIDER}:{msg.message_id}"
+
+
+def reply_key(message_id: str) -> str:
+    """The outbox key of the answer to the message `message_id`."""
+    digest = hashlib.sha256(f"{PROVIDER}|{message_id}".encode()).hexdigest()[:40]
+    return f"reply:{PROVIDER}:{digest}"
+
+
+async def _sms_answer(runtime: Services, conversation: Replier, msg: InboundMessage) -> str:
+    """The answer to a message ("" for none): the one remembered for its id, else worked out
+    now by the delivery that claims the id. Raises `_NotNow` when another delivery of it
+    is still at work past the wait, or the conversation failed (the claim is released, so
+    AT's next attempt is taken afresh); RedisError when Redis is out of reach."""
+    store, key = runtime.store, _answer_key(msg)
+    answered = await store.get_reply(key)
+    if answered is not None:
+        return answered
+    if not await store.claim_message(key, SMS_CLAIM_TTL):
+        return await _answered_meanwhile(runtime, key)
+    try:
+        reply = await conversation.sms(msg) or ""
+    except Exception:
+        log.exception("SMS handling failed; Africa's Talking will retry")
+        runtime.metrics.errors.labels(where="sms").inc()
+        with contextlib.suppress(RedisError):
+            await store.release_message(key)
+        raise _NotNow from None
+    try:
+        await store.remember_reply(key, reply, SMS_ANSWER_TTL)
+    except RedisError as exc:
+        # The outbox key still keeps a repeat from queueing the answer twice.
+        log.warning("SMS answer not remembered for repeats: %s", type(exc).__name__)
+    return reply
+
+
+async def _answered_meanwhile(runtime: Services, key: str) -> str:
+    """A repeat of a message another delivery is answering: its answer once it is there."""
+    deadline = time.monotonic() + SMS_REPEAT_WAIT
+    while True:
+        previous = await runtime.store.get_reply(key)
+        if previous is not None:
+            return previous
+        if time.monotonic() > deadline:
+            raise _NotNow
+        await asyncio.sleep(0.1)
+
+
+def _queue_reply(runtime: Services, msg: InboundMessage, text: str) -> int | None:
+    """Queue the answer to the sender (nothing when it is queued already); return the id
+    of a new row to send. A member's number is answered as the member (their committee's
+    official), anyone else's as a reporter's: encrypted, dropped once sent."""
+    to = runtime.pseudonyms.e164(msg.contact, msg.network_region)
+    if to is None or msg.message_id is None:
+        log.warning("SMS answer not queued: the sender's number does not parse")
+        return None
+    with runtime.sessions.begin() as session:
+        members = members_for_pseudonym(session=session, pseudonym=msg.pseudonym)
+        chose = prefs.get_prefs(session=session, pseudonym=msg.pseudonym)
+        language = (
+            (chose.language if chose is not None else None)
+            or (members[0].language if members else None)
+            or runtime.settings.sauti_default_language
+        )
+        message = outbox.queue_sms(
+            session=session,
+            crypto=runtime.crypto,
+            dedupe_key=reply_key(msg.message_id),
+            to_e164=to,
+            body=text,
+            language=language,
+            kind=MessageKind.REPLY,
+            recipient_kind=RecipientKind.MEMBER if members else RecipientKind.REPORTER,
+            member_id=members[0].id if members else None,
+            now=datetime.now(UTC),
+            # Answered the way it came, whatever channel alerts reach a member by.
+            channel=MessageChannel.SMS,
+        )
+        if message is None or message.status != OutboxStatus.QUEUED:
+            return None
+        session.flush()
+        return message.id
+
+
+async def _enqueue_reply(runtime: Services, message_id: int) -> None:
+    """Hand the committed answer to the sending job; without Redis the sweep sends it."""
+    try:
+        await asyncio.to_thread(enqueue_sends, [message_id], connection=runtime.redis)
+    except RedisError as exc:
+        log.warning("SMS answer %s queued, not enqueued (%s)", message_id, type(exc).__name__)

@@ -7,7 +7,8 @@ developer reads what was sent. Behind a public URL the console provider runs onl
 `SAUTI_CONSOLE_PROVIDER_ALLOWED` asks for it, and the file then keeps no reporter's number
 (masked as the console masks numbers, "+243 ••• ••• 678") and no text that may quote a
 reporter's words (an alert or an escalation carries an excerpt of the description and the
-place as typed): such a body is replaced by "[text withheld: N characters, kind alert]".
+place as typed, an answer to an SMS may be the summary of the report being written): such a
+body is replaced by "[text withheld: N characters, kind alert]".
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from storage.settings import Settings
 from workers.outbound import OutboundMessage, SendError, Sent
 
 NAME = "console"
-# The kinds whose text may quote what a reporter typed (storage.models.MessageKind).
-QUOTES_A_REPORTER = frozenset({MessageKind.ALERT, MessageKind.ESCALATION})
+# The kinds whose text may quote what a reporter typed (storage.models.MessageKind): an
+# answer to an SMS may be the summary of the report being written.
+QUOTES_A_REPORTER = frozenset({MessageKind.ALERT, MessageKind.ESCALATION, MessageKind.REPLY})
 
 
 class ConsoleProvider:
