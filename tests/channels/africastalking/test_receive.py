@@ -14,6 +14,9 @@ import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from rq import SimpleWorker
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
@@ -392,3 +395,26 @@ def test_the_answer_goes_through_the_provider_of_the_numbers_country(
     assert by_provider["africastalking"].status == "sent"
     assert by_provider["africastalking"].provider_id.startswith("ATXid_")  # type: ignore[union-attr]
     assert by_provider["console"].status == "delivered"
+
+
+AT_FIELDS = st.sampled_from(["from", "to", "text", "date", "id", "linkId", "networkCode", "x"])
+FUZZ = hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@FUZZ
+@given(
+    pairs=st.lists(st.tuples(AT_FIELDS, st.text(max_size=120)), max_size=10),
+    sender=st.from_regex(r"\+?(243|250|257)?[0-9]{6,10}", fullmatch=True),
+)
+def test_any_fields_get_200_or_a_400_never_a_5xx(
+    app_client: TestClient, pairs: list[tuple[str, str]], sender: str
+) -> None:
+    for form in (pairs, [("from", sender), ("id", message_id()), ("text", "hi"), *pairs]):
+        response = app_client.post(
+            "/sms/africastalking?token=test-at-token-0123456789abcdef",
+            content=urllib.parse.urlencode(form),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code in (200, 400), response.text
+        if response.status_code == 200:
+            assert response.content == b""

@@ -5,11 +5,15 @@ worker; without the token, 403."""
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -220,3 +224,25 @@ def test_a_database_failure_is_a_503_so_at_reports_again(
     monkeypatch.setattr(at_status, "apply_delivery", real)
     assert report(app_client, sid, "Success") == 200
     assert row(db, sid).status == "delivered"
+
+
+FIELDS = st.sampled_from(
+    ["id", "status", "phoneNumber", "networkCode", "failureReason", "retryCount", "x"]
+)
+
+
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    pairs=st.lists(st.tuples(FIELDS, st.text(max_size=80)), max_size=8),
+    word=st.sampled_from(["Sent", "Submitted", "Buffered", "Rejected", "Success", "Failed"]),
+)
+def test_any_fields_get_200_or_a_400_never_a_5xx(
+    app_client: TestClient, pairs: list[tuple[str, str]], word: str
+) -> None:
+    for form in (pairs, [("id", message_id()), ("status", word), *pairs]):
+        response = app_client.post(
+            f"/sms/africastalking/delivery?token={AT_TOKEN}",
+            content=urllib.parse.urlencode(form),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code in (200, 400), response.text
