@@ -63,9 +63,12 @@ class Occurred(StrEnum):
 
 
 class Channel(StrEnum):
+    """How a report came in; the reporter's news goes back by WhatsApp for a WhatsApp one."""
+
     USSD = "ussd"
     SMS = "sms"
     WEB = "web"
+    WHATSAPP = "whatsapp"
 
 
 class EventKind(StrEnum):
