@@ -389,12 +389,14 @@ def worker(burst: bool) -> None:
     from workers import context
     from workers.supervise import run_worker
 
-    settings = _settings()
+    # Redis first: a sender may keep state there (Twilio reads WhatsApp's 24-hour window).
+    settings, embedded = ensure_redis(_settings())
     try:
         chosen = senders(settings)  # a provider without its settings stops the start here
     except ValueError as exc:
+        if embedded is not None:
+            embedded.stop()
         raise click.ClickException(str(exc)) from None
-    settings, embedded = ensure_redis(settings)
     connection = redis_connect.connect(settings.redis_url)
     context.use(context.build(settings, senders=chosen))
     try:

@@ -81,8 +81,9 @@ def continues(data: Mapping[str, Any], inputs: tuple[str, ...]) -> bool:
 
 
 def hop_id(msg: InboundMessage) -> str:
-    """USSD: the whole input so far identifies a hop; SMS: the provider's message id."""
-    source = msg.message_id if msg.channel is Channel.SMS and msg.message_id else msg.text
+    """USSD: the whole input so far identifies a hop; SMS and WhatsApp: the provider's
+    message id."""
+    source = msg.message_id if msg.channel is not Channel.USSD and msg.message_id else msg.text
     return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
@@ -160,7 +161,7 @@ class Conversation:
         return Context(
             lang=lang,
             translators=self.rt.catalogs.translator,
-            channel=msg.channel.value,
+            channel=msg.channel.screens,
             places=self.rt.places,
             country=country,
             languages=self.languages_for(msg.region),
@@ -481,22 +482,24 @@ class Conversation:
     # -- SMS keywords --------------------------------------------------------------------
 
     async def sms(self, msg: InboundMessage) -> str | None:
-        """Answer an inbound SMS within the number's SMS allowance.
+        """Answer an inbound SMS (or WhatsApp message) within the number's allowance of
+        the channel it came by (WhatsApp messages are counted apart from SMS).
 
         Past the allowance the message is still handled (whatever it adds to a report is
         kept, and a report it sends is filed) but not answered: the first one past it is
         told so, the others get no reply, and so cost no outbound SMS, until the window ends.
         """
-        verdict = await self.limits.count_sms(msg.pseudonym)
+        limit = Limit.WHATSAPP_IN if msg.channel is Channel.WHATSAPP else Limit.SMS_IN
+        verdict = await self.limits.count_sms(msg.pseudonym, limit)
         try:
             reply = await self._sms_reply(msg)
         except Exception:
             # Not answered: the provider's retry of it is counted then, not twice.
-            await self.limits.give_back_sms(msg.pseudonym)
+            await self.limits.give_back_sms(msg.pseudonym, limit)
             raise
         if verdict.allowed:
             return reply
-        self.rt.metrics.refused.labels(reason=f"limit_{Limit.SMS_IN.value}").inc()
+        self.rt.metrics.refused.labels(reason=f"limit_{limit.value}").inc()
         return await self._sms_notice(msg, verdict) if verdict.notice else None
 
     async def _sms_notice(self, msg: InboundMessage, verdict: Verdict) -> str:

@@ -7,8 +7,18 @@ from enum import StrEnum
 
 
 class Channel(StrEnum):
+    """How a message came in. WhatsApp is a conversation like SMS (the same flows, screens
+    and keywords) with a session and an inbound allowance of its own."""
+
     USSD = "ussd"
     SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+    @property
+    def screens(self) -> str:
+        """The channel whose screens it is shown (`flows.render.CHANNELS`): a WhatsApp
+        message reads the SMS screens."""
+        return "ussd" if self is Channel.USSD else "sms"
 
 
 class SessionEvent(StrEnum):

@@ -1,4 +1,5 @@
-"""Abuse limits on reporters: reports a day, case status checks and inbound SMS an hour.
+"""Abuse limits on reporters: reports a day, case status checks and inbound SMS (and, apart
+from them, inbound WhatsApp messages) an hour.
 
 A flood from one number must not bury the committees under reports or run up the SMS
 bill, and must not let anyone walk through case numbers. Each limit is a fixed window in
@@ -9,6 +10,9 @@ Reports and status checks keep, for the window, the set of hops they counted: a 
 retrying the same hop (the same submission key) is not counted twice, and a refused
 attempt is not counted at all. Inbound SMS are counted with a plain counter: a repeated
 delivery of one message is already answered from the de-duplication cache, before this.
+WhatsApp messages have a counter of their own, with the same allowance: a person who
+writes by both is answered on each. Reports and status checks are one person's, whatever
+the channel (the pseudonym is the bare number's).
 When Redis cannot be asked, a check lets the caller through: a report is never refused
 because the counter was out of reach.
 """
@@ -38,9 +42,17 @@ class Limit(StrEnum):
     REPORTS = "reports"
     STATUS = "status"
     SMS_IN = "sms_in"
+    WHATSAPP_IN = "whatsapp_in"
 
 
-WINDOWS: dict[Limit, int] = {Limit.REPORTS: DAY, Limit.STATUS: HOUR, Limit.SMS_IN: HOUR}
+# The inbound messages counted with a plain counter (`Limits.count_sms`).
+INBOUND = frozenset({Limit.SMS_IN, Limit.WHATSAPP_IN})
+WINDOWS: dict[Limit, int] = {
+    Limit.REPORTS: DAY,
+    Limit.STATUS: HOUR,
+    Limit.SMS_IN: HOUR,
+    Limit.WHATSAPP_IN: HOUR,
+}
 
 # KEYS[1]: the set of hops counted in the window. ARGV: this hop, the limit, the window.
 # Returns {1 when the hop is allowed (counted now or before), seconds left in the window}.
@@ -116,6 +128,7 @@ class Limits:
             Limit.REPORTS: settings.sauti_limit_reports,
             Limit.STATUS: settings.sauti_limit_status,
             Limit.SMS_IN: settings.sauti_limit_sms_in,
+            Limit.WHATSAPP_IN: settings.sauti_limit_sms_in,
         }
         self._count_once = redis.register_script(COUNT_ONCE)
         self._count = redis.register_script(COUNT)
@@ -144,27 +157,36 @@ class Limits:
         except RedisError as exc:
             log.warning("limit not given back limit=%s (%s)", limit.value, type(exc).__name__)
 
-    async def give_back_sms(self, pseudonym: str) -> None:
-        """Uncount an inbound SMS that could not be handled (the provider will send it again)."""
+    async def give_back_sms(self, pseudonym: str, limit: Limit = Limit.SMS_IN) -> None:
+        """Uncount an inbound SMS (or, with `Limit.WHATSAPP_IN`, WhatsApp message) that could
+        not be handled (the provider will send it again)."""
+        _inbound(limit)
         try:
-            await self._redis.decr(window_key(Limit.SMS_IN, pseudonym))
+            await self._redis.decr(window_key(limit, pseudonym))
         except RedisError as exc:
-            log.warning("limit not given back limit=sms_in (%s)", type(exc).__name__)
+            log.warning("limit not given back limit=%s (%s)", limit.value, type(exc).__name__)
 
-    async def count_sms(self, pseudonym: str) -> Verdict:
-        """Count one inbound SMS; past the limit only the first one gets a `notice`."""
-        key = window_key(Limit.SMS_IN, pseudonym)
+    async def count_sms(self, pseudonym: str, limit: Limit = Limit.SMS_IN) -> Verdict:
+        """Count one inbound SMS (or, with `Limit.WHATSAPP_IN`, WhatsApp message); past the
+        limit only the first one gets a `notice`."""
+        _inbound(limit)
+        key = window_key(limit, pseudonym)
         try:
-            count, ttl = await self._count(keys=[key], args=[WINDOWS[Limit.SMS_IN]])
+            count, ttl = await self._count(keys=[key], args=[WINDOWS[limit]])
         except RedisError as exc:
-            log.warning("limit not checked limit=sms_in (%s)", type(exc).__name__)
+            log.warning("limit not checked limit=%s (%s)", limit.value, type(exc).__name__)
             return Verdict(allowed=True, retry_after=0)
-        number = self._numbers[Limit.SMS_IN]
+        number = self._numbers[limit]
         verdict = Verdict(
             allowed=int(count) <= number,
             retry_after=max(int(ttl), 1),
             notice=int(count) == number + 1,
         )
         if verdict.notice:
-            log.info("limit reached limit=%s retry_after=%s", Limit.SMS_IN.value, ttl)
+            log.info("limit reached limit=%s retry_after=%s", limit.value, ttl)
         return verdict
+
+
+def _inbound(limit: Limit) -> None:
+    if limit not in INBOUND:
+        raise ValueError(f"{limit.value} is not counted by inbound message")

@@ -346,6 +346,12 @@ def recipient_of(*, session: Session, crypto: Crypto, message_id: int) -> str | 
     return None if message is None else recipient(crypto=crypto, message=message)
 
 
+def channel_of(*, session: Session, message_id: int) -> str:
+    """The channel a message is meant to go by (SMS when there is no such message)."""
+    message = session.get(OutboxMessage, message_id)
+    return MessageChannel.SMS.value if message is None else str(message.channel)
+
+
 def message_body(*, crypto: Crypto, message: OutboxMessage) -> str:
     """Return the message's text in clear."""
     return crypto.decrypt(message.body_enc)

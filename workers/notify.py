@@ -85,11 +85,13 @@ def _claim(ctx: WorkerContext, message_id: int, now: datetime) -> _Claimed | Non
 
 
 def _sender_for(ctx: WorkerContext, message_id: int) -> Sender:
-    """The sender of the message's recipient's country (any sender when it has no number:
-    the claim then fails it)."""
+    """The sender of the message's recipient's country, or one that reaches the message's
+    channel (WhatsApp) when that one cannot (any sender when it has no number: the claim
+    then fails it)."""
     with ctx.sessions() as session:
         to = outbox.recipient_of(session=session, crypto=ctx.crypto, message_id=message_id)
-    return ctx.senders.for_number(to or "")
+        channel = outbox.channel_of(session=session, message_id=message_id)
+    return ctx.senders.for_message(to or "", channel)
 
 
 def _record_sent(

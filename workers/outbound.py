@@ -63,7 +63,10 @@ class SendError(Exception):
 
 
 class Sender(Protocol):
-    """Sends one message; raises `SendError` when the provider did not take it."""
+    """Sends one message; raises `SendError` when the provider did not take it.
+
+    A sender may say which channels it reaches, as a `channels` set ("sms", "whatsapp");
+    one that does not say reaches SMS only, and sends a WhatsApp message by SMS."""
 
     name: str
 
@@ -95,6 +98,14 @@ class Senders:
             region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
         return self._by_country.get(region or "", self._by_country[ANY_COUNTRY])
 
+    def for_message(self, e164: str, channel: str = SMS) -> Sender:
+        """The sender for a message: its number's country's, unless that one cannot reach
+        the message's channel (WhatsApp) and another sender can."""
+        sender = self.for_number(e164)
+        if channel == SMS or channel in reaches(sender):
+            return sender
+        return next((other for other in self if channel in reaches(other)), sender)
+
     def __iter__(self) -> Iterator[Sender]:
         """Each distinct sender once."""
         seen: dict[int, Sender] = {id(sender): sender for sender in self._by_country.values()}
@@ -104,3 +115,9 @@ class Senders:
     def only(cls, sender: Sender) -> Senders:
         """One sender for every number."""
         return cls({ANY_COUNTRY: sender})
+
+
+def reaches(sender: Sender) -> frozenset[str]:
+    """The channels a sender reaches (SMS when it does not say)."""
+    channels = getattr(sender, "channels", None)
+    return frozenset(channels) if channels else frozenset({SMS})

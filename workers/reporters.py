@@ -2,7 +2,9 @@
 their number is still kept; each ends with how to follow the case by SMS.
 
 The first is the case number itself, queued when the routing job handles the new report:
-a USSD screen vanishes on a basic phone, an SMS stays.
+a USSD screen vanishes on a basic phone, an SMS stays. A report made by WhatsApp hears
+back by WhatsApp (the outbox channel "whatsapp"; the sender falls back to SMS, saying so,
+when WhatsApp cannot take the message).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from flows.i18n import Catalogs
 from storage import cases, outbox
-from storage.models import Case, MessageKind, OutboxStatus, RecipientKind
+from storage.models import Case, Channel, MessageChannel, MessageKind, OutboxStatus, RecipientKind
 from storage.privacy import Crypto
 from workers.texts import confirmation_text
 
@@ -29,7 +31,8 @@ def queue_to_reporter(
     now: datetime,
 ) -> list[int]:
     """Queue an SMS to the reporter of `case` when they asked for updates, keyed `key`
-    (queueing it again adds nothing); return the ids of the rows to send."""
+    (queueing it again adds nothing), by WhatsApp for a report made by WhatsApp; return
+    the ids of the rows to send."""
     contact = cases.reporter_contact(crypto=crypto, case=case)
     if contact is None:
         return []
@@ -44,10 +47,18 @@ def queue_to_reporter(
         recipient_kind=RecipientKind.REPORTER,
         case_id=case.id,
         now=now,
+        channel=reporter_channel(case),
     )
     if message is None or message.status != OutboxStatus.QUEUED:
         return []
     return [message.id]
+
+
+def reporter_channel(case: Case) -> str:
+    """How news of a case goes to its reporter: by WhatsApp when they reported by it."""
+    if case.channel == Channel.WHATSAPP:
+        return MessageChannel.WHATSAPP.value
+    return MessageChannel.SMS.value
 
 
 def queue_confirmation(

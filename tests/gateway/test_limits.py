@@ -23,6 +23,7 @@ from gateway.signin import Outcome, sign_in
 from storage.casenumber import new_number
 from storage.models import Case
 from storage.settings import Settings
+from tests.channels.twilio.phones import WhatsAppPhone
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
 from tests.gateway.conftest import SmsPhone, UssdPhone, option
 from tests.gateway.test_ussd import case_number_in, file_report
@@ -263,6 +264,25 @@ def test_sms_past_the_hourly_limit_get_one_notice_then_no_reply(
     assert sms(app_client, "+250788000999").send("HELP")
     redis_client.delete(key)
     assert phone.send("HELP")
+
+
+def test_whatsapp_messages_are_counted_apart_from_sms(
+    app_client: TestClient, redis_client: redis.Redis
+) -> None:
+    phone = sms(app_client)
+    for _ in range(SMS_IN):
+        phone.send("HELP")
+    assert phone.send("HELP").startswith("Too many SMS")
+    whatsapp = WhatsAppPhone(app_client, SMS_NUMBER, TWILIO_TOKEN, "https://sauti.example.org")
+    for _ in range(SMS_IN):
+        assert not whatsapp.send("HELP").startswith("Too many")  # SMS used up, not WhatsApp
+    assert whatsapp.send("HELP").startswith("Too many")
+    assert whatsapp.send("HELP") == ""
+    assert refused(app_client, "limit_whatsapp_in") == 2
+    key = key_of(app_client, Limit.WHATSAPP_IN, SMS_NUMBER)
+    assert HOUR - 60 < int(redis_client.ttl(key)) <= HOUR
+    assert int(redis_client.get(key) or 0) == SMS_IN + 2
+    assert int(redis_client.get(key_of(app_client, Limit.SMS_IN, SMS_NUMBER)) or 0) == SMS_IN + 1
 
 
 def test_a_repeated_delivery_is_not_counted_again(app_client: TestClient) -> None:

@@ -14,11 +14,12 @@ from flows import gsm
 from flows.i18n import Catalogs
 from gateway.keywords import WORDS_BY_LANGUAGE, Keyword, match
 from storage.casenumber import display
-from storage.models import Case, NumberPrefs, OutboxMessage
+from storage.models import Case, MessageKind, NumberPrefs, OutboxMessage
 from storage.settings import Settings
 from tests.workers.conftest import NOW, committee_yaml, console_lines, outbox_rows
 from workers import queues
 from workers.context import WorkerContext
+from workers.reporters import queue_to_reporter
 from workers.routing import route_report
 from workers.sweep import sweep
 from workers.texts import (
@@ -167,6 +168,42 @@ def test_a_reporter_on_the_stop_list_gets_nothing(
     ]
     body = confirmation_text(ctx.catalogs.translator("en"), case.number)
     assert all(line["body"] != body for line in console_lines(settings.console_outbox))
+
+
+@pytest.mark.usefixtures("committee")
+def test_a_report_made_by_whatsapp_hears_back_by_whatsapp(
+    ctx: WorkerContext, make_case: Callable[..., Case], run_jobs: Callable[[], None]
+) -> None:
+    by_whatsapp, by_ussd = make_case(contact=CONTACT), make_case(contact=CONTACT)
+    with ctx.sessions.begin() as session:
+        stored = session.get(Case, by_whatsapp.id)
+        assert stored is not None
+        stored.channel = "whatsapp"
+    for case in (by_whatsapp, by_ussd):
+        queues.enqueue(queues.ROUTING, route_report, case.id, connection=ctx.redis)
+    run_jobs()
+    sent = {row.row.case_id: row.row.channel for row in outbox_rows(ctx, kind="confirmation")}
+    assert sent == {by_whatsapp.id: "whatsapp", by_ussd.id: "sms"}
+    with ctx.sessions.begin() as session:
+        case = session.get(Case, by_whatsapp.id)
+        assert case is not None
+        [message_id] = queue_to_reporter(
+            session=session,
+            crypto=ctx.crypto,
+            case=case,
+            key="test:msg",
+            body=MSG,
+            kind=MessageKind.REPORTER_MESSAGE,
+            now=NOW,
+        )
+        queued = session.get(OutboxMessage, message_id)
+        assert queued is not None
+        assert queued.channel == "whatsapp"
+    assert sorted(row.kind for row in outbox_rows(ctx, channel="sms")) == [
+        "alert",
+        "alert",
+        "confirmation",
+    ]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

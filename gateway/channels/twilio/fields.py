@@ -8,6 +8,12 @@ every id exactly an id (two letters and 32 lower-case hex digits), the account's
 TWILIO_ACCOUNT_SID is set. A shifted boundary then always breaks one of these, and a
 message is never de-duplicated under an id Twilio did not give it.
 
+A WhatsApp message comes on the same webhook, its `From` and `To` written
+`whatsapp:+243…`, with fields of its own: `WaId` (the sender's number again, digits
+only, so it must be `From`'s), `ProfileName` (the name the person gave WhatsApp, free
+text, like `Body`: read by nothing, kept nowhere), `MessageType` and others. Both
+addresses are WhatsApp's or neither is.
+
 Each check returns a short plain reason (never a field's value) or None.
 """
 
@@ -35,11 +41,14 @@ _FORMATS = {
     "MessageStatus": (re.compile(r"[A-Za-z_-]{1,32}"), "a status word"),
     "SmsStatus": (re.compile(r"[A-Za-z_-]{1,32}"), "a status word"),
     "ErrorCode": (re.compile(r"[0-9]{0,6}"), "a number"),
+    "MessageType": (re.compile(r"[a-z_]{1,32}"), "a message type word"),
+    "WaId": (re.compile(r"[0-9]{2,15}"), "a WhatsApp id (the number's digits)"),
 }
 # A number ("+243812345678", a short code) or a channel's address ("whatsapp:+243…"):
 # never letters after the digits, as a neighbouring field's name would be.
 _ADDRESS = (re.compile(r"(?:[a-z]{2,20}:)?\+?[0-9]{2,15}"), "a phone number")
 _ADDRESSES = {"From": _ADDRESS, "To": _ADDRESS}
+WHATSAPP_PREFIX = "whatsapp:"
 INBOUND_FIELDS = ("MessageSid", "AccountSid", "From", "To", "Body", "NumMedia")
 STATUS_FIELDS = ("MessageSid", "MessageStatus")
 
@@ -95,9 +104,28 @@ def _addresses(form: ImmutableMultiDict[str, str]) -> str | None:
     return None
 
 
+def is_whatsapp(address: str) -> bool:
+    """Whether a `From` or `To` is a WhatsApp address (`whatsapp:+243…`)."""
+    return address.startswith(WHATSAPP_PREFIX)
+
+
+def bare_number(address: str) -> str:
+    """The number of an address, without its `whatsapp:` prefix."""
+    return address.removeprefix(WHATSAPP_PREFIX)
+
+
+def _whatsapp(form: ImmutableMultiDict[str, str]) -> str | None:
+    sender, to = form.get("From", ""), form.get("To", "")
+    if is_whatsapp(sender) != is_whatsapp(to):
+        return "From and To are not both WhatsApp addresses"
+    if "WaId" in form and form["WaId"] != bare_number(sender).lstrip("+"):
+        return "WaId is not the sender's number"
+    return None
+
+
 def inbound_problem(form: ImmutableMultiDict[str, str], *, account_sid: str) -> str | None:
-    """Why a signed inbound message is not one Twilio sent, or None."""
-    return _problem(form, INBOUND_FIELDS, account_sid) or _addresses(form)
+    """Why a signed inbound message (SMS or WhatsApp) is not one Twilio sent, or None."""
+    return _problem(form, INBOUND_FIELDS, account_sid) or _addresses(form) or _whatsapp(form)
 
 
 def status_problem(form: ImmutableMultiDict[str, str], *, account_sid: str) -> str | None:

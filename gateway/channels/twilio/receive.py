@@ -1,10 +1,18 @@
-"""Twilio SMS: inbound messages, answered with TwiML.
+"""Twilio SMS and WhatsApp: inbound messages, answered with TwiML.
 
 Every request must carry a valid `X-Twilio-Signature`, and then have the fields Twilio
 sends, each id exactly an id (`fields.py`: the signature alone does not fix where one field
 ends and the next begins). Twilio retries on a connection failure and may then call the
 fallback URL, so each `MessageSid` is answered once and the reply remembered for its
 repeats.
+
+A WhatsApp message comes on the same webhook with `From=whatsapp:+…`: it runs the same
+flows as an SMS, in a conversation of its own (session `wa:<pseudonym>`, counted apart
+from SMS), under the pseudonym of the bare number, so the same phone is one reporter on
+every channel. It opens the person's 24-hour WhatsApp window (`storage.whatsapp_window`),
+and the reply goes inline, inside that window. `ProfileName` and `WaId` are read by
+nothing here: the name is dropped with the request, the number travels on only as
+`contact`.
 """
 
 from __future__ import annotations
@@ -21,12 +29,13 @@ from redis.exceptions import RedisError
 from starlette.datastructures import ImmutableMultiDict
 
 from gateway.channels.host import Replier, Services, replier, services
-from gateway.channels.twilio.fields import inbound_problem
+from gateway.channels.twilio.fields import bare_number, inbound_problem, is_whatsapp
 from gateway.channels.twilio.settings import PROVIDER
 from gateway.channels.twilio.signature import refused, signed
 from gateway.forms import BadForm, clean, read_form
 from gateway.inbound import Channel, InboundMessage, SessionEvent
 from gateway.phones import country_region
+from storage.whatsapp_window import WhatsAppWindow
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -43,7 +52,7 @@ def twiml(text: str | None) -> Response:
 
 @router.post("/sms/twilio")
 async def inbound_sms(request: Request) -> Response:
-    """Answer one inbound SMS with TwiML."""
+    """Answer one inbound SMS or WhatsApp message with TwiML."""
     runtime, conversation = services(request), replier(request)
     try:
         form = await read_form(request)
@@ -66,31 +75,46 @@ async def inbound_sms(request: Request) -> Response:
         log.warning("SMS not taken, Redis unavailable (%s); Twilio will retry", type(exc).__name__)
         runtime.metrics.errors.labels(where="sms").inc()
         return PlainTextResponse("temporarily unavailable", status_code=503)
-    reply = await _answer(runtime, conversation, _message(runtime, form, sid, sender))
+    msg = _message(runtime, form, sid, sender)
+    if msg.channel is Channel.WHATSAPP:
+        await _open_window(runtime, msg.pseudonym)
+    reply = await _answer(runtime, conversation, msg)
     if isinstance(reply, Response):
         return reply
-    runtime.metrics.hops.labels(channel="sms", provider=PROVIDER).inc()
-    runtime.metrics.hop_seconds.labels(channel="sms").observe(time.perf_counter() - started)
+    channel = msg.channel.value
+    runtime.metrics.hops.labels(channel=channel, provider=PROVIDER).inc()
+    runtime.metrics.hop_seconds.labels(channel=channel).observe(time.perf_counter() - started)
     return twiml(reply)
 
 
 def _message(
     runtime: Services, form: ImmutableMultiDict[str, str], sid: str, sender: str
 ) -> InboundMessage:
+    whatsapp = is_whatsapp(sender)
+    number = bare_number(sender)
     network = country_region(clean(form.get("FromCountry", ""), limit=8))
-    pseudonym, region = runtime.pseudonyms(sender, network)
+    pseudonym, region = runtime.pseudonyms(number, network)
     return InboundMessage(
-        channel=Channel.SMS,
+        channel=Channel.WHATSAPP if whatsapp else Channel.SMS,
         provider=PROVIDER,
         event=SessionEvent.RESUME,
-        session_key=f"sms:{pseudonym}",
+        session_key=f"{'wa' if whatsapp else 'sms'}:{pseudonym}",
         pseudonym=pseudonym,
         region=region,
         inputs=(clean(form.get("Body", ""), limit=1600).strip(),),
         message_id=sid,
-        contact=sender,
+        contact=number,
         network_region=network,
     )
+
+
+async def _open_window(runtime: Services, pseudonym: str) -> None:
+    """The person wrote by WhatsApp: free-form messages reach them for 24 hours. Without
+    Redis the message is still answered; what is sent later goes as a template or by SMS."""
+    try:
+        await asyncio.to_thread(WhatsAppWindow(runtime.redis).opened, pseudonym)
+    except RedisError as exc:
+        log.warning("whatsapp window not recorded (%s)", type(exc).__name__)
 
 
 async def _answer(

@@ -1,5 +1,6 @@
 """Twilio's outbound status callbacks move outbox rows forward only: late or repeated
-callbacks never take a row back, and an unknown message is still answered 200."""
+callbacks never take a row back, and an unknown message is still answered 200. WhatsApp
+messages are reported on the same callback, with WhatsApp's addresses and words."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def sent_message(
     """An outbox row Twilio took, in SENT; return Twilio's id for it."""
     crypto = load_crypto(settings)
 
-    def make(sid: str, *, to: str = MEMBER) -> str:
+    def make(sid: str, *, to: str = MEMBER, channel: str = "sms") -> str:
         reporter = to == REPORTER
         with db.begin() as session:
             message = outbox.queue_sms(
@@ -48,6 +49,7 @@ def sent_message(
                 kind="reporter_message" if reporter else "alert",
                 recipient_kind=RecipientKind.REPORTER if reporter else RecipientKind.MEMBER,
                 now=NOW,
+                channel=channel,
             )
             assert message is not None
             outbox.claim_for_sending(session=session, message_id=message.id, now=NOW)
@@ -142,3 +144,47 @@ def test_a_status_for_a_known_message_is_not_held(
     assert callback(twilio, sid, "delivered") == 200
     assert callback(twilio, sid, "sent") == 200  # late: changes nothing, and is not held
     assert redis_client.keys("sauti:early-status:*") == []
+
+
+def whatsapp_callback(twilio: SmsPhone, sid: str, status: str, error: str = "") -> int:
+    """A status callback as Twilio sends it for a WhatsApp message."""
+    form = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "AccountSid": "AC" + "0" * 32,
+        "From": "whatsapp:+14155238886",
+        "To": "whatsapp:" + REPORTER,
+        "ApiVersion": "2010-04-01",
+        "ChannelPrefix": "whatsapp",
+        "ChannelInstallSid": "XE" + "1" * 32,
+        "ChannelToAddress": "+24399XXXXX42",
+        "ChannelStatusMessage": "",
+        "StructuredMessage": "false",
+    }
+    if error:
+        form |= {"ErrorCode": error, "ErrorMessage": "Message failed to send"}
+    code, _ = twilio.post_form(form, path="/sms/twilio/status")
+    return code
+
+
+def test_a_whatsapp_message_read_by_its_reporter_is_delivered(
+    twilio: SmsPhone, sent_message: Callable[..., str], db: sessionmaker[Session]
+) -> None:
+    sid = sent_message("SM" + "5" * 32, to=REPORTER, channel="whatsapp")
+    assert whatsapp_callback(twilio, sid, "sent") == 200
+    assert whatsapp_callback(twilio, sid, "read") == 200
+    found = row(db, sid)
+    assert (found.status, found.channel, found.to_enc) == ("delivered", "whatsapp", None)
+    assert whatsapp_callback(twilio, sid, "delivered") == 200  # late: changes nothing
+    assert row(db, sid).status == "delivered"
+
+
+def test_a_whatsapp_message_outside_the_window_fails_with_its_error(
+    twilio: SmsPhone, sent_message: Callable[..., str], db: sessionmaker[Session]
+) -> None:
+    sid = sent_message("SM" + "6" * 32, to=REPORTER, channel="whatsapp")
+    assert whatsapp_callback(twilio, sid, "failed", error="63016") == 200
+    found = row(db, sid)
+    assert (found.status, found.last_error) == ("failed", "provider error 63016")

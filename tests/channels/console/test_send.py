@@ -118,3 +118,11 @@ def test_a_loopback_run_writes_every_number_and_text_as_sent(
     lines = console_lines(settings.console_outbox)
     assert [line["to"] for line in lines] == [MEMBER, MEMBER, MEMBER, REPORTER, REPORTER]
     assert [line["body"] for line in lines] == list(TEXTS.values())
+
+
+def test_a_whatsapp_message_is_written_and_delivered_as_whatsapp(settings: Settings) -> None:
+    provider = ConsoleProvider(settings.console_outbox)
+    sent = provider.send(OutboundMessage(to=MEMBER, body="hi", kind="alert", channel="whatsapp"))
+    assert (sent.channel, sent.delivered, sent.note) == ("whatsapp", True, None)
+    [line] = console_lines(settings.console_outbox)
+    assert line["channel"] == "whatsapp"

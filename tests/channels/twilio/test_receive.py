@@ -1,18 +1,36 @@
-"""A signed Twilio request is taken only in the shape Twilio sends it.
+"""Twilio's messaging webhook: SMS and WhatsApp messages, answered inline with TwiML.
 
-The signature covers the field names and values run together, not where one field ends:
-a request whose boundary is shifted (`MessageSid=SM…NumMedia0` and no `NumMedia`) carries
-the signature of the original. It must be refused (400, counted), never answered as a new
-message under an id Twilio did not give."""
+A signed Twilio request is taken only in the shape Twilio sends it. The signature covers
+the field names and values run together, not where one field ends: a request whose
+boundary is shifted (`MessageSid=SM…NumMedia0` and no `NumMedia`) carries the signature of
+the original. It must be refused (400, counted), never answered as a new message under an
+id Twilio did not give.
+
+A WhatsApp message (`From=whatsapp:+…`) runs the same flows as an SMS, in a conversation
+and an allowance of its own, as the same reporter (the pseudonym of the bare number); it
+opens the person's 24-hour window; the name they gave WhatsApp is kept nowhere."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 import pytest
+import redis
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
+from storage.keys import load_crypto
+from storage.models import Case, OutboxMessage
+from storage.settings import Settings
+from storage.whatsapp_window import WINDOW, window_key
+from tests.channels.twilio.phones import PROFILE_NAME, WhatsAppPhone, report_by_whatsapp
 from tests.conftest import TWILIO_TOKEN
-from tests.gateway.conftest import SmsPhone
+from tests.gateway.conftest import SmsPhone, option
+from tests.gateway.test_sms import case_number
+from tests.leaks import find_leaks, number_forms
 
 PUBLIC = "https://sauti.example.org"
 SID = "SM" + "0123456789abcdef" * 2
@@ -46,8 +64,8 @@ def refusals(client: TestClient) -> float:
     return metric(client, 'sauti_refused_total{reason="twilio_fields"}')
 
 
-def hops(client: TestClient) -> float:
-    return metric(client, 'sauti_hops_total{channel="sms",provider="twilio"}')
+def hops(client: TestClient, channel: str = "sms") -> float:
+    return metric(client, f'sauti_hops_total{{channel="{channel}",provider="twilio"}}')
 
 
 def shifted(form: dict[str, str], into: str, taken: str) -> dict[str, str]:
@@ -168,7 +186,8 @@ def test_a_message_with_media_whatsapp_and_the_fields_twilio_adds_is_taken(
     status, text = post(app_client, form, signed(form))
     assert status == 200, text
     assert "<Message>" in text
-    whatsapp = {**phone.form("HELP"), "From": "whatsapp:+243812340078", "ProfileName": "x"}
+    whatsapp = WhatsAppPhone(app_client, "+243812340078", TWILIO_TOKEN, PUBLIC).form("HELP")
+    whatsapp |= {"MessagingServiceSid": "MG" + "e" * 32, "SomethingNew": "one day"}
     assert post(app_client, whatsapp, signed(whatsapp))[0] == 200
 
 
@@ -219,3 +238,118 @@ def test_a_status_callback_as_twilio_sends_it_is_taken(app_client: TestClient) -
         "ApiVersion": "2010-04-01",
     }
     assert post(app_client, form, signed(form, path), path) == (200, "OK")
+
+
+# -- WhatsApp --------------------------------------------------------------------------------
+
+WHATSAPP_NUMBER = "+243970001122"
+
+
+@pytest.fixture
+def whatsapp(app_client: TestClient) -> WhatsAppPhone:
+    return WhatsAppPhone(app_client, WHATSAPP_NUMBER, TWILIO_TOKEN, PUBLIC)
+
+
+@pytest.fixture
+def sms(app_client: TestClient) -> SmsPhone:
+    """The same phone, by SMS."""
+    return SmsPhone(app_client, WHATSAPP_NUMBER, TWILIO_TOKEN, PUBLIC)
+
+
+def test_a_whatsapp_message_is_answered_inline_with_twiml(
+    app_client: TestClient, whatsapp: WhatsAppPhone
+) -> None:
+    before = hops(app_client, "whatsapp")
+    status, text = whatsapp.post_form(whatsapp.form("hello"))
+    assert status == 200
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?><Response><Message>')
+    assert "English" in text
+    assert hops(app_client, "whatsapp") == before + 1
+    assert hops(app_client, "sms") == 0
+
+
+def test_a_report_by_whatsapp_is_the_same_reporters_and_says_whatsapp(
+    whatsapp: WhatsAppPhone, settings: Settings, db: sessionmaker[Session]
+) -> None:
+    final = report_by_whatsapp(whatsapp)
+    assert final.startswith("Report sent."), final
+    crypto = load_crypto(settings)
+    with db() as session:
+        case = session.scalars(select(Case)).one()
+    assert case.channel == "whatsapp"
+    assert case.pseudonym == crypto.pseudonym(WHATSAPP_NUMBER)  # the bare number's
+    assert case.contact_enc is not None
+    assert crypto.decrypt(case.contact_enc) == WHATSAPP_NUMBER
+
+
+def test_whatsapp_and_sms_are_two_conversations_of_one_person(
+    whatsapp: WhatsAppPhone, sms: SmsPhone
+) -> None:
+    screen = sms.send("hello")
+    sms.send(option(screen, "English"))  # the language is the person's, on every channel
+    by_sms = sms.send("REPORT")
+    assert by_sms.startswith("What happened?")
+    menu = whatsapp.send("hello")
+    assert not menu.startswith("What happened?")  # WhatsApp has no report under way
+    assert "English" not in menu  # nor is it asked for a language again
+    by_whatsapp = whatsapp.send("REPORT")
+    assert by_whatsapp.startswith("What happened?")
+    assert whatsapp.send(option(by_whatsapp, "Accident")) != by_whatsapp
+    assert "North Kivu" in sms.send(option(by_sms, "Illegal tax"))  # SMS goes on where it was
+
+
+def test_a_whatsapp_message_opens_the_persons_window_and_an_sms_does_not(
+    whatsapp: WhatsAppPhone, sms: SmsPhone, settings: Settings, redis_client: redis.Redis
+) -> None:
+    key = window_key(load_crypto(settings).pseudonym(WHATSAPP_NUMBER))
+    sms.send("HELP")
+    assert redis_client.exists(key) == 0
+    whatsapp.send("HELP")
+    assert WINDOW - 60 < int(redis_client.ttl(key)) <= WINDOW
+    assert redis_client.get(key) == b"1"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"To": "+14155238886"}, "From and To are not both WhatsApp addresses"),
+        ({"From": WHATSAPP_NUMBER}, "From and To are not both WhatsApp addresses"),
+        ({"WaId": "243970001123"}, "WaId is not the sender's number"),
+        ({"WaId": "243970001122To"}, "WaId is not a WhatsApp id (the number's digits)"),
+        ({"MessageType": "text+Bodyhi"}, "MessageType is not a message type word"),
+        ({"From": "whatsapp:+243970001122ProfileNameZ"}, "From is not a phone number"),
+    ],
+)
+def test_an_odd_signed_whatsapp_message_gets_400(
+    app_client: TestClient, whatsapp: WhatsAppPhone, change: dict[str, str], reason: str
+) -> None:
+    form = {**whatsapp.form("HELP"), **change}
+    assert post(app_client, form, signed(form)) == (400, reason)
+
+
+def test_the_whatsapp_name_is_kept_nowhere(
+    whatsapp: WhatsAppPhone,
+    settings: Settings,
+    redis_client: redis.Redis,
+    db: sessionmaker[Session],
+    run_jobs: Callable[[], None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    number = case_number(report_by_whatsapp(whatsapp))
+    assert number in whatsapp.send("STATUS " + number)
+    run_jobs()  # routing, the alerts, the reporter's case number by WhatsApp
+    with db() as session:
+        news = session.scalars(select(OutboxMessage).where(OutboxMessage.case_id.is_not(None)))
+        reporter = [m for m in news if m.recipient_kind == "reporter"]
+    assert [(m.kind, m.channel) for m in reporter] == [("confirmation", "whatsapp")]
+    files = settings.console_outbox.read_text()
+    assert '"channel": "whatsapp"' in files  # the case number went, by WhatsApp
+    secrets = [PROFILE_NAME, *PROFILE_NAME.split(), *number_forms(WHATSAPP_NUMBER)]
+    leaks = find_leaks(
+        secrets,
+        database_url=settings.db_url,
+        redis_client=redis_client,
+        logs=caplog.text + files,
+    )
+    assert leaks == []
