@@ -128,6 +128,7 @@ class Target:
     base: str
     at_token: str
     twilio_token: str
+    twilio_account: str = "AC" + "0" * 32
 
     @property
     def ussd_url(self) -> str:
@@ -135,7 +136,12 @@ class Target:
 
     @classmethod
     def of(cls, env: dict[str, str]) -> Target:
-        return cls(env["SAUTI_PUBLIC_URL"], env["SAUTI_AT_TOKEN"], env["TWILIO_AUTH_TOKEN"])
+        return cls(
+            env["SAUTI_PUBLIC_URL"],
+            env["SAUTI_AT_TOKEN"],
+            env["TWILIO_AUTH_TOKEN"],
+            env.get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32,
+        )
 
 
 Gate = Callable[[], Awaitable[None]]
@@ -184,11 +190,11 @@ def _reported(screen: str, tally: Tally) -> str | None:
     return numbers[0]
 
 
-def twilio_form(phone: str, body: str) -> dict[str, str]:
-    """What Twilio posts for one inbound SMS, with a new MessageSid."""
+def twilio_form(phone: str, body: str, account: str) -> dict[str, str]:
+    """What Twilio posts for one inbound SMS to `account`, with a new MessageSid."""
     return {
         "MessageSid": "SM" + os.urandom(16).hex(),
-        "AccountSid": "AC" + "0" * 32,
+        "AccountSid": account,
         "From": phone,
         "To": "+15005550006",
         "Body": body,
@@ -229,7 +235,8 @@ async def sms_report(
     try:
         for label in SMS_PLAN:
             await gate()
-            screen = await texted(client, target, twilio_form(phone, pick(screen, label)), tally)
+            form = twilio_form(phone, pick(screen, label), target.twilio_account)
+            screen = await texted(client, target, form, tally)
     except (aiohttp.ClientError, TimeoutError):
         tally.errors += 1
         return None

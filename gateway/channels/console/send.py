@@ -1,14 +1,16 @@
 """The console provider: the embedded run's stand-in for a phone network.
 
-Each SMS becomes one JSON line `{"to", "body", "channel", "at"}` appended to `SAUTI_CONSOLE_OUTBOX`,
-readable by its owner only. On a loopback run (`SAUTI_PUBLIC_URL` on this machine, as
-`make run` sets it) the line holds the number and the text in clear: that is how a
-developer reads what was sent. Behind a public URL the console provider runs only when
-`SAUTI_CONSOLE_PROVIDER_ALLOWED` asks for it, and the file then keeps no reporter's number
-(masked as the console masks numbers, "+243 ••• ••• 678") and no text that may quote a
-reporter's words (an alert or an escalation carries an excerpt of the description and the
-place as typed, an answer to an SMS may be the summary of the report being written): such a
-body is replaced by "[text withheld: N characters, kind alert]".
+Each SMS becomes one JSON line `{"to", "body", "channel", "at"}` appended to
+`SAUTI_CONSOLE_OUTBOX`, readable by its owner only. A reporter's number is never written
+in clear, not even on a developer's run: it is masked as the console masks numbers
+("+243 ••• ••• 678"); focal points' numbers are written as sent. On a loopback run
+(`SAUTI_PUBLIC_URL` on this machine, as `make run` sets it) every text is written as sent:
+that is how a developer reads what went out. Behind a public URL the console provider
+runs only when `SAUTI_CONSOLE_PROVIDER_ALLOWED` asks for it, and the file then keeps no
+text that may quote a reporter's words (an alert or an escalation carries an excerpt of
+the description and the place as typed, an answer to an SMS may be the summary of the
+report being written): such a body is replaced by "[text withheld: N characters, kind
+alert]".
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ QUOTES_A_REPORTER = frozenset({MessageKind.ALERT, MessageKind.ESCALATION, Messag
 class ConsoleProvider:
     """Appends each message to a file and reports it delivered.
 
-    `in_clear` writes every number and text as sent (a loopback run); otherwise reporters'
-    numbers are masked and texts that may quote a reporter, or of no known kind, withheld.
+    Reporters' numbers are always masked; `in_clear` writes every text as sent (a loopback
+    run), otherwise texts that may quote a reporter, or of no known kind, are withheld.
     """
 
     name = NAME
@@ -46,7 +48,7 @@ class ConsoleProvider:
     def send(self, message: OutboundMessage) -> Sent:
         to, body, kind = message.to, message.body, message.kind
         record = {
-            "to": to if self.in_clear or not message.to_reporter else mask_phone(to),
+            "to": mask_phone(to) if message.to_reporter else to,
             "body": body if self.in_clear or kind in _SHOWN_KINDS else withheld(body, kind),
             "channel": message.channel,
             "at": datetime.now(UTC).isoformat(),

@@ -10,6 +10,7 @@ from gateway.channels.console import send as console_send
 from gateway.channels.console.send import ConsoleProvider
 from gateway.channels.registry import senders
 from storage import outbox
+from storage.committees import mask_phone
 from storage.models import MessageKind, RecipientKind
 from storage.settings import Settings
 from tests.leaks import NumberScan, file_lines, number_forms
@@ -109,15 +110,18 @@ def test_a_message_of_no_known_kind_is_taken_for_one_to_a_reporter(settings: Set
 
 
 @pytest.mark.parametrize("settings", [LOOPBACK], indirect=True, ids=["loopback"])
-def test_a_loopback_run_writes_every_number_and_text_as_sent(
+def test_a_loopback_run_writes_every_text_as_sent_and_still_masks_reporters(
     ctx: WorkerContext, settings: Settings
 ) -> None:
     assert settings.loopback
     settings.check_exposure()  # the default `make run`: nothing to allow
     send_each_kind(ctx)
     lines = console_lines(settings.console_outbox)
-    assert [line["to"] for line in lines] == [MEMBER, MEMBER, MEMBER, REPORTER, REPORTER]
+    masked = mask_phone(REPORTER)
+    assert [line["to"] for line in lines] == [MEMBER, MEMBER, MEMBER, masked, masked]
     assert [line["body"] for line in lines] == list(TEXTS.values())
+    recipients = " ".join(line["to"] for line in lines)
+    assert not [form for form in number_forms(REPORTER) if form in recipients]
 
 
 def test_a_whatsapp_message_is_written_and_delivered_as_whatsapp(settings: Settings) -> None:
