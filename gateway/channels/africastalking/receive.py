@@ -24,10 +24,11 @@ from starlette.datastructures import ImmutableMultiDict
 
 from flows.gsm import ASCII, GSM7, spell
 from gateway import messages
+from gateway.channels.africastalking.callbacks import checked_form
 from gateway.channels.africastalking.fields import inbound_problem
-from gateway.channels.africastalking.settings import INBOUND_SMS_PATH, PROVIDER, authorised
+from gateway.channels.africastalking.settings import INBOUND_SMS_PATH, PROVIDER
 from gateway.channels.host import Replier, Services, replier, services
-from gateway.forms import BadForm, clean, read_form
+from gateway.forms import clean
 from gateway.inbound import Channel, InboundMessage, SessionEvent
 from gateway.phones import network_region
 from storage import outbox, prefs
@@ -45,13 +46,9 @@ async def ussd_callback(request: Request) -> Response:
     # The hottest route reads app.state itself: resolving dependencies would cost more
     # than the rest of the hop's own work.
     runtime, conversation = services(request), replier(request)
-    if not authorised(request, runtime.settings.sauti_at_token):
-        runtime.metrics.refused.labels(reason="at_token").inc()
-        return PlainTextResponse("forbidden", status_code=403)
-    try:
-        form = await read_form(request)
-    except BadForm as exc:
-        return PlainTextResponse(exc.reason, status_code=exc.status)
+    form = await checked_form(request, runtime)
+    if isinstance(form, Response):
+        return form
     session_id = clean(form.get("sessionId", ""), limit=200)
     phone = clean(form.get("phoneNumber", ""), limit=40)
     if not session_id or not phone:
@@ -94,13 +91,9 @@ async def ussd_callback(request: Request) -> Response:
 async def ussd_events(request: Request) -> Response:
     """Take the end-of-session notification (nothing of it is kept)."""
     runtime = services(request)
-    if not authorised(request, runtime.settings.sauti_at_token):
-        runtime.metrics.refused.labels(reason="at_token").inc()
-        return PlainTextResponse("forbidden", status_code=403)
-    try:
-        form = await read_form(request)
-    except BadForm as exc:
-        return PlainTextResponse(exc.reason, status_code=exc.status)
+    form = await checked_form(request, runtime)
+    if isinstance(form, Response):
+        return form
     status = clean(form.get("status", ""), limit=40) or "unknown"
     log.info(
         "USSD session ended status=%s hops=%s", status, clean(form.get("hopsCount", ""), limit=8)
@@ -133,13 +126,9 @@ class _NotNow(Exception):
 async def inbound_sms(request: Request) -> Response:
     """Take one inbound SMS from Africa's Talking; its answer goes out through the outbox."""
     runtime, conversation = services(request), replier(request)
-    if not authorised(request, runtime.settings.sauti_at_token):
-        runtime.metrics.refused.labels(reason="at_token").inc()
-        return PlainTextResponse("forbidden", status_code=403)
-    try:
-        form = await read_form(request)
-    except BadForm as exc:
-        return PlainTextResponse(exc.reason, status_code=exc.status)
+    form = await checked_form(request, runtime)
+    if isinstance(form, Response):
+        return form
     problem = inbound_problem(form)
     if problem:
         runtime.metrics.refused.labels(reason="at_fields").inc()

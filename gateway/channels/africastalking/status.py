@@ -17,11 +17,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.channels.africastalking.callbacks import checked_form
 from gateway.channels.africastalking.fields import delivery_problem
-from gateway.channels.africastalking.settings import DELIVERY_PATH, PROVIDER, authorised
+from gateway.channels.africastalking.settings import DELIVERY_PATH, PROVIDER
 from gateway.channels.delivery import apply_delivery
 from gateway.channels.host import services
-from gateway.forms import BadForm, read_form
 from storage.models import OutboxStatus
 from workers.outbound import DeliveryEvent
 
@@ -59,13 +59,9 @@ def delivery_event(form: dict[str, str]) -> DeliveryEvent | None:
 async def delivery_report(request: Request) -> Response:
     """Take one delivery report from Africa's Talking."""
     runtime = services(request)
-    if not authorised(request, runtime.settings.sauti_at_token):
-        runtime.metrics.refused.labels(reason="at_token").inc()
-        return PlainTextResponse("forbidden", status_code=403)
-    try:
-        form = await read_form(request)
-    except BadForm as exc:
-        return PlainTextResponse(exc.reason, status_code=exc.status)
+    form = await checked_form(request, runtime)
+    if isinstance(form, Response):
+        return form
     problem = delivery_problem(form)
     if problem:
         runtime.metrics.refused.labels(reason="at_fields").inc()

@@ -31,8 +31,8 @@ from starlette.datastructures import ImmutableMultiDict
 from gateway.channels.host import Replier, Services, replier, services
 from gateway.channels.twilio.fields import bare_number, inbound_problem, is_whatsapp
 from gateway.channels.twilio.settings import PROVIDER
-from gateway.channels.twilio.signature import refused, signed
-from gateway.forms import BadForm, clean, read_form
+from gateway.channels.twilio.signature import refused, signed_form
+from gateway.forms import clean
 from gateway.inbound import Channel, InboundMessage, SessionEvent
 from gateway.phones import country_region
 from storage.whatsapp_window import WhatsAppWindow
@@ -54,12 +54,9 @@ def twiml(text: str | None) -> Response:
 async def inbound_sms(request: Request) -> Response:
     """Answer one inbound SMS or WhatsApp message with TwiML."""
     runtime, conversation = services(request), replier(request)
-    try:
-        form = await read_form(request)
-    except BadForm as exc:
-        return PlainTextResponse(exc.reason, status_code=exc.status)
-    if not signed(request, runtime, form):
-        return PlainTextResponse("invalid signature", status_code=403)
+    form = await signed_form(request, runtime)
+    if isinstance(form, Response):
+        return form
     problem = inbound_problem(form, account_sid=runtime.settings.twilio_account_sid)
     if problem:
         return refused(runtime, problem)

@@ -8,6 +8,7 @@ from starlette.datastructures import ImmutableMultiDict
 from twilio.request_validator import RequestValidator
 
 from gateway.channels.host import Services
+from gateway.forms import BadForm, read_form
 
 
 def public_url(base: str, request: Request) -> str:
@@ -44,3 +45,17 @@ def refused(runtime: Services, problem: str) -> Response:
     """A signed request that is not shaped as Twilio sends it: refused, and counted."""
     runtime.metrics.refused.labels(reason="twilio_fields").inc()
     return PlainTextResponse(problem, status_code=400)
+
+
+async def signed_form(
+    request: Request, runtime: Services
+) -> ImmutableMultiDict[str, str] | Response:
+    """A webhook's form, or the answer that refuses it: the form reader's 4xx for a body
+    that is no readable form, 403 when Twilio did not sign it."""
+    try:
+        form = await read_form(request)
+    except BadForm as exc:
+        return PlainTextResponse(exc.reason, status_code=exc.status)
+    if not signed(request, runtime, form):
+        return PlainTextResponse("invalid signature", status_code=403)
+    return form

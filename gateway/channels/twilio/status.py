@@ -19,8 +19,8 @@ from gateway.channels.delivery import apply_delivery
 from gateway.channels.host import services
 from gateway.channels.twilio.fields import status_problem
 from gateway.channels.twilio.settings import PROVIDER
-from gateway.channels.twilio.signature import refused, signed
-from gateway.forms import BadForm, clean, read_form
+from gateway.channels.twilio.signature import refused, signed_form
+from gateway.forms import clean
 from storage.models import OutboxStatus
 from workers.outbound import DeliveryEvent
 
@@ -52,12 +52,9 @@ def delivery_event(form: dict[str, str]) -> DeliveryEvent | None:
 async def status_callback(request: Request) -> Response:
     """Take an outbound delivery status from Twilio."""
     runtime = services(request)
-    try:
-        form = await read_form(request)
-    except BadForm as exc:
-        return PlainTextResponse(exc.reason, status_code=exc.status)
-    if not signed(request, runtime, form):
-        return PlainTextResponse("invalid signature", status_code=403)
+    form = await signed_form(request, runtime)
+    if isinstance(form, Response):
+        return form
     problem = status_problem(form, account_sid=runtime.settings.twilio_account_sid)
     if problem:
         return refused(runtime, problem)
