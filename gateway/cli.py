@@ -275,7 +275,7 @@ def retention_run(dry_run: bool) -> None:
     with database(settings) as sessions:
         if dry_run:
             with sessions() as session:
-                counts = store.due_counts(session=session, before=before)
+                counts = store.due_counts(session=session, before=before, now=now)
         else:
             crypto = _checked_crypto(settings)
             counts = store.purge_expired(sessions=sessions, crypto=crypto, days=days, now=now)

@@ -27,6 +27,7 @@ from storage.models import (
     Case,
     CaseEvent,
     EventKind,
+    MessageKind,
     OutboxMessage,
     OutboxStatus,
     RecipientKind,
@@ -43,6 +44,10 @@ ACTION = "retention.purge"
 EVENT_ACTOR = "system"
 ERASED_NOTE = "erased by retention"
 _UNSENT = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
+# Answers to a person's own SMS (kind reply) belong to no case, so no case's closing erases
+# them; one may be the summary of a report being written. Their number and text go this
+# many days after they were queued, once they are sent or given up.
+ANSWER_DAYS = 30
 
 
 @dataclass(slots=True)
@@ -75,18 +80,45 @@ def _due(before: datetime) -> Any:
     return (Case.status == Status.CLOSED) & (Case.closed_at < before) & ~purged
 
 
-def due_counts(*, session: Session, before: datetime) -> Purged:
-    """Count what a purge of the cases closed before `before` would erase (a dry run)."""
+def due_counts(*, session: Session, before: datetime, now: datetime | None = None) -> Purged:
+    """Count what a purge of the cases closed before `before` would erase (a dry run); with
+    `now`, the answers it would erase too."""
     due_ids = select(Case.id).where(_due(before))
     texts = select(func.count(CaseEvent.id)).where(
         CaseEvent.case_id.in_(due_ids), CaseEvent.body_enc.is_not(None)
     )
     messages = select(func.count(OutboxMessage.id)).where(OutboxMessage.case_id.in_(due_ids))
+    answers = 0
+    if now is not None:
+        old = _old_answers(now - timedelta(days=ANSWER_DAYS))
+        answers = session.scalar(select(func.count(OutboxMessage.id)).where(*old)) or 0
     return Purged(
         cases=session.scalar(select(func.count()).select_from(due_ids.subquery())) or 0,
         event_texts=session.scalar(texts) or 0,
-        messages=session.scalar(messages) or 0,
+        messages=(session.scalar(messages) or 0) + answers,
     )
+
+
+def _old_answers(before: datetime) -> tuple[Any, ...]:
+    return (
+        OutboxMessage.kind == MessageKind.REPLY,
+        OutboxMessage.created_at < before,
+        OutboxMessage.status.not_in(_UNSENT),
+        OutboxMessage.last_error.is_distinct_from(ERASED_NOTE),
+    )
+
+
+def erase_old_answers(*, session: Session, crypto: Crypto, now: datetime) -> int:
+    """Drop the number and text of answers queued more than ANSWER_DAYS ago and done with."""
+    before = now - timedelta(days=ANSWER_DAYS)
+    statement = (
+        update(OutboxMessage)
+        .where(*_old_answers(before))
+        .values(to_enc=None, body_enc=crypto.encrypt(""), last_error=ERASED_NOTE, updated_at=now)
+    )
+    count = _rowcount(session, statement)
+    expire_loaded(session, OutboxMessage)
+    return count
 
 
 def _claim(session: Session, before: datetime, limit: int) -> tuple[int, list[int]]:
@@ -227,4 +259,7 @@ def purge_expired(
             )
         total += done
         if found < batch:
-            return total
+            break
+    with sessions.begin() as session:
+        total.messages += erase_old_answers(session=session, crypto=crypto, now=now)
+    return total

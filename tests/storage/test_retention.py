@@ -309,3 +309,42 @@ def test_a_retention_period_under_thirty_days_is_refused() -> None:
     with pytest.raises(ValidationError):
         Settings(sauti_retention_days=0)
     assert Settings().sauti_retention_days == DAYS
+
+
+def _answer(session: Session, crypto: Crypto, *, queued: datetime, status: str) -> int:
+    message = outbox.queue_sms(
+        session=session,
+        crypto=crypto,
+        dedupe_key=f"answer:{queued.isoformat()}:{status}",
+        to_e164="+243812345678",
+        body='Your report: Illegal tax "Soldiers take 5000 francs"',
+        language="en",
+        kind=MessageKind.REPLY,
+        recipient_kind=RecipientKind.REPORTER,
+        now=queued,
+    )
+    assert message is not None
+    message.status = status
+    session.flush()
+    return message.id
+
+
+def test_answers_to_a_persons_sms_lose_number_and_text_after_thirty_days(
+    sessions: sessionmaker[Session], crypto: Crypto, now: datetime
+) -> None:
+    """An answer belongs to no case (it may be the summary of a report being written):
+    once done with, it is erased ANSWER_DAYS after it was queued, counted and once."""
+    with sessions.begin() as session:
+        old = _answer(session, crypto, queued=now - timedelta(days=31), status="delivered")
+        unsent = _answer(session, crypto, queued=now - timedelta(days=31), status="queued")
+        recent = _answer(session, crypto, queued=now - timedelta(days=5), status="delivered")
+    with sessions() as session:
+        assert retention.due_counts(session=session, before=now, now=now).messages == 1
+    assert _purge(sessions, crypto, now)["messages"] == 1
+    with sessions() as session:
+        rows = {m.id: m for m in session.scalars(select(OutboxMessage))}
+    assert rows[old].to_enc is None
+    assert outbox.message_body(crypto=crypto, message=rows[old]) == ""
+    for kept in (unsent, recent):
+        assert "5000 francs" in outbox.message_body(crypto=crypto, message=rows[kept])
+    assert _purge(sessions, crypto, now)["messages"] == 0
