@@ -212,6 +212,9 @@ def _log_file(path: Path) -> _StopAwareFileHandler:
     return _StopAwareFileHandler(path, encoding="utf-8")
 
 
+ROUTED_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
 def setup_logging(settings: Settings) -> None:
     """Every log line at SAUTI_LOG_LEVEL, phone numbers blanked, to standard error; with
     SAUTI_LOG_FILE to that file, standard error then showing only what `TerminalFilter`
@@ -228,6 +231,12 @@ def setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name in ROUTED_LOGGERS:
+        # uvicorn's own configuration gives these handlers and stops them propagating:
+        # their lines go through ours instead, redacted, to the terminal or the file.
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
 
 
 def ensure_redis(settings: Settings) -> tuple[Settings, EmbeddedRedis | None]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import stat
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import phonenumbers
 import pytest
+import uvicorn.config
 from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher, PhoneNumberType
 
 from gateway.services import RedactingFormatter, redact, setup_logging
@@ -217,3 +219,16 @@ def test_without_a_log_file_everything_goes_to_the_terminal(
     for line in ("Job OK", "HTTP Request", "digest committee_id=8", "sauti: web stopped"):
         assert line in terminal
     assert "0812345678" not in terminal
+
+
+def test_uvicorns_own_logging_configuration_is_routed_through_ours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], restored_logging: None
+) -> None:
+    """uvicorn configures its loggers not to propagate (as after an in-process server):
+    setting up ours takes them back, so their lines are redacted and reach the file."""
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    path = tmp_path / "log" / "sauti.log"
+    setup_logging(Settings(sauti_var_dir=tmp_path, sauti_log_file=path))
+    logging.getLogger("uvicorn.error").info("Uvicorn running, caller +243812345678")
+    assert "Uvicorn running, caller [number]" in path.read_text()
+    assert "Uvicorn running" not in capsys.readouterr().err
