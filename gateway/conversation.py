@@ -298,8 +298,10 @@ class Conversation:
             if step is not None and step.screen is not None and step.screen.final:
                 break
             ctx = self.context(msg, record.state.lang)
-            # One input, one step, whichever hop brought it: a '*' typed in free text
-            # separates inputs like any other (docs/flows.md, "USSD inputs").
+            if len(pending) > 1 and engine.expects_text(bundle, record.state):
+                # A '*' typed in free text cannot be told from the separator: the rest of
+                # the hop is the text, never answers to the next questions (docs/flows.md).
+                pending = ["*".join(pending)]
             step = engine.step(bundle, record.state, pending.pop(0), ctx)
             record.state = step.state
             record.consumed += 1

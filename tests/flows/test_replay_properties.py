@@ -4,7 +4,9 @@ A model of the report flow draws a reporter's answers, the keys that enter them 
 refused keys, pages and changes on the way), and a split into hops; the engine, fed hop by
 hop with the state saved and read back between hops as Redis keeps it, files exactly the
 answers the model expects, whatever the split. Random sequences through every flow give the
-same state and screen however they are split.
+same state and screen however they are split. One rule ties an input to its hop: at a
+free-text question the rest of the hop is the text (a typed '*' cannot be told from the
+separator), so the splits compared end a hop after each free-text answer.
 """
 
 from __future__ import annotations
@@ -19,7 +21,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows import effects as fx
-from flows.engine import Bundle, Context, Outcome, State, Step, resume, start, step
+from flows.engine import (
+    Bundle,
+    Context,
+    Outcome,
+    State,
+    Step,
+    expects_text,
+    resume,
+    start,
+    step,
+)
 from flows.state import DRAFT_NAME
 
 CATEGORIES = [
@@ -56,12 +68,15 @@ def _outcome(effect: fx.Effect) -> Outcome:
 
 @dataclass
 class Drive:
-    """Feeds hops the way the gateway does: each hop's inputs one step each, the state
-    written to JSON and read back between hops, inputs after an END ignored."""
+    """Feeds hops the way the gateway does: each hop's inputs one step each (at a free-text
+    question the rest of the hop as one text), the state written to JSON and read back
+    between hops, inputs after an END ignored. `texts` collects the positions of the
+    inputs that answered a free-text question."""
 
     bundle: Bundle
     ctx: Context
     submitted: list[dict[str, str]] = field(default_factory=list)
+    texts: list[int] = field(default_factory=list)
 
     def settle(self, found: Step) -> Step:
         while True:
@@ -76,20 +91,30 @@ class Drive:
 
     def run(self, hops: list[list[str]], **begin: Any) -> Step:
         found = self.settle(start(self.bundle, self.ctx, **begin))
+        position = 0
         for hop in hops:
             state = State.from_dict(json.loads(json.dumps(found.state.to_dict())))
             found = Step(state, (), found.screen)
-            for text in hop:
+            pending = list(hop)
+            while pending:
                 assert found.screen is not None
                 if found.screen.final:
                     break
-                found = self.settle(step(self.bundle, found.state, text, self.ctx))
+                if expects_text(self.bundle, found.state):
+                    self.texts.append(position)
+                    if len(pending) > 1:
+                        pending = ["*".join(pending)]
+                position += 1
+                found = self.settle(step(self.bundle, found.state, pending.pop(0), self.ctx))
+            position += len(pending)
         return found
 
 
-def _splits(inputs: list[str], cuts: list[int]) -> list[list[str]]:
-    bounds = sorted({c % (len(inputs) + 1) for c in cuts} | {0, len(inputs)})
-    return [inputs[a:b] for a, b in itertools.pairwise(bounds)]
+def _splits(inputs: list[str], cuts: list[int], texts: list[int]) -> list[list[str]]:
+    """`inputs` cut at `cuts`, and after each free-text answer (positions `texts`)."""
+    ends = {position + 1 for position in texts}
+    bounds = sorted({c % (len(inputs) + 1) for c in cuts} | ends | {0, len(inputs)})
+    return [inputs[a:b] for a, b in itertools.pairwise(bounds) if a < b]
 
 
 @st.composite
@@ -161,7 +186,11 @@ def test_a_filed_report_holds_exactly_the_answers_entered(
     cuts: list[int],
 ) -> None:
     keys, expected = report
-    for hops in ([keys], [[key] for key in keys], _splits(keys, cuts)):
+    ctx = make_ctx("en", country="cd")
+    one_by_one = Drive(bundle, ctx)
+    one_by_one.run([[key] for key in keys])
+    texts = one_by_one.texts
+    for hops in ([[key] for key in keys], _splits(keys, [], texts), _splits(keys, cuts, texts)):
         drive = Drive(bundle, make_ctx("en", country="cd"))
         found = drive.run(hops)
         assert found.screen is not None
@@ -198,11 +227,31 @@ def test_any_split_of_any_inputs_gives_the_same_state_and_screen(
         first = Drive(bundle, ctx).run([["1", "3", "1", "00"]])
         draft = first.state.draft()
     begin = {"has_language": has_language, "draft": draft}
-    whole = Drive(bundle, ctx)
-    expected = whole.run([inputs], **begin)
-    for hops in ([[key] for key in inputs], _splits(inputs, cuts)):
+    one_by_one = Drive(bundle, ctx)
+    expected = one_by_one.run([[key] for key in inputs], **begin)
+    texts = one_by_one.texts
+    for hops in (_splits(inputs, [], texts), _splits(inputs, cuts, texts)):
         drive = Drive(bundle, ctx)
         found = drive.run(hops, **begin)
         assert found.state == expected.state
         assert found.screen == expected.screen
-        assert drive.submitted == whole.submitted
+        assert drive.submitted == one_by_one.submitted
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    inputs=st.lists(st.one_of(st.sampled_from(KEYS), st.sampled_from(WORDS)), max_size=30),
+    has_language=st.booleans(),
+)
+def test_what_follows_a_free_text_answer_in_its_hop_answers_nothing(
+    bundle: Bundle, make_ctx: Callable[..., Context], inputs: list[str], has_language: bool
+) -> None:
+    """Typed ahead whole, the inputs after the first free-text answer are part of that
+    text: nothing after it is taken as an answer, so nothing is sent or consented to (every
+    way to Send passes the description, a free-text question)."""
+    whole = Drive(bundle, make_ctx("en", country="cd"))
+    whole.run([inputs], has_language=has_language)
+    assert len(whole.texts) <= 1
+    assert whole.submitted == []

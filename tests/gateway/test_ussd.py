@@ -169,27 +169,30 @@ def test_a_dropped_report_is_offered_again_on_the_next_dial(
     assert case.severity == "high"
 
 
-def test_a_star_typed_in_free_text_separates_inputs_as_everywhere(
+def test_a_star_typed_in_free_text_is_kept_in_the_text_never_an_answer(
     phone: UssdPhone, db: sessionmaker[Session], settings: Settings
 ) -> None:
     """Africa's Talking joins inputs with '*', so a typed '*' cannot be told from a
-    separator: it ends the text, the rest answers the next question, and the summary
-    shows what was taken before anything is sent."""
+    separator: the rest of the hop is the text. What follows a star can never answer the
+    SMS-news question or send the report unseen."""
     phone.dial()
     phone.choose("English")
     phone.choose("Report a problem")
     for label in ("Accident", "North Kivu", "Walikale", "Bisie", "Today", "Yes"):
         phone.choose(label)
-    screen = phone.press("Shaft 3*4 flooded")
-    assert screen.startswith("CON Wrong choice, try again.\nDo you want SMS news")
+    screen = phone.press("Men with guns*1*1")
+    assert screen.startswith("CON Do you want SMS news")
     summary = phone.choose("No")
-    assert '"Shaft 3"' in summary
+    assert '"Men with guns*1*1"' in summary
+    assert cases_in(db) == []
     assert phone.choose("Send").startswith("END Report sent.")
     crypto = load_crypto(settings)
     with db() as session:
         case = session.scalars(select(Case)).one()
         assert case.description_enc is not None
-        assert crypto.decrypt(case.description_enc) == "Shaft 3"
+        assert crypto.decrypt(case.description_enc) == "Men with guns*1*1"
+        assert case.contact_enc is None
+        assert case.consent_updates is False
 
 
 def test_back_and_main_menu_keys(phone: UssdPhone) -> None:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from flows.engine import State, expects_text
 from storage.keys import load_crypto
 from storage.models import Case
 from storage.settings import Settings
@@ -169,10 +170,36 @@ def _normal(screen: str) -> str:
     return CASE_NUMBER.sub("NNN-NNN-NNNN", screen)
 
 
-def _splits(inputs: list[str], cuts: list[int]) -> list[list[str]]:
-    """`inputs` cut into hops at `cuts` (the first hop may hold several: typed ahead)."""
-    bounds = sorted({c % (len(inputs) + 1) for c in cuts} | {0, len(inputs)})
-    return [inputs[a:b] for a, b in itertools.pairwise(bounds)]
+def _splits(inputs: list[str], cuts: list[int], texts: list[int]) -> list[list[str]]:
+    """`inputs` cut into hops at `cuts` and after each free-text answer (positions `texts`):
+    at a free-text question the rest of a hop is the text, so a hop ends there."""
+    ends = {position + 1 for position in texts}
+    bounds = sorted({c % (len(inputs) + 1) for c in cuts} | ends | {0, len(inputs)})
+    return [inputs[a:b] for a, b in itertools.pairwise(bounds) if a < b]
+
+
+def _at_text(client: TestClient, phone: UssdPhone) -> bool:
+    """Whether the phone's session stands at a free-text question (read from Redis)."""
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    load = client.portal.call(runtime.store.load_hop, f"at:{phone.session_id}", "")
+    if load.record is None:
+        return False
+    state = State.from_dict(load.record["s"])
+    return expects_text(runtime.bundle_for(state.version) or runtime.bundle, state)
+
+
+def _one_by_one(client: TestClient, number: str, inputs: list[str]) -> tuple[str, list[int]]:
+    """Each input its own hop; the last screen and where free-text answers were given."""
+    phone = _phone(client, number)
+    phone.dial()
+    texts = []
+    for position, key in enumerate(inputs):
+        if phone.last.startswith("END "):
+            break
+        if _at_text(client, phone):
+            texts.append(position)
+        phone.press(key)
+    return phone.last, texts
 
 
 def _run_hops(client: TestClient, number: str, hops: list[list[str]]) -> str:
@@ -193,18 +220,25 @@ def _run_hops(client: TestClient, number: str, hops: list[list[str]]) -> str:
 def test_any_split_of_the_same_inputs_gives_the_same_screen(
     app_client: TestClient, redis_client: redis.Redis, inputs: list[str], cuts: list[int]
 ) -> None:
-    """Hop by hop, typed ahead whole, split anyhow, or resent whole after the session
-    record is gone: the same last screen, from four numbers that start alike."""
+    """Hop by hop, typed ahead, split anyhow (a hop ending after each free-text answer), or
+    resent whole under a new session id after the session record is gone: the same last
+    screen, from numbers that start alike."""
     run = secrets.randbelow(10**6)
     numbers = [f"+24381{run:06d}{n}" for n in range(4)]
-    one_by_one = _run_hops(app_client, numbers[0], [[key] for key in inputs])
-    whole = _run_hops(app_client, numbers[1], [inputs])
-    split = _run_hops(app_client, numbers[2], _splits(inputs, cuts))
-    assert _normal(whole) == _normal(one_by_one)
-    assert _normal(split) == _normal(one_by_one)
+    expected, texts = _one_by_one(app_client, numbers[0], inputs)
+    typed_ahead = _run_hops(app_client, numbers[1], _splits(inputs, [], texts))
+    split = _run_hops(app_client, numbers[2], _splits(inputs, cuts, texts))
+    assert _normal(typed_ahead) == _normal(expected)
+    assert _normal(split) == _normal(expected)
     if inputs:
-        head = inputs[: len(inputs) // 2 + 1]
-        _run_hops(app_client, numbers[3], [[key] for key in head])
+        head = len(inputs) // 2
+        phone = _phone(app_client, numbers[3])
+        phone.dial()
+        for key in inputs[:head]:
+            phone.press(key)
         _drop_sessions(redis_client)
-        resent = _phone(app_client, numbers[3]).dial(*inputs)
-        assert _normal(resent) == _normal(one_by_one)
+        resent = _phone(app_client, numbers[3])
+        resent.dial(*inputs[: head + 1])  # a new session id with every input so far
+        for key in inputs[head + 1 :]:
+            resent.press(key)
+        assert _normal(resent.last) == _normal(expected)
