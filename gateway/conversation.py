@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -208,9 +209,16 @@ class Conversation:
         record = await self._recall(msg, load) if entry is None else None
         if record is None:
             # A USSD hop with inputs and no conversation they go on from is a dial with
-            # inputs typed ahead, unless Redis lost what it held: those inputs then answered
-            # screens nobody can tell again, so the caller starts again, told so.
-            lost = msg.channel is Channel.USSD and bool(msg.inputs) and not load.kept
+            # inputs typed ahead, unless Redis lost what it held: no latest conversation of
+            # this number, and no sign of any hop, or only of hops younger than a session.
+            # Those inputs then answered screens nobody can tell again: the caller starts
+            # again, told so.
+            lost = (
+                msg.channel is Channel.USSD
+                and bool(msg.inputs)
+                and load.last is None
+                and self._lost(load)
+            )
             record, step = await self._begin(msg, entry, load, hint, restarted=lost)
             inputs = () if lost else msg.inputs if msg.channel is Channel.USSD else feed
         else:
@@ -223,6 +231,12 @@ class Conversation:
             record, step = await self._begin(msg, None, load, restarted=bool(msg.inputs))
             record.consumed = len(msg.inputs)
         return record, _screen(step)
+
+    def _lost(self, load: HopLoad) -> bool:
+        """Whether Redis may have lost this conversation: it holds no sign of any hop, or
+        only of hops younger than a USSD session can last."""
+        since = load.kept_since
+        return since is None or time.time() - since < self.rt.settings.sauti_ussd_session_ttl
 
     async def _recall(self, msg: InboundMessage, load: HopLoad) -> Record | None:
         """The conversation this hop goes on: its session's record or, when that is gone

@@ -23,11 +23,12 @@ DIGEST_CHARS = 32
 NO_LANGUAGE = "-"
 
 # One hop's writes as one command (redis-py spends more time packing and parsing than
-# Redis spends on the work). KEYS: the kept-data marker, session, hop reply, then any of
+# Redis spends on the work). KEYS: the kept-data marker (set once, to Redis's time then),
+# session, hop reply, then any of
 # draft and last conversation. ARGV: for each key after the marker a value ("" deletes the
 # key; for the hop reply, keeps none) and its ttl.
 SAVE_HOP = """
-redis.call('SET', KEYS[1], '1')
+redis.call('SET', KEYS[1], redis.call('TIME')[1], 'NX')
 for i = 2, #KEYS do
   local value, ttl = ARGV[2 * i - 3], ARGV[2 * i - 2]
   if value ~= '' then
@@ -45,15 +46,16 @@ class HopLoad:
     """What one hop reads from Redis. `language` is None when nothing is cached, and
     NO_LANGUAGE when the number is known never to have picked one. `last` is the number's
     latest USSD conversation (asked for with `last=True`), kept longer than its session so
-    that a conversation whose session record is gone can go on where it stood. `kept` is
-    False when Redis holds no sign of any earlier hop: it lost its data, or never had any."""
+    that a conversation whose session record is gone can go on where it stood.
+    `kept_since` is when Redis first held a hop (Unix seconds), None when it holds no sign
+    of any: it lost its data, or never had any."""
 
     record: Record | None
     reply: str | None
     draft: Record | None = None
     language: str | None = None
     last: Record | None = None
-    kept: bool = True
+    kept_since: float | None = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,15 @@ def _language(value: bytes | str | None) -> str | None:
     if value is None:
         return None
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _seconds(value: bytes | str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0
 
 
 def _digest(text: str) -> str:
@@ -157,7 +168,7 @@ class SessionStore:
             draft=self._open_record(draft),
             language=_language(language),
             last=self._open_record(latest),
-            kept=marker is not None,
+            kept_since=_seconds(marker),
         )
 
     async def save_hop(

@@ -25,6 +25,7 @@ from storage.models import Case
 from storage.settings import Settings
 from tests.conftest import AT_TOKEN
 from tests.gateway.conftest import UssdPhone
+from tests.gateway.test_languages import shown
 
 # The review's reproduction: English, Report, mineral fraud (page 2), Northern Province,
 # Rulindo, "Not in the list", a typed place, this week, no danger, a description, no SMS,
@@ -43,6 +44,11 @@ def _drop_sessions(redis_client: redis.Redis) -> None:
     """As if every session record had expired (drafts and the rest stay)."""
     for key in redis_client.scan_iter(match="sauti:s:*"):
         redis_client.delete(key)
+
+
+def _established(redis_client: redis.Redis) -> None:
+    """As if Redis had held hops for longer than a USSD session lasts."""
+    redis_client.set("sauti:kept", b"0")
 
 
 def _cases(db: sessionmaker[Session]) -> list[Case]:
@@ -133,12 +139,33 @@ def test_a_store_that_lost_its_data_restarts_the_session_with_a_notice(
     live.choose("Report a problem")
     live.choose("Violence")
     redis_client.flushdb()  # a Redis that kept nothing
+    _phone(app_client, "+243812345675").dial()  # someone else dials first: the store is new
     screen = live.choose("North Kivu")
     assert screen.startswith(f"CON {RESTARTED}\nSauti - anonymous reports")
     assert _cases(db) == []
     live.dial()
     live.choose("Report a problem")
     assert live.last.startswith("CON What happened?")
+
+
+def test_a_dial_typed_ahead_from_a_new_number_is_followed_once_the_store_is_established(
+    app_client: TestClient, redis_client: redis.Redis
+) -> None:
+    _established(redis_client)
+    # A first dial from the DRC: the language list, "1" picks Kiswahili, then the menu.
+    assert _phone(app_client, "+243812345672").dial("1").startswith("CON Sauti - ripoti")
+
+
+def test_a_dial_typed_ahead_soon_after_the_store_lost_its_data_starts_again(
+    app_client: TestClient, redis_client: redis.Redis
+) -> None:
+    """Within a session's life of Redis holding anything again, inputs with no known
+    conversation behind them may be a lost session's: nothing is guessed from them."""
+    _phone(app_client, "+243812345673").dial()  # another caller's hop marks the store
+    assert "kept" in {key.decode().split(":")[-1] for key in redis_client.keys("sauti:*")}
+    screen = _phone(app_client, "+243812345674").dial("1")
+    assert screen.startswith(f"CON {shown('sw', RESTARTED)}\n")
+    assert screen.endswith("6 Ikirundi")  # the language list, nothing chosen
 
 
 def test_back_after_continue_goes_to_the_previous_question_of_the_draft(
@@ -223,6 +250,7 @@ def test_any_split_of_the_same_inputs_gives_the_same_screen(
     """Hop by hop, typed ahead, split anyhow (a hop ending after each free-text answer), or
     resent whole under a new session id after the session record is gone: the same last
     screen, from numbers that start alike."""
+    _established(redis_client)
     run = secrets.randbelow(10**6)
     numbers = [f"+24381{run:06d}{n}" for n in range(4)]
     expected, texts = _one_by_one(app_client, numbers[0], inputs)
