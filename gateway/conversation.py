@@ -53,6 +53,7 @@ class Record:
     state: State
     consumed: int = 0
     drop_draft: bool = False  # set for this hop only: the draft was sent or discarded
+    resumable: bool = True  # False for this hop only: ended waiting on an effect
     keep_draft: int = 0  # set for this hop only: keep the draft at least this many seconds
 
     def to_dict(self, inputs: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -194,7 +195,9 @@ class Conversation:
         try:
             record, screen = await self._run(msg, load, entry, feed, hint)
         except LimitReached as hit:
+            # Ended on the effect it waits for: a later hop asks again, never goes on here.
             record, screen = hit.record, hit.screen
+            record.resumable = False
         await self._save(msg, record, screen, hop)
         return screen
 
@@ -226,6 +229,7 @@ class Conversation:
             inputs = msg.inputs[record.consumed :] if msg.channel is Channel.USSD else msg.inputs
         try:
             step = await self._feed(msg, record, step, inputs)
+            return record, _screen(step)
         except FlowError:
             log.warning("session state did not fit its flows; starting over")
             record, step = await self._begin(msg, None, load, restarted=bool(msg.inputs))
@@ -358,7 +362,7 @@ class Conversation:
             change = DraftChange(msg.pseudonym, None)
         saved = None if screen.final else record.to_dict()
         last = None
-        if msg.channel is Channel.USSD:
+        if msg.channel is Channel.USSD and record.resumable:
             # Kept beyond the session, ended or not, for a hop that comes after its
             # session record is gone: it goes on from here (or gets the same END again).
             keep = ttl if screen.final else max(ttl, settings.sauti_draft_ttl)

@@ -115,6 +115,10 @@ def test_a_report_past_the_daily_limit_is_kept_and_the_reporter_told_when_to_sen
     # The same hop sent again gets the same answer and files nothing.
     assert phone.post("*".join(phone.inputs)) == final
     assert len(cases_in(db)) == REPORTS
+    # Resent under a new session id: the same notice, nothing filed, no failed hop.
+    again = UssdPhone(client=app_client, number=NUMBER, token=AT_TOKEN)
+    assert again.dial(*phone.inputs) == final
+    assert len(cases_in(db)) == REPORTS
     # Still within the window: the next dial offers the report, and refuses it again.
     assert "unfinished report" in phone.dial()
 
