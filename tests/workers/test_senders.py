@@ -136,3 +136,22 @@ def test_a_busy_provider_defers_only_its_own_messages(
     assert send_sms(_queue(ctx, CONGO), now=NOW) == "deferred"
     assert send_sms(_queue(ctx, RWANDA), now=NOW) == "sent"
     assert (congo.sent, other.sent) == ([], [RWANDA])
+
+
+@dataclass
+class WhatsAppCapable(Recording):
+    channels: frozenset[str] = frozenset({"sms", "whatsapp"})
+
+
+def test_a_whatsapp_message_goes_to_a_sender_that_reaches_whatsapp_only_if_there_is_one(
+    settings: Settings,
+) -> None:
+    congo, twilio_sms = Recording("africastalking"), Recording("twilio")
+    assert Senders({"CD": congo, "*": twilio_sms}).for_message(CONGO, "whatsapp") is congo
+    twilio_wa = WhatsAppCapable("twilio")
+    assert Senders({"CD": congo, "*": twilio_wa}).for_message(CONGO, "whatsapp") is twilio_wa
+    assert Senders({"CD": congo, "*": twilio_wa}).for_message(CONGO, "sms") is congo
+    # Twilio without TWILIO_WHATSAPP_FROM reaches SMS only, so it takes no WhatsApp row.
+    assert senders(settings.model_copy(update={"sauti_sms_provider": "twilio"})).for_number(
+        CONGO
+    ).channels == frozenset({"sms"})  # type: ignore[attr-defined]

@@ -15,13 +15,14 @@ the text AT may quote back.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from gateway.channels.africastalking import settings as at_settings
 from storage.settings import Settings
-from workers.outbound import OutboundMessage, SendError, Sent
+from workers.outbound import SMS, OutboundMessage, SendError, Sent
 
 NAME = at_settings.PROVIDER
 TIMEOUT_SECONDS = 10.0
@@ -75,7 +76,10 @@ class AfricasTalkingProvider:
         if response.status_code >= 400:
             status = response.status_code
             raise SendError(f"africastalking http {status}", retry=_retryable(status))
-        return _recipient(_answer(response))
+        sent = _recipient(_answer(response))
+        if message.channel != SMS:  # AT reaches no WhatsApp: the message went by SMS
+            return replace(sent, note=f"{message.channel} not reachable here: sent by SMS")
+        return sent
 
 
 def _answer(response: httpx.Response) -> dict[str, Any]:

@@ -115,7 +115,6 @@ class TwilioProvider:
     WhatsApp too when it is given a `WhatsApp`."""
 
     name = NAME
-    channels = frozenset({SMS, WHATSAPP})
 
     def __init__(
         self,
@@ -135,6 +134,11 @@ class TwilioProvider:
         self.sender = sender
         self.status_callback = status_callback
         self.whatsapp = whatsapp
+
+    @property
+    def channels(self) -> frozenset[str]:
+        """SMS, and WhatsApp when a WhatsApp sender is configured."""
+        return frozenset({SMS, WHATSAPP}) if self.whatsapp is not None else frozenset({SMS})
 
     def _create(self, **fields: str) -> str:
         """Create one message; Twilio's id for it, or SendError."""

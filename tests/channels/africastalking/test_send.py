@@ -124,6 +124,16 @@ def test_a_message_is_posted_as_the_messaging_api_takes_it(fake: FakeAt) -> None
     }
 
 
+def test_a_message_meant_for_whatsapp_goes_by_sms_and_says_so(fake: FakeAt) -> None:
+    sid = message_id()
+    fake.answers = [accepted(101, sid)]
+    message = OutboundMessage(to=MEMBER, body=BODY, channel="whatsapp")
+    sent = make_provider(fake, sender_id="SAUTI").send(message)
+    assert (sent.provider_id, sent.channel) == (sid, "sms")
+    assert sent.note == "whatsapp not reachable here: sent by SMS"
+    assert fake.form()["message"] == [BODY]
+
+
 def test_without_a_sender_id_the_accounts_default_sends(fake: FakeAt) -> None:
     send(fake, accepted(), sender_id="")
     assert "from" not in fake.form()
