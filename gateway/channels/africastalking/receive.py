@@ -226,8 +226,9 @@ async def _answered_meanwhile(runtime: Services, key: str) -> str:
 
 def _queue_reply(runtime: Services, msg: InboundMessage, text: str) -> int | None:
     """Queue the answer to the sender (nothing when it is queued already); return the id
-    of a new row to send. A member's number is answered as the member (their committee's
-    official), anyone else's as a reporter's: encrypted, dropped once sent."""
+    of a new row to send. Every answer is kept as one to a reporter, linked to nobody
+    (the number encrypted and dropped once sent): a focal point who writes a report by SMS
+    is never tied to its words by the row of an answer. Their language still picks it."""
     to = runtime.pseudonyms.e164(msg.contact, msg.network_region)
     if to is None or msg.message_id is None:
         log.warning("SMS answer not queued: the sender's number does not parse")
@@ -248,8 +249,7 @@ def _queue_reply(runtime: Services, msg: InboundMessage, text: str) -> int | Non
             body=text,
             language=language,
             kind=MessageKind.REPLY,
-            recipient_kind=RecipientKind.MEMBER if members else RecipientKind.REPORTER,
-            member_id=members[0].id if members else None,
+            recipient_kind=RecipientKind.REPORTER,
             now=datetime.now(UTC),
             # Answered the way it came, whatever channel alerts reach a member by.
             channel=MessageChannel.SMS,
