@@ -10,7 +10,6 @@ error, so every failure inside the service is answered with an `END` apology ins
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import time
@@ -27,7 +26,8 @@ from gateway import messages
 from gateway.channels.africastalking.callbacks import checked_form
 from gateway.channels.africastalking.fields import inbound_problem
 from gateway.channels.africastalking.settings import INBOUND_SMS_PATH, PROVIDER
-from gateway.channels.host import Replier, Services, replier, services
+from gateway.channels.answers import NotNow, answer_once
+from gateway.channels.host import Services, replier, services
 from gateway.forms import clean
 from gateway.inbound import Channel, InboundMessage, SessionEvent
 from gateway.phones import network_region
@@ -111,16 +111,6 @@ async def ussd_events(request: Request) -> Response:
 # failed half-way (answered, not queued) is finished by AT's next attempt. Any failure
 # inside the service is a 503, so AT delivers the message again and nothing is lost.
 
-SMS_ANSWER_TTL = 48 * 3600
-# How long a delivery holds its id while its answer is worked out (a delivery that died
-# meanwhile leaves the id to the next one after this).
-SMS_CLAIM_TTL = 60
-SMS_REPEAT_WAIT = 5.0
-
-
-class _NotNow(Exception):
-    """The message cannot be taken now; AT is answered 503 and delivers it again."""
-
 
 @router.post(INBOUND_SMS_PATH)
 async def inbound_sms(request: Request) -> Response:
@@ -136,9 +126,14 @@ async def inbound_sms(request: Request) -> Response:
     started = time.perf_counter()
     msg = _sms_message(runtime, form)
     try:
-        reply = await _sms_answer(runtime, conversation, msg)
+        reply, fresh = await answer_once(
+            runtime.store,
+            _answer_key(msg),
+            lambda: conversation.sms(msg),
+            failed=runtime.metrics.errors.labels(where="sms").inc,
+        )
         queued = await runtime.db(_queue_reply, runtime, msg, reply) if reply else None
-    except _NotNow:
+    except NotNow:
         return PlainTextResponse("temporarily unavailable", status_code=503)
     except (RedisError, SQLAlchemyError) as exc:
         log.warning("SMS not taken (%s); Africa's Talking will retry", type(exc).__name__)
@@ -150,6 +145,8 @@ async def inbound_sms(request: Request) -> Response:
         return PlainTextResponse("temporarily unavailable", status_code=503)
     if queued is not None:
         await _enqueue_reply(runtime, queued)
+    if not fresh:  # a repeat: counted once
+        return Response(status_code=200)
     runtime.metrics.hops.labels(channel="sms", provider=PROVIDER).inc()
     runtime.metrics.hop_seconds.labels(channel="sms").observe(time.perf_counter() - started)
     return Response(status_code=200)
@@ -183,45 +180,6 @@ def reply_key(message_id: str) -> str:
     """The outbox key of the answer to the message `message_id`."""
     digest = hashlib.sha256(f"{PROVIDER}|{message_id}".encode()).hexdigest()[:40]
     return f"reply:{PROVIDER}:{digest}"
-
-
-async def _sms_answer(runtime: Services, conversation: Replier, msg: InboundMessage) -> str:
-    """The answer to a message ("" for none): the one remembered for its id, else worked out
-    now by the delivery that claims the id. Raises `_NotNow` when another delivery of it
-    is still at work past the wait, or the conversation failed (the claim is released, so
-    AT's next attempt is taken afresh); RedisError when Redis is out of reach."""
-    store, key = runtime.store, _answer_key(msg)
-    answered = await store.get_reply(key)
-    if answered is not None:
-        return answered
-    if not await store.claim_message(key, SMS_CLAIM_TTL):
-        return await _answered_meanwhile(runtime, key)
-    try:
-        reply = await conversation.sms(msg) or ""
-    except Exception:
-        log.exception("SMS handling failed; Africa's Talking will retry")
-        runtime.metrics.errors.labels(where="sms").inc()
-        with contextlib.suppress(RedisError):
-            await store.release_message(key)
-        raise _NotNow from None
-    try:
-        await store.remember_reply(key, reply, SMS_ANSWER_TTL)
-    except RedisError as exc:
-        # The outbox key still keeps a repeat from queueing the answer twice.
-        log.warning("SMS answer not remembered for repeats: %s", type(exc).__name__)
-    return reply
-
-
-async def _answered_meanwhile(runtime: Services, key: str) -> str:
-    """A repeat of a message another delivery is answering: its answer once it is there."""
-    deadline = time.monotonic() + SMS_REPEAT_WAIT
-    while True:
-        previous = await runtime.store.get_reply(key)
-        if previous is not None:
-            return previous
-        if time.monotonic() > deadline:
-            raise _NotNow
-        await asyncio.sleep(0.1)
 
 
 def _queue_reply(runtime: Services, msg: InboundMessage, text: str) -> int | None:

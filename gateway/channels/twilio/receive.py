@@ -18,7 +18,6 @@ nothing here: the name is dropped with the request, the number travels on only a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from xml.sax.saxutils import escape
@@ -28,7 +27,8 @@ from fastapi.responses import PlainTextResponse, Response
 from redis.exceptions import RedisError
 from starlette.datastructures import ImmutableMultiDict
 
-from gateway.channels.host import Replier, Services, replier, services
+from gateway.channels.answers import NotNow, answer_once
+from gateway.channels.host import Services, replier, services
 from gateway.channels.twilio.fields import bare_number, inbound_problem, is_whatsapp
 from gateway.channels.twilio.settings import PROVIDER
 from gateway.channels.twilio.signature import refused, signed_form
@@ -39,8 +39,6 @@ from storage.whatsapp_window import WhatsAppWindow
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-DEDUP_TTL = 48 * 3600
-REPEAT_WAIT = 5.0
 
 
 def twiml(text: str | None) -> Response:
@@ -65,23 +63,28 @@ async def inbound_sms(request: Request) -> Response:
     if not sid or not sender:
         return twiml(None)
     started = time.perf_counter()
+    msg = _message(runtime, form, sid, sender)
+    if msg.channel is Channel.WHATSAPP:
+        await _open_window(runtime, msg.pseudonym)
     try:
-        if not await runtime.store.claim_message(sid, DEDUP_TTL):
-            return await _repeat(runtime, sid)
+        reply, fresh = await answer_once(
+            runtime.store,
+            sid,
+            lambda: conversation.sms(msg),
+            failed=runtime.metrics.errors.labels(where="sms").inc,
+        )
+    except NotNow:
+        return PlainTextResponse("temporarily unavailable", status_code=503)
     except RedisError as exc:
         log.warning("SMS not taken, Redis unavailable (%s); Twilio will retry", type(exc).__name__)
         runtime.metrics.errors.labels(where="sms").inc()
         return PlainTextResponse("temporarily unavailable", status_code=503)
-    msg = _message(runtime, form, sid, sender)
-    if msg.channel is Channel.WHATSAPP:
-        await _open_window(runtime, msg.pseudonym)
-    reply = await _answer(runtime, conversation, msg)
-    if isinstance(reply, Response):
-        return reply
+    if not fresh:  # a repeat: the first delivery's answer, counted once
+        return twiml(reply or None)
     channel = msg.channel.value
     runtime.metrics.hops.labels(channel=channel, provider=PROVIDER).inc()
     runtime.metrics.hop_seconds.labels(channel=channel).observe(time.perf_counter() - started)
-    return twiml(reply)
+    return twiml(reply or None)
 
 
 def _message(
@@ -112,38 +115,3 @@ async def _open_window(runtime: Services, pseudonym: str) -> None:
         await asyncio.to_thread(WhatsAppWindow(runtime.redis).opened, pseudonym)
     except RedisError as exc:
         log.warning("whatsapp window not recorded (%s)", type(exc).__name__)
-
-
-async def _answer(
-    runtime: Services, conversation: Replier, msg: InboundMessage
-) -> str | Response | None:
-    """The reply to a claimed message, remembered for its repeats; a 503 (and the claim
-    released, so Twilio's retry is taken afresh) when the message could not be handled."""
-    store = runtime.store
-    sid = msg.message_id or ""
-    try:
-        reply = await conversation.sms(msg)
-    except Exception:
-        log.exception("SMS handling failed; Twilio will retry")
-        runtime.metrics.errors.labels(where="sms").inc()
-        with contextlib.suppress(RedisError):
-            await store.release_message(sid)
-        return PlainTextResponse("temporarily unavailable", status_code=503)
-    try:
-        await store.remember_reply(sid, reply or "", DEDUP_TTL)
-    except RedisError as exc:
-        log.warning("reply not remembered for repeats: %s", type(exc).__name__)
-    return reply
-
-
-async def _repeat(runtime: Services, sid: str) -> Response:
-    """A repeat of a message already taken: the first delivery's reply, waiting a little
-    while it is still being worked out, else a 503 so that Twilio asks again."""
-    deadline = time.monotonic() + REPEAT_WAIT
-    while True:
-        previous = await runtime.store.get_reply(sid)
-        if previous is not None:
-            return twiml(previous or None)
-        if time.monotonic() > deadline:
-            return PlainTextResponse("still working on it", status_code=503)
-        await asyncio.sleep(0.1)

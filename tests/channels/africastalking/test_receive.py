@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.channels import answers
 from gateway.channels.africastalking import receive
 from gateway.channels.africastalking.send import AfricasTalkingProvider
 from gateway.channels.console.send import ConsoleProvider
@@ -121,7 +122,7 @@ def test_a_repeated_id_is_answered_once(
 def test_a_repeat_while_the_first_delivery_is_at_work_is_asked_again(
     sms: AtSms, app_client: TestClient, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(receive, "SMS_REPEAT_WAIT", 0.2)
+    monkeypatch.setattr(answers, "REPEAT_WAIT", 0.2)
     form = sms.form("hello")
     store = app_client.app.state.runtime.store
     # Another delivery of the same message holds its id and has not answered yet.

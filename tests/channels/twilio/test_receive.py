@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
+from gateway.channels import answers
 from storage.keys import load_crypto
 from storage.models import Case, OutboxMessage
 from storage.settings import Settings
@@ -353,3 +354,27 @@ def test_the_whatsapp_name_is_kept_nowhere(
         logs=caplog.text + files,
     )
     assert leaks == []
+
+
+def test_a_delivery_that_died_holding_a_message_leaves_it_to_the_next_attempt(
+    app_client: TestClient, phone: SmsPhone, redis_client: redis.Redis
+) -> None:
+    """A claim lasts only as long as working out an answer may take (answers.CLAIM_TTL):
+    a delivery that died after claiming leaves the message to Twilio's next attempt, not
+    to nobody for the 48 hours an answer is remembered."""
+    form = phone.form("hello")
+    store = app_client.app.state.runtime.store  # type: ignore[attr-defined]
+    assert app_client.portal.call(store.claim_message, form["MessageSid"], answers.CLAIM_TTL)
+    [claim] = redis_client.keys("sauti:m:*")
+    assert 0 < int(redis_client.ttl(claim)) <= answers.CLAIM_TTL
+    answers_wait = answers.REPEAT_WAIT
+    answers.REPEAT_WAIT = 0.2
+    try:
+        assert phone.post_form(form)[0] == 503  # the other delivery may still answer
+    finally:
+        answers.REPEAT_WAIT = answers_wait
+    redis_client.delete(claim)  # its claim ran out
+    status, body = phone.post_form(form)
+    assert status == 200
+    assert "<Message>" in body
+    assert phone.post_form(form) == (status, body)  # and its repeats get that answer
