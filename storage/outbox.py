@@ -290,14 +290,20 @@ def mark_failed(
 
 
 def apply_status(
-    *, session: Session, provider_id: str, status: str, error_code: str | None, now: datetime
+    *,
+    session: Session,
+    provider_id: str,
+    status: str,
+    error_code: str | None,
+    now: datetime,
+    provider: str | None = None,
 ) -> bool:
     """Apply a provider's status callback; False when it changes nothing.
 
     `status` is one of sent, delivered, undelivered, failed (the caller maps the provider's
     own words). Only forward moves apply: a late or repeated callback never takes a row
     back, and a final status is never changed. Delivered, undelivered and failed drop a
-    reporter's number.
+    reporter's number. With `provider`, only that provider's message is touched.
     """
     if status not in (OutboxStatus.SENT, *FINAL_STATUSES - {OutboxStatus.CANCELLED}):
         return False
@@ -311,16 +317,21 @@ def apply_status(
         values["last_error"] = _scrub(f"provider error {error_code}")
     statement = (
         update(OutboxMessage)
-        .where(OutboxMessage.provider_id == provider_id, OutboxMessage.status.in_(earlier))
+        .where(OutboxMessage.status.in_(earlier), *_of_provider(provider_id, provider))
         .values(**values)
     )
     return _rowcount(session, statement) > 0
 
 
-def has_provider_id(*, session: Session, provider_id: str) -> bool:
-    """Whether a message with the provider's id `provider_id` is recorded."""
-    query = select(OutboxMessage.id).where(OutboxMessage.provider_id == provider_id).limit(1)
+def has_provider_id(*, session: Session, provider_id: str, provider: str | None = None) -> bool:
+    """Whether a message with the provider's id `provider_id` is recorded (by `provider`)."""
+    query = select(OutboxMessage.id).where(*_of_provider(provider_id, provider)).limit(1)
     return session.scalar(query) is not None
+
+
+def _of_provider(provider_id: str, provider: str | None) -> list[Any]:
+    found = [OutboxMessage.provider_id == provider_id]
+    return found if provider is None else [*found, OutboxMessage.provider == provider]
 
 
 def due_messages(*, session: Session, now: datetime, limit: int) -> list[int]:

@@ -80,7 +80,8 @@ def normalize_phone(raw: str, *regions: str | None) -> Phone:
         raise InvalidPhone("not a phone number")
     # Possible rather than valid: a newly allocated range must not lock a reporter out.
     for parsed in parsed_at_all:
-        if phonenumbers.is_possible_number(parsed):
+        # Seven digits at least (`is_e164`): shorter "possible" numbers are service codes.
+        if phonenumbers.is_possible_number(parsed) and is_e164(_phone(parsed).e164):
             return _phone(parsed)
     raise InvalidPhone("not a possible phone number")
 

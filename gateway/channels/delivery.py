@@ -35,9 +35,10 @@ def apply_delivery(runtime: Services, event: DeliveryEvent) -> bool:
                 status=event.status,
                 error_code=event.error_code,
                 now=datetime.now(UTC),
+                provider=event.provider,
             )
             return changed, changed or outbox.has_provider_id(
-                session=session, provider_id=event.provider_id
+                session=session, provider_id=event.provider_id, provider=event.provider
             )
 
     changed, known = apply()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from storage.committees import add_member, committee_by_code, import_committees_yaml
-from storage.privacy import Crypto
+from storage.privacy import Crypto, InvalidPhone, normalize_phone
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 COMMITTEE = """\
@@ -74,3 +74,13 @@ def test_a_members_number_falls_back_on_the_default_region(
     )
     assert member.phone == e164("+25779123456")
     assert member.phone_pseudonym == crypto.pseudonym("+25779123456")
+
+
+@pytest.mark.parametrize(("raw", "region"), [("577221", None), ("+981337", "CD"), ("980894", "BI")])
+def test_a_possible_number_shorter_than_e164_allows_is_refused(
+    raw: str, region: str | None
+) -> None:
+    """Every number read is one `is_e164` takes, so nothing downstream (a reporter's
+    contact, an answer's recipient) refuses what the edge accepted."""
+    with pytest.raises(InvalidPhone):
+        normalize_phone(raw, region)

@@ -34,6 +34,7 @@ from gateway.phones import network_region
 from storage import outbox, prefs
 from storage.committees import members_for_pseudonym
 from storage.models import MessageChannel, MessageKind, OutboxStatus, RecipientKind
+from storage.privacy import is_e164
 from workers.notify import enqueue_sends
 
 log = logging.getLogger(__name__)
@@ -188,8 +189,10 @@ def _queue_reply(runtime: Services, msg: InboundMessage, text: str) -> int | Non
     (the number encrypted and dropped once sent): a focal point who writes a report by SMS
     is never tied to its words by the row of an answer. Their language still picks it."""
     to = runtime.pseudonyms.e164(msg.contact, msg.network_region)
-    if to is None or msg.message_id is None:
-        log.warning("SMS answer not queued: the sender's number does not parse")
+    if to is None or not is_e164(to) or msg.message_id is None:
+        # Taken all the same (what it added to a report is kept): there is no number a
+        # provider could send its answer to, so asking AT again would change nothing.
+        log.warning("SMS answer not queued: the sender's number is no number to send to")
         return None
     with runtime.sessions.begin() as session:
         members = members_for_pseudonym(session=session, pseudonym=msg.pseudonym)
