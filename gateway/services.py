@@ -232,11 +232,14 @@ def setup_logging(settings: Settings) -> None:
     root.handlers[:] = handlers
     root.setLevel(level)
     for name in ROUTED_LOGGERS:
-        # uvicorn's own configuration gives these handlers and stops them propagating:
-        # their lines go through ours instead, redacted, to the terminal or the file.
+        # uvicorn's own configuration gives these handlers, levels of their own, and stops
+        # them propagating: their lines go through ours instead, at SAUTI_LOG_LEVEL,
+        # redacted, to the terminal or the file.
         logger = logging.getLogger(name)
         logger.handlers.clear()
+        logger.setLevel(logging.NOTSET)
         logger.propagate = True
+        logger.disabled = False
 
 
 def ensure_redis(settings: Settings) -> tuple[Settings, EmbeddedRedis | None]:

@@ -227,6 +227,7 @@ def test_uvicorns_own_logging_configuration_is_routed_through_ours(
     """uvicorn configures its loggers not to propagate (as after an in-process server):
     setting up ours takes them back, so their lines are redacted and reach the file."""
     logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # uvicorn's log_level
     path = tmp_path / "log" / "sauti.log"
     setup_logging(Settings(sauti_var_dir=tmp_path, sauti_log_file=path))
     logging.getLogger("uvicorn.error").info("Uvicorn running, caller +243812345678")
