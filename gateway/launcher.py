@@ -131,7 +131,8 @@ def banner(settings: Settings, log_path: Path) -> str:
         "Sauti is running.",
         f"  Dial in this terminal:   .venv/bin/sauti simulate --url {base}",
         f"  USSD callback:           POST {base}/ussd/africastalking{token}",
-        f"  SMS webhook (Twilio):    POST {base}/sms/twilio",
+        f"  SMS webhook (Twilio):    POST {base}/sms/twilio  (WhatsApp too)",
+        f"  SMS callback (AT):       POST {base}/sms/africastalking{token}",
         f"  Health and metrics:      {base}/readyz  {base}/metrics",
         f"  Web console:             {base}/admin/  (first user: printf '%s\\n' 'a long "
         "passphrase' | .venv/bin/sauti admin create-user NAME --role admin)",
