@@ -11,12 +11,13 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage import redis_connect
+from storage.models import Provider
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 # Characters an Africa's Talking token has at least behind a public URL.
 MIN_AT_TOKEN = 24
 # The outbound providers SAUTI_SMS_PROVIDER may name (gateway/channels/<name>/).
-SMS_PROVIDERS = ("console", "twilio", "africastalking")
+SMS_PROVIDERS = tuple(Provider)
 EVERY_COUNTRY = "*"
 # SAUTI_USSD_ASCII's word for every network.
 EVERY_NETWORK = "all"

@@ -17,8 +17,11 @@ from typing import Protocol
 
 import phonenumbers
 
-WHATSAPP = "whatsapp"
-SMS = "sms"
+from storage.models import MessageChannel
+
+SMS = MessageChannel.SMS.value
+WHATSAPP = MessageChannel.WHATSAPP.value
+TOO_MANY_REQUESTS = 429
 ANY_COUNTRY = "*"
 
 
@@ -60,6 +63,11 @@ class SendError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry = retry
+
+
+def retryable_http(status: int) -> bool:
+    """Whether a provider's HTTP answer is worth trying again (a 5xx, a rate limit)."""
+    return status >= 500 or status == TOO_MANY_REQUESTS
 
 
 class Sender(Protocol):

@@ -22,20 +22,15 @@ import httpx
 
 from gateway.channels.africastalking import settings as at_settings
 from storage.settings import Settings
-from workers.outbound import SMS, OutboundMessage, SendError, Sent
+from workers.outbound import SMS, OutboundMessage, SendError, Sent, retryable_http
 
 NAME = at_settings.PROVIDER
 TIMEOUT_SECONDS = 10.0
-TOO_MANY_REQUESTS = 429
 ACCEPTED = frozenset({100, 101, 102})
 RETRY_CODES = frozenset({405, 500, 501, 502})
 # What of AT's answer may go into a reason: a status word, a message id.
 _WORD = re.compile(r"[A-Za-z][A-Za-z_]{0,39}")
 _MESSAGE_ID = re.compile(r"[\x21-\x7e]{1,64}")
-
-
-def _retryable(status: int) -> bool:
-    return status >= 500 or status == TOO_MANY_REQUESTS
 
 
 def _word(value: object) -> str | None:
@@ -75,7 +70,7 @@ class AfricasTalkingProvider:
             raise SendError(f"africastalking {type(exc).__name__}", retry=True) from None
         if response.status_code >= 400:
             status = response.status_code
-            raise SendError(f"africastalking http {status}", retry=_retryable(status))
+            raise SendError(f"africastalking http {status}", retry=retryable_http(status))
         sent = _recipient(_answer(response))
         if message.channel != SMS:  # AT reaches no WhatsApp: the message went by SMS
             return replace(sent, note=f"{message.channel} not reachable here: sent by SMS")

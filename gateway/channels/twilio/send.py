@@ -43,14 +43,13 @@ from storage import redis_connect
 from storage.keys import load_crypto
 from storage.settings import Settings
 from storage.whatsapp_window import WhatsAppWindow
-from workers.outbound import SMS, WHATSAPP, OutboundMessage, SendError, Sent
+from workers.outbound import SMS, WHATSAPP, OutboundMessage, SendError, Sent, retryable_http
 
 log = logging.getLogger(__name__)
 
 NAME = twilio_settings.PROVIDER
 TIMEOUT_SECONDS = 10.0
 REDIS_TIMEOUT_SECONDS = 2.0
-TOO_MANY_REQUESTS = 429
 TWILIO_API = "https://api.twilio.com"
 WINDOW_CLOSED_BY_SMS = "whatsapp window closed: sent by SMS"
 WINDOW_CLOSED_TEMPLATE = "whatsapp window closed: sent as an approved template"
@@ -69,10 +68,6 @@ class RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
         if url.startswith(TWILIO_API):
             url = self.base + url[len(TWILIO_API) :]
         return super().request(method, url, *args, **kwargs)
-
-
-def _retryable(status: int) -> bool:
-    return status >= 500 or status == TOO_MANY_REQUESTS
 
 
 def _from(sender: str) -> dict[str, str]:
@@ -147,7 +142,7 @@ class TwilioProvider:
         except TwilioRestException as exc:
             # The exception's text may quote the number: keep only status and error code.
             reason = f"twilio http {exc.status}" + (f" error {exc.code}" if exc.code else "")
-            raise SendError(reason, retry=_retryable(exc.status)) from None
+            raise SendError(reason, retry=retryable_http(exc.status)) from None
         except RequestException as exc:
             raise SendError(f"twilio {type(exc).__name__}", retry=True) from None
         return str(created.sid)
