@@ -48,6 +48,17 @@ def sms_provider_map(value: str) -> dict[str, str]:
 
 
 @lru_cache(maxsize=16)
+def voice_fallback_map(value: str) -> dict[str, str]:
+    """Read SAUTI_VOICE_FALLBACK ("rw=en,ln=fr"); raise ValueError on a malformed pair."""
+    found: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in value.split(","))):
+        lang, sep, stand_in = (piece.strip() for piece in pair.partition("="))
+        if not sep or not lang.isalpha() or not stand_in.isalpha() or lang == stand_in:
+            raise ValueError(f"{pair!r} is not language=language (e.g. rw=en)")
+        found[lang] = stand_in
+    return found
+
+
 def ussd_ascii_networks(value: str) -> frozenset[str]:
     """Read SAUTI_USSD_ASCII: network codes (MCC+MNC, 5 or 6 digits, as Africa's Talking
     sends `networkCode`), comma-separated, or `all` (`EVERY_NETWORK`); empty: none. Raise
@@ -128,6 +139,20 @@ class Settings(BaseSettings):
     sauti_limit_sms_in: int = Field(default=60, ge=1)
     sauti_login_failures: int = Field(default=5, ge=1)
     sauti_login_window: int = Field(default=900, ge=60)
+    # The voice line (docs/voice.md). Languages offered to callers (each needs its prompts,
+    # or a fallback below); where a language's prompts are missing, the audio of the
+    # language it names is played instead, only where the admin says so ("rw=en,ln=fr").
+    sauti_voice_languages: str = "sw,fr,en"
+    sauti_voice_fallback: str = ""
+    # Spoken answers to free-text questions are off: a voice can identify a person. On,
+    # they are kept encrypted like descriptions (docs/voice.md "Recordings").
+    sauti_voice_recording: bool = False
+    sauti_voice_record_seconds: int = Field(default=60, ge=5, le=300)
+    # Seconds of silence that end a key press, silences in a row before goodbye, and how
+    # long a call's conversation is kept between two key presses.
+    sauti_voice_timeout: int = Field(default=5, ge=2, le=30)
+    sauti_voice_silences: int = Field(default=2, ge=1, le=5)
+    sauti_voice_session_ttl: int = Field(default=900, ge=60)
 
     @field_validator("redis_url")
     @classmethod
@@ -143,6 +168,12 @@ class Settings(BaseSettings):
     @classmethod
     def _known_providers(cls, value: str) -> str:
         sms_provider_map(value)
+        return value
+
+    @field_validator("sauti_voice_fallback")
+    @classmethod
+    def _fallback_pairs(cls, value: str) -> str:
+        voice_fallback_map(value)
         return value
 
     @field_validator("sauti_ussd_ascii")
@@ -247,6 +278,17 @@ class Settings(BaseSettings):
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(code.strip() for code in self.sauti_languages.split(",") if code.strip())
+
+    @property
+    def voice_languages(self) -> tuple[str, ...]:
+        """The languages a caller may choose on the voice line (among those enabled)."""
+        wanted = (code.strip() for code in self.sauti_voice_languages.split(","))
+        return tuple(code for code in wanted if code and code in self.languages)
+
+    @property
+    def voice_fallback(self) -> dict[str, str]:
+        """Language -> the language whose audio stands in for its missing prompts."""
+        return voice_fallback_map(self.sauti_voice_fallback)
 
 
 class SettingsError(ValueError):
