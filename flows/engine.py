@@ -8,6 +8,12 @@ Keys: ``0`` goes back to the previous question (its page restored, its answer un
 on the first screen it stays), ``00`` goes to the main menu (a report in progress stays
 as the draft), ``98`` shows the next page of a long menu or list (after the last page,
 the first again). Anything else a node cannot take re-shows it with an error line.
+
+On the voice channel (`flows.voice`) a screen is spoken instead of shown, and the keys
+differ a little: ``*`` says the screen again; the hash key alone or silence (fed as ``""``)
+goes on past a free-text question that may be skipped, and is otherwise "no key heard";
+a list is read `flows.voice.LIST_PAGE` items at a time (``98`` for more) and offers no
+typed place name; free text is taken only as a spoken answer the gateway names.
 """
 
 from __future__ import annotations
@@ -52,6 +58,15 @@ from flows.state import (
     ret_from_list,
 )
 from flows.validators import normalize_case_number
+from flows.voice import (
+    GO_ON_KEY,
+    REPEAT_KEY,
+    SPOKEN_PREFIX,
+    VOICE,
+    VOICE_TEXTS,
+    list_page,
+    render_voice,
+)
 
 __all__ = [
     "Bundle",
@@ -119,6 +134,7 @@ class _Run:
         self.trail, self.trail_ret = state.trail, state.trail_ret
         self.effects: list[Effect] = []
         self.pending = isinstance(bundle.nodes[state.node], Action)
+        self.voice = ctx.channel == VOICE
 
     # -- state -----------------------------------------------------------------------------
 
@@ -146,7 +162,8 @@ class _Run:
         state = self.freeze()
         found = tuple(self.effects)
         if not self.pending:
-            return Step(state, found, render(self.bundle, state, self.ctx))
+            draw = render_voice if self.voice else render
+            return Step(state, found, draw(self.bundle, state, self.ctx))
         if not found:
             found = (self.effect_of(self.action()),)
         return Step(state, found, None)
@@ -272,6 +289,12 @@ class _Run:
             self.main_menu()
         elif key == BACK_KEY:
             self.back()
+        elif self.voice and key == REPEAT_KEY:
+            self.notice = None
+        elif self.voice and not isinstance(node, TextInput) and key == GO_ON_KEY:
+            self.refuse("voice.no_key")
+        elif self.voice and isinstance(node, TextInput):
+            self.feed_spoken(node, text)
         elif isinstance(node, Menu):
             self.feed_menu(node, key)
         elif isinstance(node, ListNode):
@@ -280,7 +303,23 @@ class _Run:
             self.feed_text(node, text)
 
     def refuse(self, role: str) -> None:
-        self.notice = self.bundle.texts[role]
+        self.notice = self.bundle.texts.get(role) or VOICE_TEXTS.get(role) or OPTIONAL_TEXTS[role]
+
+    def feed_spoken(self, node: TextInput, text: str) -> None:
+        """A key (or a spoken answer) at a free-text question on the voice channel: a case
+        number is typed with the keys; other free text is only a spoken answer, and the
+        hash key alone passes over a question that may be skipped."""
+        if node.validator == "case_number":
+            if text.strip() == GO_ON_KEY:
+                self.refuse("voice.no_key")
+            else:
+                self.feed_text(node, text)
+        elif text.startswith(SPOKEN_PREFIX) or (
+            node.skip is not None and text.strip() in (GO_ON_KEY, node.skip.key)
+        ):
+            self.feed_text(node, node.skip.key if not text.strip() and node.skip else text)
+        else:
+            self.refuse("voice.no_key" if not text.strip() else "invalid_choice")
 
     def feed_menu(self, node: Menu, key: str) -> None:
         option = node.keys.get(key)
@@ -321,7 +360,12 @@ class _Run:
             self.open()
             self.choose_value(node, found[number - 1][0])
             self.go(node.next)
-        elif node.other is not None and node.other.goto and number == len(found) + 1:
+        elif (
+            node.other is not None
+            and node.other.goto
+            and number == len(found) + 1
+            and not self.voice  # a caller chooses from the list: no name to type
+        ):
             self.open()
             self.go(node.other.goto)
         else:
@@ -359,10 +403,31 @@ class _Run:
         return text
 
     def more(self) -> None:
+        if self.voice:
+            self.more_spoken()
+            return
         page = layout(self.bundle, self.freeze(), self.ctx)
         if page.more:
             self.offset += max(page.shown, 1)
         elif self.offset:
+            self.offset = 0
+        else:
+            self.refuse("invalid_choice")
+            return
+        self.notice = None
+
+    def more_spoken(self) -> None:
+        """The next list page on the voice channel (after the last, the first again)."""
+        node = self.bundle.nodes[self.node]
+        items = (
+            list_items(node, {**self.extras, **self.answers}, self.ctx)
+            if isinstance(node, ListNode)
+            else ()
+        )
+        first, end, more = list_page(items, self.offset)
+        if more:
+            self.offset = end
+        elif first:
             self.offset = 0
         else:
             self.refuse("invalid_choice")

@@ -47,7 +47,7 @@ from flows.model import (
     TextInput,
 )
 from flows.places import LEVEL_NAMES, LEVELS, StaticPlaces
-from flows.render import BUDGET, CHANNELS, Page, layout
+from flows.render import BUDGET, CHANNELS, TEXT_CHANNELS, Page, layout
 from flows.sources import LANGUAGE_NAMES, list_level
 from flows.state import Context, Entry, State, Translator
 
@@ -334,7 +334,7 @@ def check_screens(
             for role in bundle.texts:
                 channel, _, node_id = role.partition(":")
                 shown = bundle.nodes.get(node_id)
-                if channel in CHANNELS and channel != ctx.channel and isinstance(shown, Shown):
+                if channel in TEXT_CHANNELS and channel != ctx.channel and isinstance(shown, Shown):
                     own = replace(ctx, channel=channel)
                     _check_node(bundle, shown, own, answers, values, report)
 

@@ -43,8 +43,10 @@ from flows.sources import list_items, list_level
 from flows.state import Context, State, Translator
 
 BUDGET = 156
-# The channels a conversation runs on (`Context.channel`).
-CHANNELS = ("ussd", "sms")
+# The channels a conversation runs on (`Context.channel`); voice screens are spoken
+# (`flows.voice`), the others shown as text.
+CHANNELS = ("ussd", "sms", "voice")
+TEXT_CHANNELS = CHANNELS[:2]
 MIN_VALUE = 8
 ELLIPSIS = "..."
 RESERVED_ITEMS = 3

@@ -28,7 +28,8 @@ class Context:
     (`State.lang`, changed by SetLanguage) picks the translator through `translators`.
     `alphabet` is what screens are spelled in: GSM-7, or plain ASCII for a network that
     cannot show GSM-7's accented letters (the budget, shortening and paging are worked out
-    on the text as spelled).
+    on the text as spelled). `record` says whether a voice caller may answer a free-text
+    question by speaking (`flows.voice`).
     """
 
     lang: str
@@ -39,6 +40,8 @@ class Context:
     languages: Sequence[str] = ("en",)
     service_code: str = ""
     alphabet: Alphabet = GSM7
+    # Voice only: free-text questions take a spoken answer (recordings on).
+    record: bool = False
 
     @property
     def translator(self) -> Translator:
