@@ -329,6 +329,20 @@ def _items(speaker: _Speaker, node: Menu | ListNode) -> None:
         speaker.option(speaker.text_prompts(bundle.texts["more"]), MORE_KEY)
 
 
+def _text_hint(speaker: _Speaker, node: TextInput, waits: str) -> None:
+    """How a free-text question is answered by phone keys."""
+    bundle = speaker.bundle
+    own = channel_key(VOICE, node.id) in bundle.texts
+    if waits == RECORD:
+        speaker.line(voice_text(bundle, "voice.record"))
+        if node.skip is not None:
+            speaker.option(speaker.text_prompts(node.skip.label), node.skip.key)
+    elif waits == GO_ON:
+        speaker.line(voice_text(bundle, "voice.go_on"))
+    elif not own:
+        speaker.line(voice_text(bundle, "voice.digits" if waits == DIGITS else "voice.needs_words"))
+
+
 def speak(bundle: Bundle, state: State, ctx: Context) -> Speech:
     """The shown node of `state` as a spoken screen."""
     node = bundle.nodes[state.node]
@@ -343,16 +357,8 @@ def speak(bundle: Bundle, state: State, ctx: Context) -> Speech:
     waits = expects(bundle, node, ctx)
     if isinstance(node, Menu | ListNode):
         _items(speaker, node)
-    elif waits == DIGITS:
-        speaker.line(voice_text(bundle, "voice.digits"))
-    elif waits == RECORD:
-        speaker.line(voice_text(bundle, "voice.record"))
-        if node.skip is not None:
-            speaker.option(speaker.text_prompts(node.skip.label), node.skip.key)
-    elif waits == GO_ON:
-        speaker.line(voice_text(bundle, "voice.go_on"))
-    elif isinstance(node, TextInput) and channel_key(VOICE, node.id) not in bundle.texts:
-        speaker.line(voice_text(bundle, "voice.needs_words"))
+    elif isinstance(node, TextInput):
+        _text_hint(speaker, node, waits)
     if isinstance(node, End):
         speaker.line(voice_text(bundle, "voice.goodbye"))
         return Speech(state.lang, FINAL, tuple(speaker.prompts))
