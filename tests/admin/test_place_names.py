@@ -51,7 +51,15 @@ def test_the_committee_form_names_places_with_their_country_s_level(
 
 
 def _upload(admin: Browser, entry: str) -> object:
-    content = catalog_path("fr").read_text(encoding="utf-8") + entry
+    """The shipped French catalog with `entry` in it: in place of the shipped entry of
+    the same place where the catalog has one, appended otherwise."""
+    content = catalog_path("fr").read_text(encoding="utf-8")
+    head = entry.split('msgstr "', 1)[0].split("\nmsgctxt", 1)[1]
+    shipped = "msgctxt" + head + 'msgstr ""\n'
+    if shipped in content:
+        content = content.replace(shipped, entry.split("\n", 2)[2], 1)
+    else:
+        content += entry
     return admin.post(
         "/admin/translations/fr",
         files={"file": ("fr.po", content.encode(), "text/x-gettext-translation")},

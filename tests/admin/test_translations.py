@@ -87,7 +87,7 @@ def test_download_gives_the_catalog_in_use(admin: Browser) -> None:
 def test_a_broken_placeholder_is_refused_naming_the_msgid(
     admin: Browser, db: sessionmaker[Session]
 ) -> None:
-    response = check(admin, french_with("Dossier {case}.", "Dossier {cas}."))
+    response = check(admin, french_with("Dossier {case}. Tapez", "Dossier {cas}. Tapez"))
     assert response.status_code == 422  # type: ignore[attr-defined]
     body = response.text  # type: ignore[attr-defined]
     assert "refused" in body

@@ -99,7 +99,7 @@ def test_an_upload_changes_the_screen_and_the_download(
 def test_a_broken_placeholder_is_refused_naming_the_msgid(
     app_client: TestClient, admin: dict[str, str], db: sessionmaker[Session]
 ) -> None:
-    content = french_with("Dossier {case}.", "Dossier {numero}.")
+    content = french_with("Dossier {case}. Tapez", "Dossier {numero}. Tapez")
     response = app_client.post("/api/v1/translations/fr", content=content, headers={**admin, **PO})
     assert response.status_code == 422
     body = response.json()
