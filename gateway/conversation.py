@@ -156,19 +156,29 @@ class Conversation:
             return ASCII
         return GSM7
 
+    def languages_of(self, msg: InboundMessage) -> tuple[str, ...]:
+        """The languages a caller may choose: on the voice line only those it speaks."""
+        offered = self.languages_for(msg.region)
+        if msg.channel is not Channel.VOICE:
+            return offered
+        voice = self.rt.settings.voice_languages
+        return tuple(code for code in offered if code in voice) or voice
+
     def context(self, msg: InboundMessage, lang: str) -> Context:
         country = (msg.region or "").lower() or None
         if country is not None and self.rt.places.get(country) is None:
             country = None
+        settings = self.rt.settings
         return Context(
             lang=lang,
             translators=self.rt.catalogs.translator,
             channel=msg.channel.screens,
             places=self.rt.places,
             country=country,
-            languages=self.languages_for(msg.region),
-            service_code=self.rt.settings.sauti_service_code,
+            languages=self.languages_of(msg),
+            service_code=settings.sauti_service_code,
             alphabet=self.alphabet(msg),
+            record=msg.channel is Channel.VOICE and settings.sauti_voice_recording,
         )
 
     # -- one hop -------------------------------------------------------------------------
@@ -280,8 +290,13 @@ class Conversation:
         restarted: bool = False,
     ) -> tuple[Record, Step]:
         language = await self._language(msg.pseudonym, load.language)
+        if msg.channel is Channel.VOICE and language not in self.languages_of(msg):
+            # A language the voice line does not speak: the caller chooses one it does.
+            language = None
         draft = load.draft
         lang = language or self.first_language(msg.region, hint)
+        if msg.channel is Channel.VOICE and lang not in self.languages_of(msg):
+            lang = self.languages_of(msg)[0]
         ctx = self.context(msg, lang)
         step = engine.start(
             self.rt.bundle,
@@ -347,11 +362,10 @@ class Conversation:
     async def _save(self, msg: InboundMessage, record: Record, screen: Screen, hop: str) -> None:
         reply = ("E" if screen.final else "C") + screen.text
         settings = self.rt.settings
-        ttl = (
-            settings.sauti_ussd_session_ttl
-            if msg.channel is Channel.USSD
-            else settings.sauti_sms_session_ttl
-        )
+        ttl = {
+            Channel.USSD: settings.sauti_ussd_session_ttl,
+            Channel.VOICE: settings.sauti_voice_session_ttl,
+        }.get(msg.channel, settings.sauti_sms_session_ttl)
         _name_the_draft(record)
         draft = record.state.draft()
         change = None

@@ -8,17 +8,21 @@ from enum import StrEnum
 
 class Channel(StrEnum):
     """How a message came in. WhatsApp is a conversation like SMS (the same flows, screens
-    and keywords) with a session and an inbound allowance of its own."""
+    and keywords) with a session and an inbound allowance of its own. A voice call is a
+    conversation of its own too, one key press a hop, its screens spoken."""
 
     USSD = "ussd"
     SMS = "sms"
     WHATSAPP = "whatsapp"
+    VOICE = "voice"
 
     @property
     def screens(self) -> str:
         """The channel whose screens it is shown (`flows.render.CHANNELS`): a WhatsApp
-        message reads the SMS screens."""
-        return "ussd" if self is Channel.USSD else "sms"
+        message reads the SMS screens; a call hears its own (`flows.voice`)."""
+        if self is Channel.WHATSAPP:
+            return "sms"
+        return self.value
 
 
 class SessionEvent(StrEnum):

@@ -1,0 +1,199 @@
+"""What the voice providers share: a call's turns, the keys pressed, one hop of the
+conversation, and the prompts' addresses. Each provider writes its own XML around it
+(`twilio/voice.py`: TwiML, `africastalking/voice.py`: AT's voice XML).
+
+A call is a conversation like an SMS one (one input a hop), kept under the call's id. Every
+answer names the turn that comes next in the address the provider posts back to
+(``?t=3``), so a provider's retry of the same request is the same hop, answered from the
+session store, with no second effect. When nothing is pressed the provider follows the
+answer's fallback address (``?t=3&q=1``, silences in a row); past `SAUTI_VOICE_SILENCES`
+the caller hears goodbye, and their unfinished report stays for the next call (by
+pseudonym, as on USSD). The language just spoken travels too (``&l=sw``), so the goodbye
+and the apology are said in it without reading the session.
+
+No phone number leaves the edge: the caller's number becomes a pseudonym here (a caller
+whose number is withheld gets one of the call alone, sharing nothing with anybody), and
+travels on only as `InboundMessage.contact`, for the SMS news a caller may ask for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlencode
+
+from fastapi import Request
+
+from flows.voice import FINAL, PAUSE, VOICE_TEXTS, Speech, text_stem
+from gateway.channels.host import Replier, Services
+from gateway.inbound import Channel, InboundMessage, SessionEvent
+
+log = logging.getLogger(__name__)
+
+MAX_TURN = 10_000
+_KEYS = re.compile(r"[0-9*#]{0,64}")
+_LANG = re.compile(r"[a-z]{2,3}")
+REFUSED_KEYS = "?"  # what a key press that no phone sends is fed as: a wrong choice
+
+
+class PromptFiles(Protocol):
+    """Which language folder plays a prompt (`gateway.prompts.index.PromptIndex`)."""
+
+    def where(self, lang: str, file: str) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Where a request stands in its call: the turn it answers, the silences in a row that
+    led to it, the language last spoken, and whether it brings a spoken answer."""
+
+    number: int = 0
+    silences: int = 0
+    lang: str | None = None
+    spoken: bool = False
+
+
+def _count(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and len(value) < 6 else 0
+
+
+def read_turn(request: Request) -> Turn:
+    """The turn a provider's request names in its address (nonsense reads as turn 0)."""
+    query = request.query_params
+    lang = query.get("l") or ""
+    return Turn(
+        number=min(_count(query.get("t")), MAX_TURN),
+        silences=min(_count(query.get("q")), 99),
+        lang=lang if _LANG.fullmatch(lang) else None,
+        spoken=query.get("r") == "1",
+    )
+
+
+def turn_query(
+    token: str | None, turn: int, lang: str, *, silences: int = 0, spoken: bool = False
+) -> str:
+    """The query of the address the provider posts the next turn to."""
+    pairs: list[tuple[str, str]] = []
+    if token:
+        pairs.append(("token", token))
+    pairs += [("t", str(turn)), ("l", lang)]
+    if silences:
+        pairs.append(("q", str(silences)))
+    if spoken:
+        pairs.append(("r", "1"))
+    return urlencode(pairs)
+
+
+def keys(raw: str) -> str:
+    """The keys pressed, as the engine takes them: digits, ``*``; the hash key that ended
+    the input dropped; anything no keypad sends becomes a wrong choice."""
+    cleaned = raw.strip()
+    if not _KEYS.fullmatch(cleaned):
+        return REFUSED_KEYS
+    return cleaned.rstrip("#") if cleaned != "#" else ""
+
+
+def caller(
+    runtime: Services, number: str, call_id: str, region: str | None
+) -> tuple[str, str | None, str | None]:
+    """(pseudonym, region, contact) of the caller: a number's pseudonym, or for a caller
+    whose number is withheld one of this call alone (no contact to send news to)."""
+    digits = sum(char.isdigit() for char in number)
+    if digits < 7:
+        return runtime.crypto.pseudonym(f"withheld-call|{call_id}"), None, None
+    pseudonym, found = runtime.pseudonyms(number, region)
+    return pseudonym, found, number
+
+
+def call_message(
+    runtime: Services,
+    *,
+    provider: str,
+    call_id: str,
+    number: str,
+    turn: Turn,
+    pressed: str | None,
+    region: str | None = None,
+) -> InboundMessage:
+    """The hop of one request: no input on the call's first, ``""`` for silence (or the
+    hash key alone), else the keys pressed."""
+    pseudonym, found, contact = caller(runtime, number, call_id, region)
+    call = hashlib.sha256(f"{provider}|{call_id}".encode()).hexdigest()[:32]
+    if turn.number == 0 and not pressed:
+        inputs: tuple[str, ...] = ()
+    else:
+        inputs = (keys(pressed or ""),)
+    return InboundMessage(
+        channel=Channel.VOICE,
+        provider=provider,
+        event=SessionEvent.NEW if not inputs else SessionEvent.RESUME,
+        session_key=f"voice:{call}",
+        pseudonym=pseudonym,
+        region=found,
+        inputs=inputs,
+        message_id=f"{call}:{turn.number}:{turn.silences}:{int(turn.spoken)}",
+        contact=contact,
+        network_region=region,
+    )
+
+
+def fixed_speech(lang: str, role: str) -> Speech:
+    """A final spoken screen of one voice text with no placeholder (the apology, goodbye
+    after silence): its prompt is named by its English text, as in every bundle."""
+    return Speech(lang, FINAL, (text_stem(VOICE_TEXTS[role], 0),))
+
+
+async def answer(
+    runtime: Services,
+    conversation: Replier,
+    msg: InboundMessage,
+    turn: Turn,
+) -> Speech:
+    """The spoken answer to one request: goodbye past the silences allowed, else the
+    conversation's next screen; an apology when the service fails (the caller's report,
+    if any, stays as their draft)."""
+    settings = runtime.settings
+    lang = turn.lang or settings.sauti_default_language
+    if turn.silences > settings.sauti_voice_silences:
+        return fixed_speech(lang, "voice.silent")
+    started = time.perf_counter()
+    try:
+        screen = await conversation.hop(msg)
+        speech = Speech.parse(screen.text)
+    except Exception:
+        log.exception("voice hop failed")
+        runtime.metrics.errors.labels(where="voice").inc()
+        return fixed_speech(lang, "voice.unavailable")
+    runtime.metrics.hops.labels(channel="voice", provider=msg.provider).inc()
+    runtime.metrics.hop_seconds.labels(channel="voice").observe(time.perf_counter() - started)
+    return speech
+
+
+def prompt_urls(base_url: str, speech: Speech, files: PromptFiles | None) -> list[str | None]:
+    """The address of each prompt in order (None for a pause); a prompt no language folder
+    has is left out and counted."""
+    base = base_url.rstrip("/")
+    urls: list[str | None] = []
+    for prompt in speech.prompts:
+        if prompt == PAUSE:
+            urls.append(None)
+            continue
+        lang, _, stem = prompt.rpartition("/")
+        lang = lang or speech.lang
+        file = stem + ".wav"
+        folder = files.where(lang, file) if files is not None else lang
+        if folder is None:
+            log.warning("voice prompt %s missing in %s", file, lang)
+            continue
+        urls.append(f"{base}/voice/prompts/{folder}/{file}")
+    return urls
+
+
+def plays(urls: Sequence[str | None]) -> list[str]:
+    """The addresses alone, without pauses (for XML that has no pause)."""
+    return [url for url in urls if url is not None]
