@@ -32,6 +32,7 @@ from storage.models.outbox import (
 from storage.models.places import PARENT_LEVEL, Level, Location
 from storage.models.prefs import NumberPrefs
 from storage.models.users import FREE_TEXT_ROLES, AuditEntry, Role, User
+from storage.models.voice import PromptSource, PromptStatus, VoicePrompt
 
 __all__ = [
     "FREE_TEXT_ROLES",
@@ -60,10 +61,13 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Outcome",
+    "PromptSource",
+    "PromptStatus",
     "Provider",
     "RecipientKind",
     "Role",
     "Severity",
     "Status",
     "User",
+    "VoicePrompt",
 ]

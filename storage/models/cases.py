@@ -69,6 +69,7 @@ class Channel(StrEnum):
     SMS = "sms"
     WEB = "web"
     WHATSAPP = "whatsapp"
+    VOICE = "voice"
 
 
 class EventKind(StrEnum):
