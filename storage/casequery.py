@@ -58,6 +58,7 @@ class CaseFilter:
     created_from: datetime | None = None
     created_to: datetime | None = None
     number: str | None = None
+    channel: str | None = None
 
 
 def _province_clause(session: Session, code: str) -> ColumnElement[bool] | None:
@@ -92,6 +93,7 @@ def clauses(session: Session, where: CaseFilter) -> list[ColumnElement[bool]] | 
         (Case.status, where.status),
         (Case.category, where.category),
         (Case.severity, where.severity),
+        (Case.channel, where.channel),
     ):
         if value is not None:
             found.append(column == value)

@@ -53,6 +53,7 @@ from storage.models import (
     CaseAssignment,
     CaseEvent,
     Category,
+    Channel,
     Outcome,
     Severity,
     Status,
@@ -111,6 +112,7 @@ class Filters:
     created_from: str = ""
     created_to: str = ""
     q: str = ""
+    channel: str = ""
 
     def where(self) -> CaseFilter:
         """The filter, or a 400 saying which value is wrong."""
@@ -128,6 +130,7 @@ class Filters:
             created_from=None if start is None else datetime.combine(start, time.min, UTC),
             created_to=None if end is None else datetime.combine(end, time.max, UTC),
             number=number,
+            channel=_choice("channel", self.channel, Channel),
         )
 
     def query(self, **extra: Any) -> str:
@@ -146,8 +149,11 @@ def filters(
     created_from: Field = "",
     created_to: Field = "",
     q: Field = "",
+    channel: Field = "",
 ) -> Filters:
-    return Filters(status, category, severity, province, committee, created_from, created_to, q)
+    return Filters(
+        status, category, severity, province, committee, created_from, created_to, q, channel
+    )
 
 
 FiltersDep = Annotated[Filters, Depends(filters)]
@@ -176,6 +182,7 @@ def _list_view(runtime: Runtime, where: CaseFilter, page: int) -> dict[str, Any]
                 "severity": case.severity,
                 "status": case.status,
                 "outcome": case.outcome,
+                "channel": case.channel,
                 "place": None if case.location is None else case.location.name,
                 "committees": held.get(case.id, []),
                 "created_at": case.created_at,
@@ -213,6 +220,7 @@ async def case_list(
         statuses=list(Status),
         categories=list(Category),
         severities=list(Severity),
+        channels=list(Channel),
         may_export_text=viewer.role in FREE_TEXT_ROLES,
         **view,
     )

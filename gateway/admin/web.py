@@ -52,6 +52,20 @@ def _date(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return "" if value is None else value.strftime(fmt)
 
 
+# How each channel a report may come by is named on the console's pages.
+CHANNEL_NAMES = {
+    "ussd": "USSD",
+    "sms": "SMS",
+    "whatsapp": "WhatsApp",
+    "voice": "Voice",
+    "web": "Web",
+}
+
+
+def channel_name(code: str) -> str:
+    return CHANNEL_NAMES.get(code, code)
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -62,6 +76,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["case_number"] = casenumber.display
     env.filters["when"] = _date
+    env.filters["channel_name"] = channel_name
     env.globals["may"] = may
     return env
 

@@ -270,3 +270,39 @@ def test_any_search_text_is_digits_nothing_or_refused(typed: str) -> None:
 def test_a_number_with_any_separators_searches_for_itself(number: str, sep: str) -> None:
     typed = sep.join((number[:3], number[3:6], number[6:]))
     assert number_prefix(typed.upper()) == number
+
+
+def test_list_and_case_page_show_the_channel_and_the_list_filters_by_it(
+    browser: Callable[[str], Browser], settings: Settings, db: sessionmaker[Session]
+) -> None:
+    crypto = load_crypto(settings)
+    rng = random.Random(31)
+    numbers = {}
+    with db.begin() as session:
+        for channel in ("ussd", "voice", "whatsapp"):
+            case = create_report(
+                session=session,
+                crypto=crypto,
+                pseudonym=crypto.pseudonym("+243990000044"),
+                channel=channel,
+                language="sw",
+                answers={"category": "other", "when": "week"},
+                contact_e164=None,
+                flow_version="v1",
+                rng=rng,
+                now=T0,
+            )
+            numbers[channel] = case.number
+    analyst = browser("analyst")
+    page = analyst.get("/admin/cases")
+    assert page.status_code == 200
+    assert "<th>Channel</th>" in page.text
+    assert '<span class="badge channel voice">Voice</span>' in page.text
+    assert '<span class="badge channel whatsapp">WhatsApp</span>' in page.text
+    assert '<option value="voice">Voice</option>' in page.text
+    only_voice = analyst.get("/admin/cases?channel=voice")
+    assert listed(only_voice.text) == [numbers["voice"]]
+    assert '<option value="voice" selected>Voice</option>' in only_voice.text
+    assert analyst.get("/admin/cases?channel=fax").status_code == 400
+    case_page = analyst.get(f"/admin/cases/{numbers['voice']}")
+    assert '<span class="badge channel voice">Voice</span>, in sw' in case_page.text
