@@ -95,15 +95,22 @@ def encode(mono: Samples) -> bytes:
 def prepare(data: bytes) -> Audio:
     """The prompt `data` becomes (see the module's text); raise AudioProblem when it is not
     audio, empty, longer than `MAX_SECONDS` or silent."""
-    samples, rate = _read(data)
-    if samples.size == 0 or len(samples) == 0:
+    found, rate = _read(data)
+    if found.size == 0 or len(found) == 0:
         raise AudioProblem("the recording is empty: it holds no sound")
-    if not np.all(np.isfinite(samples)):
+    return from_samples(found.mean(axis=1), rate)
+
+
+def from_samples(mono: Samples, rate: int) -> Audio:
+    """Mono samples in [-1, 1] at `rate` as a prompt; AudioProblem as for `prepare`."""
+    if len(mono) == 0:
+        raise AudioProblem("the recording is empty: it holds no sound")
+    if not np.all(np.isfinite(mono)):
         raise AudioProblem("the recording holds invalid samples")
-    seconds = len(samples) / rate
+    seconds = len(mono) / rate
     if seconds > MAX_SECONDS:
         raise AudioProblem(f"the recording is too long: {seconds:.1f} s, at most {MAX_SECONDS} s")
-    mono = _resample(samples.mean(axis=1), rate)
+    mono = _resample(mono, rate)
     if len(mono) == 0 or float(np.max(np.abs(mono))) < SILENT_PEAK:
         raise AudioProblem("the recording is silent: nothing can be heard in it")
     mono, loudness = _normalise(mono)
@@ -116,4 +123,14 @@ def prepare(data: bytes) -> Audio:
     )
 
 
-__all__ = ["MAX_SECONDS", "RATE", "TARGET_LUFS", "AudioProblem", "encode", "prepare"]
+__all__ = [
+    "MAX_SECONDS",
+    "RATE",
+    "TARGET_LUFS",
+    "Audio",
+    "AudioProblem",
+    "Samples",
+    "encode",
+    "from_samples",
+    "prepare",
+]
