@@ -31,6 +31,7 @@ from storage.models.outbox import (
 )
 from storage.models.places import PARENT_LEVEL, Level, Location
 from storage.models.prefs import NumberPrefs
+from storage.models.recordings import CallRecording, RecordingStatus
 from storage.models.users import FREE_TEXT_ROLES, AuditEntry, Role, User
 from storage.models.voice import PromptSource, PromptStatus, VoicePrompt
 
@@ -41,6 +42,7 @@ __all__ = [
     "AssignmentReason",
     "AuditEntry",
     "BundleStatus",
+    "CallRecording",
     "Case",
     "CaseAssignment",
     "CaseEvent",
@@ -65,6 +67,7 @@ __all__ = [
     "PromptStatus",
     "Provider",
     "RecipientKind",
+    "RecordingStatus",
     "Role",
     "Severity",
     "Status",
