@@ -384,7 +384,7 @@ def web(host: str, port: int | None, workers: int, forwarded_allow_ips: str) -> 
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:
     """Run jobs from every queue."""
-    from gateway.channels.registry import senders
+    from gateway.channels.registry import recorders, senders
     from storage import redis_connect
     from workers import context
     from workers.supervise import run_worker
@@ -398,7 +398,7 @@ def worker(burst: bool) -> None:
             embedded.stop()
         raise click.ClickException(str(exc)) from None
     connection = redis_connect.connect(settings.redis_url)
-    context.use(context.build(settings, senders=chosen))
+    context.use(context.build(settings, senders=chosen, recorders=recorders(settings)))
     try:
         run_worker(settings=settings, connection=connection, burst=burst)
     finally:

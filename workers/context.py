@@ -1,6 +1,7 @@
 """What a job needs (database, keys, Redis, catalogs, the senders), built once per worker
 process. The senders are handed in by whoever starts the worker (`sauti worker` builds
-them from `gateway.channels.registry`): this package knows no provider."""
+them from `gateway.channels.registry`), and so are the recorders that fetch spoken answers:
+this package knows no provider."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from storage.privacy import Crypto
 from storage.settings import Settings
 from workers.outbound import Sender, Senders
 from workers.ratelimit import RateLimit
+from workers.recorders import Recorders
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class WorkerContext:
     crypto: Crypto
     redis: redis.Redis
     senders: Senders
+    recorders: Recorders = field(default_factory=Recorders)
     live: LiveCatalogs = field(init=False)
     rate_limits: dict[str, RateLimit] = field(init=False)
 
@@ -128,7 +131,9 @@ def live_catalogs(sessions: sessionmaker[Session], settings: Settings) -> Catalo
     return live_for(settings).refresh(sessions)
 
 
-def build(settings: Settings, *, senders: Senders) -> WorkerContext:
+def build(
+    settings: Settings, *, senders: Senders, recorders: Recorders | None = None
+) -> WorkerContext:
     connection = redis_connect.connect(settings.redis_url)
     return WorkerContext(
         settings=settings,
@@ -136,6 +141,7 @@ def build(settings: Settings, *, senders: Senders) -> WorkerContext:
         crypto=load_crypto(settings),
         redis=connection,
         senders=senders,
+        recorders=recorders or Recorders(),
     )
 
 
