@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -16,6 +16,10 @@ from gateway.services import ensure_redis, setup_logging
 from storage.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from flows.engine import Bundle
+    from gateway.prompts.publishing import Shortfall
     from storage.privacy import Crypto
 
 log = logging.getLogger("sauti")
@@ -32,7 +36,7 @@ def _settings() -> Settings:
     return settings
 
 
-@click.group(help="Sauti: anonymous incident reporting by USSD and SMS.")
+@click.group(help="Sauti: anonymous incident reporting by USSD, SMS, WhatsApp and voice.")
 def main() -> None:
     """The command group."""
 
@@ -126,7 +130,31 @@ def flows_lint(files: tuple[Path, ...], languages: str | None) -> None:
 
     settings = _settings()
     langs = [c.strip() for c in (languages or settings.sauti_languages).split(",") if c.strip()]
-    sys.exit(lint.run(list(files), langs, templates=sms_templates()))
+    code = lint.run(list(files), langs, templates=sms_templates())
+    if code == 0:
+        _print_prompt_coverage(settings, files)
+    sys.exit(code)
+
+
+def _print_prompt_coverage(settings: Settings, files: tuple[Path, ...]) -> None:
+    """The voice prompts each voice language has of the linted flows (from the database)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from flows.loader import load_bundle, texts_with
+    from gateway.prompts.needed import coverages, load_sources
+
+    if not settings.voice_languages:
+        return
+    bundle = load_bundle(texts_with(files))
+    try:
+        with database(settings) as sessions, sessions() as session:
+            found = coverages(session, settings, load_sources(session, settings, bundle=bundle))
+    except SQLAlchemyError as exc:
+        click.echo(f"voice prompts: cannot read the database ({type(exc).__name__})")
+        return
+    click.echo("voice prompts:")
+    for coverage in found.values():
+        click.echo("  " + coverage.line())
 
 
 @flows.command("publish")
@@ -137,7 +165,8 @@ def flows_lint(files: tuple[Path, ...], languages: str | None) -> None:
 def flows_publish(files: tuple[Path, ...], note: str) -> None:
     """Publish flow files (others stay as published); sessions in progress keep their version."""
     from flows import lint
-    from flows.loader import bundle_version, shipped_texts
+    from flows.loader import bundle_version, load_bundle, shipped_texts
+    from gateway.prompts.publishing import refusal
     from gateway.templates import sms_templates
     from storage import flowstore
 
@@ -149,10 +178,98 @@ def flows_publish(files: tuple[Path, ...], note: str) -> None:
         if lint.run_texts(texts, list(settings.languages), templates=sms_templates()) != 0:
             raise click.ClickException("not published: fix the lint errors above")
         version = bundle_version(texts)
+        short = _voice_shortfalls(session, settings, load_bundle(texts))
+        if short:
+            raise click.ClickException(refusal(short))
         flowstore.publish_bundle(
             session=session, texts=texts, version=version, note=note, created_by="cli", now=_now()
         )
     click.echo(f"published version {version[:12]}")
+
+
+def _voice_shortfalls(session: Session, settings: Settings, bundle: Bundle) -> list[Shortfall]:
+    """What publishing `bundle` would leave unplayable on the voice line (and synthesise
+    what text-to-speech can first): `gateway.prompts.publishing`."""
+    from gateway.prompts import publishing
+    from gateway.prompts.needed import load_sources
+
+    return publishing.check(session, settings, load_sources(session, settings), bundle)
+
+
+# -- the voice line's prompts ----------------------------------------------------------------
+
+
+@main.group()
+def voice() -> None:
+    """The voice line's audio prompts."""
+
+
+@voice.command("build")
+@click.option(
+    "--language",
+    "languages",
+    multiple=True,
+    help="A language to build (repeatable; default: every language of SAUTI_LANGUAGES).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Synthesise every text-to-speech prompt again (never a recording).",
+)
+@click.option(
+    "--kit",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where recording kits go, one folder per language (default: var/voice-kit).",
+)
+def voice_build(languages: tuple[str, ...], force: bool, kit: Path | None) -> None:
+    """Synthesise the missing or outdated prompts of each language text-to-speech speaks
+    (sw, fr, en), and write a recording kit for the others."""
+    import time
+
+    from gateway.prompts.build import build
+
+    settings = _settings()
+    unknown = [code for code in languages if code not in settings.languages]
+    if unknown:
+        raise click.ClickException(
+            f"not a language of SAUTI_LANGUAGES: {', '.join(unknown)} "
+            f"(enabled: {', '.join(settings.languages)})"
+        )
+    started = time.perf_counter()
+    with database(settings) as sessions:
+        found = build(sessions, settings, languages, force=force, kit=kit)
+    for built in found:
+        click.echo(built.line())
+    total = sum(built.built for built in found)
+    click.echo(f"{total} prompts built in {time.perf_counter() - started:.1f} s")
+
+
+@voice.command("lint")
+def voice_lint() -> None:
+    """Print each voice language's prompt coverage; fail when a language offered by voice
+    has prompts that cannot be played (missing, and not in its fallback language)."""
+    from gateway.prompts.needed import coverages, load_sources
+
+    settings = _settings()
+    if not settings.voice_languages:
+        click.echo("no language is offered by voice (SAUTI_VOICE_LANGUAGES is empty)")
+        return
+    with database(settings) as sessions, sessions() as session:
+        found = coverages(session, settings, load_sources(session, settings))
+    failed = []
+    for coverage in found.values():
+        click.echo(coverage.line())
+        if coverage.unplayable:
+            failed.append(f"{coverage.language} ({coverage.unplayable})")
+    if failed:
+        click.echo(
+            "prompts that cannot be played: " + ", ".join(failed) + ". Run `sauti voice build`"
+            " where text-to-speech speaks the language; record the others from the kit it"
+            " writes, or set SAUTI_VOICE_FALLBACK",
+            err=True,
+        )
+        sys.exit(1)
 
 
 @main.group()
@@ -278,7 +395,10 @@ def retention_run(dry_run: bool) -> None:
                 counts = store.due_counts(session=session, before=before, now=now)
         else:
             crypto = _checked_crypto(settings)
-            counts = store.purge_expired(sessions=sessions, crypto=crypto, days=days, now=now)
+            unlinked = now - timedelta(seconds=settings.sauti_draft_ttl)
+            counts = store.purge_expired(
+                sessions=sessions, crypto=crypto, days=days, now=now, unlinked_before=unlinked
+            )
     verb = "would be purged" if dry_run else "purged"
     click.echo(
         f"{counts.cases} cases closed before {before:%Y-%m-%d} {verb}: "

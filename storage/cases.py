@@ -18,7 +18,7 @@ from sqlalchemy import CursorResult, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage import casenumber
+from storage import casenumber, recordings
 from storage.assignments import (
     active_assignments,
     assign,
@@ -265,6 +265,7 @@ def create_report(
     if report.place_code is not None and location_id is None:
         data["unknown_place_code"] = report.place_code
     session.add(_event(case.id, EventKind.RECEIVED, at=now, actor=REPORTER, data=data))
+    recordings.link(session=session, case_id=case.id, text=report.description, channel=channel)
     session.flush()
     return case
 
@@ -363,6 +364,7 @@ def add_information(
             raise
         return earlier
     case.updated_at = at
+    recordings.link(session=session, case_id=case.id, text=text, channel=channel)
     session.flush()
     return event
 

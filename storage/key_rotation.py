@@ -22,7 +22,14 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Row, delete, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from storage.models import Case, CaseEvent, CommitteeMember, NumberPrefs, OutboxMessage
+from storage.models import (
+    CallRecording,
+    Case,
+    CaseEvent,
+    CommitteeMember,
+    NumberPrefs,
+    OutboxMessage,
+)
 from storage.privacy import Crypto, DecryptionFailed
 from storage.users import audit
 
@@ -33,6 +40,7 @@ ENCRYPTED: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (Case, ("place_text_enc", "description_enc", "contact_enc")),
     (CaseEvent, ("body_enc",)),
     (OutboxMessage, ("to_enc", "body_enc")),
+    (CallRecording, ("url_enc", "audio_enc")),
 )
 
 

@@ -5,7 +5,9 @@ pseudonym (replaced by a random value that links to no number), the text of ever
 (notes, messages, added information, closing notes), and the number and text of every SMS
 about the case. What stays: category, hazard, severity, status, outcome, place, dates,
 channel, language and the event history without its text, so every statistic comes out
-the same after a purge as before. Each purged case gets a `purged` event.
+the same after a purge as before. Each purged case gets a `purged` event. The case's
+spoken answers (`storage.recordings`) go with its description; recordings no case took
+(an abandoned call) go once their draft could no longer be submitted.
 
 Work goes in batches, one transaction each, and each batch writes one audit entry with its
 counts. Two runs at once share the work: on PostgreSQL a batch locks its cases and skips
@@ -22,6 +24,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, case, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import recordings
 from storage.db import expire_loaded
 from storage.models import (
     Case,
@@ -228,13 +231,11 @@ def purge_batch(
         messages=_erase_messages(session, crypto, ids, now),
     )
     expire_loaded(session, CaseEvent)
-    audit(
-        session=session,
-        actor=ACTOR,
-        action=ACTION,
-        now=now,
-        data={**done.as_dict(), "retention_days": days},
-    )
+    data: dict[str, Any] = {**done.as_dict(), "retention_days": days}
+    spoken = recordings.erase_for_cases(session=session, case_ids=ids, now=now)
+    if spoken:
+        data["recordings"] = spoken
+    audit(session=session, actor=ACTOR, action=ACTION, now=now, data=data)
     return found, done
 
 
@@ -245,8 +246,10 @@ def purge_expired(
     days: int,
     now: datetime,
     batch: int = BATCH,
+    unlinked_before: datetime | None = None,
 ) -> Purged:
-    """Purge every case closed more than `days` days before `now`, one batch per transaction.
+    """Purge every case closed more than `days` days before `now`, one batch per transaction;
+    with `unlinked_before`, erase the recordings made before it that no case took.
 
     Safe to stop at any point and to run again: a purged case is never purged twice.
     """
@@ -262,4 +265,6 @@ def purge_expired(
             break
     with sessions.begin() as session:
         total.messages += erase_old_answers(session=session, crypto=crypto, now=now)
+        if unlinked_before is not None:
+            recordings.erase_unlinked(session=session, before=unlinked_before, now=now)
     return total
