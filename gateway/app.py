@@ -15,6 +15,7 @@ from gateway import admin, health
 from gateway.api import router as api
 from gateway.channels.registry import ROUTERS
 from gateway.conversation import Conversation
+from gateway.prompts.serve import router as prompts
 from gateway.runtime import REFRESH_SECONDS, Runtime, build_runtime
 from storage.settings import Settings, load_settings
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(api)
+    app.include_router(prompts)
     app.add_exception_handler(RequestValidationError, _validation_error)
     known = settings or (runtime.settings if runtime is not None else load_settings())
     admin.install(app, https=known.https)

@@ -26,7 +26,9 @@ from flows import lint as flow_lint
 from flows import safeyaml
 from flows.i18n import Catalogs
 from flows.lint import LintReport
-from flows.loader import bundle_version, shipped_texts
+from flows.loader import bundle_version, load_bundle, shipped_texts
+from gateway.prompts import publishing
+from gateway.prompts.needed import Sources
 from gateway.runtime import Runtime
 from gateway.templates import sms_templates
 from storage import flowstore
@@ -330,6 +332,12 @@ def _publish_row(
         if action == "flows.rollback" and row.published_at is None:
             raise FlowAdminError("only a version published before can be rolled back to", 409)
         previous = flowstore.published_version(session=session)
+        if action == "flows.publish":
+            current = Sources(runtime.bundle, runtime.catalogs, runtime.places)
+            bundle = load_bundle(row.texts)
+            short = publishing.check(session, runtime.settings, current, bundle)
+            if short:
+                raise FlowAdminError(publishing.refusal(short), 409)
         flowstore.publish_bundle(
             session=session,
             texts=row.texts,
@@ -355,8 +363,10 @@ async def publish(
 ) -> str | None:
     """Make `version` the published one; return the one it replaced.
 
-    A version is published only after a clean lint; a rollback goes back to a version that
-    was published before, lint or not, since it is the way out of a bad publication. The
+    A version is published only after a clean lint, and only when it leaves no language
+    of the voice line with new prompts it cannot play (`gateway.prompts.publishing`); a
+    rollback goes back to a version that was published before, lint or not, since it is
+    the way out of a bad publication. The
     runtime of this process switches at once; other processes on their next refresh.
     """
     found = await runtime.db(get_version, runtime, version)

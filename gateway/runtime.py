@@ -21,6 +21,8 @@ from flows.i18n import Catalogs
 from flows.loader import load_bundle, shipped_bundle
 from gateway.metrics import Metrics
 from gateway.phones import Pseudonyms
+from gateway.prompts.index import PromptIndex
+from gateway.prompts.needed import Sources
 from storage import flowstore, redis_connect, translations
 from storage.db import make_engine, make_sessionmaker
 from storage.keys import load_crypto
@@ -56,6 +58,7 @@ class Runtime:
     bundle: Bundle
     pseudonyms: Pseudonyms
     bundles: dict[str, Bundle] = field(default_factory=dict)
+    voice_prompts: PromptIndex = field(default_factory=PromptIndex)
     rng: random.Random = field(default_factory=random.SystemRandom)
     inline_db: bool = False
     places_loaded_at: float = 0.0
@@ -89,8 +92,8 @@ class Runtime:
         return bundle
 
     async def refresh(self) -> None:
-        """Pick up a newly published bundle, uploaded catalogs and, every minute, newly
-        imported places.
+        """Pick up a newly published bundle, uploaded catalogs, published voice prompts and,
+        every minute, newly imported places.
 
         Compiling flows and loading the place tree cost far more than a hop, so each is done
         only when it may have changed: the bundle when its published version differs, the
@@ -105,6 +108,13 @@ class Runtime:
             self.places_loaded_at = time.monotonic()
         if catalogs is not None:
             self.catalogs, self.catalogs_stamp = catalogs
+        await self.db(self.refresh_prompts)
+
+    def refresh_prompts(self) -> bool:
+        """Read the published prompts' digests (one small query) into `voice_prompts`."""
+        with self.sessions() as session:
+            sources = Sources(self.bundle, self.catalogs, self.places)
+            return self.voice_prompts.refresh(session, sources)
 
     def _read_current(
         self, places_due: bool
@@ -169,7 +179,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
     )
     crypto = load_crypto(settings)
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         crypto=crypto,
         sessions=sessions,
@@ -187,4 +197,7 @@ def build_runtime(settings: Settings) -> Runtime:
         inline_db=settings.db_url.startswith("sqlite"),
         bundles={bundle.version: bundle},
         places_loaded_at=time.monotonic(),
+        voice_prompts=PromptIndex(settings.voice_fallback, sessions),
     )
+    runtime.refresh_prompts()
+    return runtime

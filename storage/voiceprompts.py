@@ -234,6 +234,22 @@ class Coverage:
         return text
 
 
+def published_stored(*, session: Session) -> dict[str, dict[str, Stored]]:
+    """Language -> file -> what is published of it, for every language in one query."""
+    query = select(
+        VoicePrompt.language,
+        VoicePrompt.file,
+        VoicePrompt.text,
+        VoicePrompt.source,
+        VoicePrompt.sha256,
+        VoicePrompt.duration_ms,
+    ).where(VoicePrompt.status == PromptStatus.PUBLISHED)
+    found: dict[str, dict[str, Stored]] = {}
+    for language, file, text, source, digest, duration in session.execute(query):
+        found.setdefault(language, {})[file] = Stored(text, source, digest, duration)
+    return found
+
+
 def stored(*, session: Session, language: str) -> dict[str, Stored]:
     """File -> what is published of it, for one language."""
     return {

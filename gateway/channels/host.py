@@ -26,6 +26,12 @@ from storage.settings import Settings
 T = TypeVar("T")
 
 
+class PromptFiles(Protocol):
+    """Which language folder plays a prompt (`gateway.prompts.index.PromptIndex`)."""
+
+    def where(self, lang: str, file: str) -> str | None: ...
+
+
 class Services(Protocol):
     """The long-lived services (`gateway.runtime.Runtime`)."""
 
@@ -37,6 +43,9 @@ class Services(Protocol):
     catalogs: Catalogs
     metrics: Metrics
     pseudonyms: Pseudonyms
+
+    @property
+    def voice_prompts(self) -> PromptFiles: ...
 
     async def db(self, func: Callable[..., T], /, *args: Any) -> T: ...
 

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from flows.engine import Bundle
 from flows.i18n import Catalogs
+from flows.loader import load_bundle, shipped_bundle
 from flows.places import PlaceProvider
 from flows.voice import PromptText, prompt_texts
-from gateway.runtime import current_bundle
-from storage import translations, voiceprompts
+from storage import flowstore, translations, voiceprompts
 from storage.places import PlaceTree
 from storage.settings import Settings
 from storage.voiceprompts import Coverage
@@ -45,8 +45,11 @@ def load_sources(
     places: PlaceProvider | None = None,
 ) -> Sources:
     """The published bundle, the catalogs in use and the place tree (each unless given)."""
+    if bundle is None:
+        row = flowstore.published_bundle(session=session)
+        bundle = load_bundle(row.texts) if row is not None else shipped_bundle()
     return Sources(
-        bundle=bundle if bundle is not None else current_bundle(session),
+        bundle=bundle,
         catalogs=catalogs
         if catalogs is not None
         else translations.service_catalogs(session=session, languages=settings.languages),
