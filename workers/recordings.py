@@ -17,7 +17,10 @@ logs a URL or a byte of audio.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 
 import redis
@@ -34,6 +37,29 @@ QUEUE = queues.MAINTENANCE
 NO_RECORDER = "no recorder for this provider"
 NOT_AUDIO = "not audio"
 TOO_LARGE = "audio too large"
+# HTTP client libraries log each request's URL (httpx at INFO); a recording's URL is a key
+# to its audio, so their lines are dropped while a recorder works.
+HTTP_LOGGERS = ("httpx", "httpcore")
+_quiet = contextvars.ContextVar("recording_http_quiet", default=False)
+
+
+class _QuietWhileFetching(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _quiet.get()
+
+
+_FILTER = _QuietWhileFetching()
+for _name in HTTP_LOGGERS:
+    logging.getLogger(_name).addFilter(_FILTER)
+
+
+@contextlib.contextmanager
+def _no_url_logged() -> Iterator[None]:
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
 
 
 AUDIO_TYPES = {
@@ -101,7 +127,8 @@ def fetch(ref: str, *, now: datetime | None = None) -> str:
 def _download(recorder: Recorder, source: Source, at: datetime) -> str:
     ctx = context.current()
     try:
-        got = recorder.download(source)
+        with _no_url_logged():
+            got = recorder.download(source)
         kind = audio_type(got.content_type, got.content)
         if not got.content or kind is None:
             raise FetchError(NOT_AUDIO, retry=False)
@@ -125,7 +152,8 @@ def _download(recorder: Recorder, source: Source, at: datetime) -> str:
 def _delete(recorder: Recorder, source: Source, at: datetime) -> str:
     ctx = context.current()
     try:
-        deleted = recorder.delete(source)
+        with _no_url_logged():
+            deleted = recorder.delete(source)
     except FetchError as exc:
         return _failed(source.ref, exc, at)
     note = None if deleted else f"{recorder.name} offers no deletion"

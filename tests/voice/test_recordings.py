@@ -1,0 +1,505 @@
+"""Spoken answers: accepted from a webhook, fetched into the encrypted store by the job (the
+providers faked only at their HTTP client), the provider's copy deleted, retried and
+failed as they should, linked to the voice case they describe, erased by retention."""
+
+from __future__ import annotations
+
+import base64
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import redis
+from rq import Queue, SimpleWorker
+from rq.registry import ScheduledJobRegistry
+from sqlalchemy import select, update
+
+from gateway.channels.africastalking.recordings import AfricasTalkingRecorder
+from gateway.channels.registry import recorders, senders
+from gateway.channels.twilio.recordings import TwilioRecorder
+from storage import recordings
+from storage.cases import add_information, close_case, create_report
+from storage.models import AuditEntry, CallRecording, Case, RecordingStatus
+from storage.recordings import InvalidRecording, spoken_refs, spoken_text
+from storage.seed import load_demo_if_empty
+from storage.settings import Settings
+from tests.conftest import TWILIO_TOKEN
+from tests.leaks import database_rows, find_leaks, number_forms
+from workers import context, queues
+from workers import recordings as job
+from workers.context import WorkerContext
+from workers.recorders import Recorders
+from workers.retention import purge_closed_cases
+
+ACCOUNT = "AC" + "0" * 32
+SID = "RE" + "ab" * 16
+TWILIO_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{SID}"
+AT_URL = "https://voice.africastalking.com/recordings/ATVId_5e1c0a.mp3"
+NOW = datetime(2026, 12, 11, 10, 0, tzinfo=UTC)
+REPORTER = "+243990000042"
+# Audio a scan can find: an MP3 header and a run of bytes no ciphertext would hold.
+AUDIO = b"ID3\x03\x00" + b"the caller's own voice, in clear " * 40
+Answer = httpx.Response | Exception
+
+
+class FakeProvider:
+    """A provider's HTTP as its recorder's client sees it: canned answers, in order, and
+    every request kept. A request with no answer left fails the test."""
+
+    def __init__(self) -> None:
+        self.answers: list[Answer] = []
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        assert self.answers, f"unexpected {request.method} {request.url}"
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(transport=httpx.MockTransport(self))
+
+
+def mp3(content: bytes = AUDIO) -> httpx.Response:
+    return httpx.Response(200, content=content, headers={"content-type": "audio/mpeg"})
+
+
+@pytest.fixture
+def twilio() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture
+def at() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture
+def ctx(
+    settings: Settings, redis_client: redis.Redis, twilio: FakeProvider, at: FakeProvider
+) -> Iterator[WorkerContext]:
+    """The jobs' context with both recorders, each on its fake HTTP."""
+    chosen = Recorders(
+        {
+            "twilio": TwilioRecorder(
+                account_sid=ACCOUNT, auth_token=TWILIO_TOKEN, client=twilio.client()
+            ),
+            "africastalking": AfricasTalkingRecorder(client=at.client()),
+        }
+    )
+    built = context.build(settings, senders=senders(settings), recorders=chosen)
+    context.use(built)
+    with built.sessions.begin() as session:
+        load_demo_if_empty(session=session)
+    yield built
+    context.use(None)
+
+
+def accept(
+    ctx: WorkerContext, *, provider: str = "twilio", url: str = TWILIO_URL, **kw: object
+) -> str:
+    values: dict[str, object] = {
+        "provider_id": SID if provider == "twilio" else None,
+        "duration_seconds": 12,
+        "now": NOW,
+    }
+    values.update(kw)
+    with ctx.sessions.begin() as session:
+        return recordings.accept(
+            session=session,
+            crypto=ctx.crypto,
+            provider=provider,
+            url=url,
+            **values,  # type: ignore[arg-type]
+        )
+
+
+def row(ctx: WorkerContext, ref: str) -> CallRecording:
+    with ctx.sessions() as session:
+        found = session.scalars(select(CallRecording).where(CallRecording.ref == ref)).one()
+        session.expunge(found)
+        return found
+
+
+def voice_case(ctx: WorkerContext, description: str, *, channel: str = "voice") -> Case:
+    with ctx.sessions.begin() as session:
+        return create_report(
+            session=session,
+            crypto=ctx.crypto,
+            pseudonym=ctx.crypto.pseudonym(REPORTER),
+            channel=channel,
+            language="sw",
+            answers={
+                "category": "illegal_tax",
+                "place_code": "cd-nk-walikale-mpama",
+                "when": "today",
+                "danger_now": "no",
+                "description": description,
+                "sms_updates": "no",
+            },
+            contact_e164=None,
+            flow_version="v1",
+            rng=random.Random(5),
+            now=NOW,
+        )
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+# Accepting.
+
+
+def test_accept_keeps_the_url_encrypted_and_returns_a_short_url_safe_ref(
+    ctx: WorkerContext, settings: Settings
+) -> None:
+    ref = accept(ctx)
+    assert recordings.is_ref(ref)
+    assert len(ref) == 12
+    found = row(ctx, ref)
+    assert (found.status, found.provider, found.provider_id) == ("pending", "twilio", SID)
+    assert found.url_enc is not None
+    assert ctx.crypto.decrypt(found.url_enc) == TWILIO_URL
+    assert not [t for t, blob in database_rows(settings.db_url) if TWILIO_URL.encode() in blob]
+
+
+def test_the_same_recording_announced_twice_is_one_row(ctx: WorkerContext) -> None:
+    assert accept(ctx) == accept(ctx)
+    # Without a provider id (Africa's Talking), the URL tells it is the same one.
+    assert accept(ctx, provider="africastalking", url=AT_URL) == accept(
+        ctx, provider="africastalking", url=AT_URL
+    )
+    with ctx.sessions() as session:
+        assert len(list(session.scalars(select(CallRecording)))) == 2
+
+
+@pytest.mark.parametrize(
+    ("provider", "url", "provider_id"),
+    [
+        (
+            "twilio",
+            "http://api.twilio.com/2010-04-01/Accounts/" + ACCOUNT + "/Recordings/" + SID,
+            SID,
+        ),
+        (
+            "twilio",
+            "https://evil.example.com/2010-04-01/Accounts/" + ACCOUNT + "/Recordings/" + SID,
+            SID,
+        ),
+        ("twilio", TWILIO_URL + "?x=1", SID),
+        ("twilio", TWILIO_URL, "RE" + "cd" * 16),  # the sid is not the URL's
+        ("twilio", TWILIO_URL.replace(SID, "RE123"), None),
+        ("africastalking", "http://voice.africastalking.com/r.mp3", None),
+        ("africastalking", "https://10.0.0.5/r.mp3", None),
+        ("africastalking", "https://localhost/r.mp3", None),
+        ("africastalking", "https://user:pw@voice.africastalking.com/r.mp3", None),
+        ("africastalking", "https://voice.africastalking.com/" + "a" * 2100, None),
+        ("africastalking", "", None),
+        ("console", AT_URL, None),
+    ],
+)
+def test_accept_refuses_what_is_no_recording_url(
+    ctx: WorkerContext, provider: str, url: str, provider_id: str | None
+) -> None:
+    with pytest.raises(InvalidRecording):
+        accept(ctx, provider=provider, url=url, provider_id=provider_id)
+
+
+def test_accept_refuses_a_duration_out_of_bounds(ctx: WorkerContext) -> None:
+    with pytest.raises(InvalidRecording):
+        accept(ctx, duration_seconds=-1)
+    with pytest.raises(InvalidRecording):
+        accept(ctx, duration_seconds=recordings.MAX_DURATION_SECONDS + 1)
+
+
+def test_spoken_refs_finds_each_ref_once() -> None:
+    first, second = "abcDEF123_-x", "zzzzzzzzzzzz"
+    text = f"{spoken_text(first)} and {spoken_text(second)} {spoken_text(first)}"
+    assert spoken_refs(text) == [first, second]
+    assert spoken_refs("[spoken answer short]") == []
+    assert spoken_refs(None) == []
+    assert recordings.readable(spoken_text(first)) == "Spoken answer (recording)"
+
+
+# Fetching.
+
+
+def test_the_job_stores_the_audio_encrypted_and_deletes_twilios_copy(
+    ctx: WorkerContext, twilio: FakeProvider, settings: Settings
+) -> None:
+    ref = accept(ctx)
+    twilio.answers = [mp3(), httpx.Response(204)]
+
+    assert job.fetch(ref, now=NOW) == "deleted"
+
+    download, delete = twilio.requests
+    assert (download.method, str(download.url)) == ("GET", TWILIO_URL + ".mp3")
+    assert (delete.method, str(delete.url)) == ("DELETE", TWILIO_URL + ".json")
+    for request in (download, delete):
+        assert request.headers["authorization"] == basic(ACCOUNT, TWILIO_TOKEN)
+    found = row(ctx, ref)
+    assert (found.status, found.content_type, found.size_bytes) == (
+        "stored",
+        "audio/mpeg",
+        len(AUDIO),
+    )
+    assert found.provider_deleted
+    assert found.provider_deleted_at == NOW
+    assert found.url_enc is None  # no longer needed once the copy is gone
+    with ctx.sessions() as session:
+        assert recordings.stored_audio(session=session, crypto=ctx.crypto, ref=ref) == AUDIO
+    # The audio is nowhere in clear: not in any row, not as base64 either.
+    needles = [AUDIO[5:60], base64.b64encode(AUDIO)[8:60]]
+    assert not [t for t, blob in database_rows(settings.db_url) for n in needles if n in blob]
+    assert job.fetch(ref, now=NOW) == "nothing"  # done: a second run does nothing
+
+
+def test_a_transient_failure_is_retried_later(
+    ctx: WorkerContext, twilio: FakeProvider, redis_client: redis.Redis
+) -> None:
+    ref = accept(ctx)
+    twilio.answers = [httpx.Response(503)]
+    assert job.fetch(ref, now=NOW) == "retry"
+    found = row(ctx, ref)
+    assert (found.status, found.attempts, found.last_error) == ("pending", 1, "twilio http 503")
+    assert found.next_attempt_at == NOW + recordings.backoff(1)
+    queue = Queue(queues.MAINTENANCE, connection=redis_client)
+    scheduled = ScheduledJobRegistry(queue=queue)  # type: ignore[no-untyped-call]
+    assert len(scheduled.get_job_ids()) == 1
+    assert job.fetch(ref, now=NOW) == "nothing"  # not due yet
+
+    later = NOW + timedelta(minutes=1)
+    twilio.answers = [httpx.ReadTimeout("slow"), mp3(), httpx.Response(429)]
+    assert job.fetch(ref, now=later) == "retry"
+    assert job.fetch(ref, now=later + timedelta(hours=1)) == "retry"  # stored; delete was 429
+    assert row(ctx, ref).status == "stored"
+    twilio.answers = [httpx.Response(404)]  # gone already counts as deleted
+    assert job.fetch(ref, now=later + timedelta(hours=2)) == "deleted"
+
+
+def test_a_file_not_ready_yet_is_tried_again_until_the_attempts_are_used_up(
+    ctx: WorkerContext, twilio: FakeProvider
+) -> None:
+    ref = accept(ctx)
+    at = NOW
+    outcomes = []
+    for _ in range(recordings.MAX_ATTEMPTS):
+        twilio.answers = [httpx.Response(404)]
+        outcomes.append(job.fetch(ref, now=at))
+        at += timedelta(days=1)
+    assert outcomes == ["retry"] * (recordings.MAX_ATTEMPTS - 1) + ["failed"]
+    assert row(ctx, ref).status == "failed"
+
+
+def test_a_permanent_failure_is_marked_failed_at_once(
+    ctx: WorkerContext, twilio: FakeProvider
+) -> None:
+    ref = accept(ctx)
+    twilio.answers = [httpx.Response(403, text="Authenticate " + TWILIO_URL)]
+    assert job.fetch(ref, now=NOW) == "failed"
+    found = row(ctx, ref)
+    assert (found.status, found.last_error, found.audio_enc) == ("failed", "twilio http 403", None)
+    assert job.fetch(ref, now=NOW + timedelta(days=1)) == "nothing"
+
+
+def test_what_is_not_audio_is_not_kept(ctx: WorkerContext, twilio: FakeProvider) -> None:
+    ref = accept(ctx)
+    page = httpx.Response(200, text="<html>sign in</html>", headers={"content-type": "text/html"})
+    twilio.answers = [page]
+    assert job.fetch(ref, now=NOW) == "failed"
+    assert (row(ctx, ref).status, row(ctx, ref).last_error) == ("failed", job.NOT_AUDIO)
+
+
+def test_credentials_go_only_to_the_accounts_own_recordings(
+    ctx: WorkerContext, twilio: FakeProvider
+) -> None:
+    other = TWILIO_URL.replace(ACCOUNT, "AC" + "1" * 32)
+    ref = accept(ctx, url=other)
+    assert job.fetch(ref, now=NOW) == "failed"
+    assert twilio.requests == []
+    assert row(ctx, ref).last_error == "twilio recording of another account"
+
+
+def test_africas_talking_copy_cannot_be_deleted_and_the_row_says_so(
+    ctx: WorkerContext, at: FakeProvider
+) -> None:
+    ref = accept(ctx, provider="africastalking", url=AT_URL)
+    wav = b"RIFF\x00\x00\x00\x00WAVEfmt " + b"\x00" * 64
+    at.answers = [httpx.Response(200, content=wav)]  # no content type: told by its bytes
+    assert job.fetch(ref, now=NOW) == "kept"
+    (download,) = at.requests
+    assert (download.method, str(download.url)) == ("GET", AT_URL)
+    assert "authorization" not in download.headers
+    assert "apikey" not in download.headers
+    found = row(ctx, ref)
+    assert (found.status, found.content_type, found.provider_deleted) == (
+        "stored",
+        "audio/wav",
+        False,
+    )
+    assert found.provider_note == "africastalking offers no deletion"
+
+
+def test_a_provider_without_a_recorder_fails_the_recording(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    built = context.build(settings, senders=senders(settings))
+    context.use(built)
+    try:
+        with built.sessions.begin() as session:
+            ref = recordings.accept(
+                session=session,
+                crypto=built.crypto,
+                provider="africastalking",
+                provider_id=None,
+                url=AT_URL,
+                duration_seconds=None,
+                now=NOW,
+            )
+        assert job.fetch(ref, now=NOW) == "failed"
+        assert row(built, ref).last_error == job.NO_RECORDER
+    finally:
+        context.use(None)
+
+
+def test_the_registry_builds_a_recorder_for_each_configured_provider(settings: Settings) -> None:
+    assert {recorder.name for recorder in recorders(settings)} == {"twilio", "africastalking"}
+    bare = settings.model_copy(update={"twilio_account_sid": "", "twilio_auth_token": ""})
+    assert {recorder.name for recorder in recorders(bare)} == {"africastalking"}
+
+
+def test_enqueued_jobs_run_through_rq(
+    ctx: WorkerContext, twilio: FakeProvider, redis_client: redis.Redis
+) -> None:
+    ref = accept(ctx)
+    assert job.enqueue_fetch(ref, connection=redis_client)
+    twilio.answers = [mp3(), httpx.Response(204)]
+    SimpleWorker(
+        [queues.queue(queues.MAINTENANCE, connection=redis_client)], connection=redis_client
+    ).work(burst=True)
+    assert row(ctx, ref).provider_deleted
+    assert job.enqueue_due(now=NOW + timedelta(days=1)) == 0  # nothing left to do
+
+
+# Linking.
+
+
+def test_a_voice_report_links_the_recordings_its_description_holds(ctx: WorkerContext) -> None:
+    ref, other = accept(ctx), accept(ctx, provider="africastalking", url=AT_URL)
+    case = voice_case(ctx, spoken_text(ref))
+    assert row(ctx, ref).case_id == case.id
+    assert row(ctx, other).case_id is None
+    # Information added later by voice links its own.
+    with ctx.sessions.begin() as session:
+        found = session.get_one(Case, case.id)
+        add_information(
+            session=session, crypto=ctx.crypto, case=found, text=spoken_text(other), channel="voice"
+        )
+    assert row(ctx, other).case_id == case.id
+
+
+def test_a_ref_typed_by_sms_links_nothing(ctx: WorkerContext) -> None:
+    ref = accept(ctx)
+    voice_case(ctx, spoken_text(ref), channel="sms")
+    assert row(ctx, ref).case_id is None
+    # Nor can a second voice case take a recording another one holds.
+    first = voice_case(ctx, spoken_text(ref))
+    voice_case(ctx, spoken_text(ref))
+    assert row(ctx, ref).case_id == first.id
+
+
+# Retention.
+
+
+def stored(ctx: WorkerContext, twilio: FakeProvider, **kw: object) -> str:
+    ref = accept(ctx, **kw)  # type: ignore[arg-type]
+    twilio.answers = [mp3(), httpx.Response(204)]
+    assert job.fetch(ref, now=NOW) == "deleted"
+    return ref
+
+
+def test_retention_erases_a_closed_cases_audio_with_its_description(
+    ctx: WorkerContext, twilio: FakeProvider, settings: Settings
+) -> None:
+    ref = stored(ctx, twilio)
+    case = voice_case(ctx, spoken_text(ref))
+    with ctx.sessions.begin() as session:
+        found = session.get_one(Case, case.id)
+        close_case(
+            session=session,
+            crypto=ctx.crypto,
+            case=found,
+            actor="system",
+            outcome="resolved",
+            note=None,
+            now=NOW,
+        )
+    later = NOW + timedelta(days=settings.sauti_retention_days + 1)
+
+    purge_closed_cases(now=later)
+
+    found_row = row(ctx, ref)
+    assert (found_row.status, found_row.audio_enc, found_row.url_enc) == ("erased", None, None)
+    assert found_row.erased_at == later
+    assert found_row.case_id == case.id
+    with ctx.sessions() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "retention.purge")
+        ).one()
+    assert entry.data["recordings"] == 1
+
+
+def test_retention_erases_recordings_no_case_took_after_the_draft_ttl(
+    ctx: WorkerContext, twilio: FakeProvider, settings: Settings
+) -> None:
+    abandoned = stored(ctx, twilio)
+    young = accept(ctx, provider="africastalking", url=AT_URL)
+    linked = stored(ctx, twilio, url=TWILIO_URL.replace(SID, "RE" + "cd" * 16), provider_id=None)
+    voice_case(ctx, spoken_text(linked))
+    ttl = timedelta(seconds=settings.sauti_draft_ttl)
+    with ctx.sessions.begin() as session:
+        session.execute(
+            update(CallRecording).where(CallRecording.ref == young).values(created_at=NOW + ttl)
+        )
+
+    purge_closed_cases(now=NOW + ttl + timedelta(minutes=1))
+
+    assert row(ctx, abandoned).status == RecordingStatus.ERASED
+    assert row(ctx, young).status == RecordingStatus.PENDING
+    assert row(ctx, linked).status == RecordingStatus.STORED  # its case is open
+    with ctx.sessions() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == recordings.ERASE)
+        ).one()
+    assert entry.data == {"recordings": 1, "unlinked": True}
+    # An erased recording is never fetched again.
+    assert job.fetch(abandoned, now=NOW + 2 * ttl) == "nothing"
+
+
+def test_no_reporter_number_anywhere(
+    ctx: WorkerContext,
+    twilio: FakeProvider,
+    settings: Settings,
+    redis_client: redis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("DEBUG"):
+        ref = stored(ctx, twilio)
+        voice_case(ctx, spoken_text(ref))
+    assert (
+        find_leaks(
+            number_forms(REPORTER),
+            database_url=settings.db_url,
+            redis_client=redis_client,
+            logs=caplog.text,
+        )
+        == []
+    )
+    assert f"recording {ref} stored" in caplog.text  # logs name the ref, never the URL
+    assert TWILIO_URL not in caplog.text
+    assert SID not in caplog.text
