@@ -543,7 +543,8 @@ def scheduler() -> None:
 
 @main.command()
 def run() -> None:
-    """Start everything on this machine: migrations, demo data, Redis, web, worker, scheduler.
+    """Start everything on this machine: migrations, demo data, the voice prompts when there
+    are none, Redis, web, worker, scheduler.
 
     Every process logs to SAUTI_LOG_FILE (default var/log/sauti.log); the terminal shows
     where to dial once the web server answers, warnings, and the start and stop."""
@@ -552,7 +553,17 @@ def run() -> None:
     settings = _settings()
     settings = settings.model_copy(update={"sauti_log_file": launcher.log_file(settings)})
     setup_logging(settings)
-    launcher.run(settings, prepare=prepare)
+    launcher.run(settings, prepare=_prepare_with_prompts)
+
+
+def _prepare_with_prompts(settings: Settings) -> None:
+    """`prepare`, then the voice prompts by text-to-speech when there are none at all."""
+    from gateway.prompts.build import first_build
+
+    prepare(settings)
+    line = first_build(settings)
+    if line:
+        click.echo(line)
 
 
 @main.command()

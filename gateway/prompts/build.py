@@ -203,4 +203,31 @@ def build_if_none(sessions: sessionmaker[Session], settings: Settings) -> list[B
     return build(sessions, settings, voiced)
 
 
-__all__ = ["Built", "build", "build_if_none", "build_language", "kit_folder", "write_kit"]
+def first_build(settings: Settings) -> str | None:
+    """For `make run`: build the voice languages' prompts when none exist; the line to
+    print (count and seconds), or None when prompts were there already."""
+    from gateway.release import database
+
+    started = time.perf_counter()
+    try:
+        with database(settings) as sessions:
+            found = build_if_none(sessions, settings)
+    except synth.SynthError as exc:
+        return f"voice prompts not built ({exc}): run `sauti voice build`"
+    if found is None:
+        return None
+    count = sum(built.built for built in found)
+    languages = ", ".join(f"{built.language} {built.built}" for built in found)
+    seconds = time.perf_counter() - started
+    return f"built {count} voice prompts by text-to-speech ({languages}) in {seconds:.1f} s"
+
+
+__all__ = [
+    "Built",
+    "build",
+    "build_if_none",
+    "build_language",
+    "first_build",
+    "kit_folder",
+    "write_kit",
+]
