@@ -26,6 +26,7 @@ from gateway.admin import (
     places,
     public,
     translations,
+    voice,
 )
 from gateway.admin.headers import SecureHeaders
 from gateway.admin.web import CsrfFailed, Forbidden, SignInRequired, render, sign_in_redirect
@@ -91,7 +92,18 @@ def _invalid(fallback: object) -> object:
 
 
 def install(app: FastAPI, *, https: bool) -> None:
-    for module in (login, dashboard, cases, committees, places, flows, translations, outbox, audit):
+    for module in (
+        login,
+        dashboard,
+        cases,
+        committees,
+        places,
+        flows,
+        translations,
+        voice,
+        outbox,
+        audit,
+    ):
         app.include_router(module.router, prefix="/admin", include_in_schema=False)
     app.include_router(public.router)
     app.mount("/admin/static", StaticFiles(directory=STATIC), name="console-static")

@@ -154,6 +154,7 @@ async def _check_csrf(request: Request, viewer: Viewer) -> None:
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
     if not viewer.session.csrf_matches(sent):
+        await request.close()  # the files of a refused form are not left to the collector
         raise CsrfFailed
 
 
@@ -162,8 +163,11 @@ def allow(section: str) -> Callable[..., Awaitable[Viewer]]:
     if section not in SECTIONS:
         raise KeyError(section)
 
-    async def dependency(viewer: Annotated[Viewer, Depends(current_viewer)]) -> Viewer:
+    async def dependency(
+        request: Request, viewer: Annotated[Viewer, Depends(current_viewer)]
+    ) -> Viewer:
         if not viewer.may(section):
+            await request.close()
             raise Forbidden
         return viewer
 

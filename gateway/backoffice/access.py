@@ -22,6 +22,7 @@ SECTIONS: dict[str, frozenset[Role]] = {
     "outbox": STAFF,
     "flows": ADMINS,
     "translations": ADMINS,
+    "voice": ADMINS,
     "audit": ADMINS,
 }
 
@@ -33,6 +34,7 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("places", "/admin/places", "Places"),
     ("flows", "/admin/flows", "Flows"),
     ("translations", "/admin/translations", "Translations"),
+    ("voice", "/admin/voice", "Voice prompts"),
     ("outbox", "/admin/outbox", "Outbox"),
     ("audit", "/admin/audit", "Audit log"),
 )

@@ -85,6 +85,7 @@ def values(
             "flow": "report",
             "member": str(committee.members[0].id),
             "pseudonym": "0" * 64,
+            "file": "t-0000000000.wav",
         }
 
 
