@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
-from gateway import flowadmin, simulator
+from gateway import flowadmin, simulator, voicesim
 from gateway.admin.web import Viewer, allow, back, flash, local_path, render
 from gateway.deps import RuntimeDep
 from gateway.flowadmin import FlowAdminError
@@ -25,6 +25,10 @@ def refused(exc: FlowAdminError) -> HTTPException:
 
 def sim_key(viewer: Viewer) -> str:
     return simulator.owner_key("console", viewer.token)
+
+
+def voice_key(viewer: Viewer) -> str:
+    return voicesim.owner_key("console", viewer.token)
 
 
 async def _form(request: Request) -> FormData:
@@ -46,8 +50,10 @@ def _field(form: FormData, name: str) -> str:
 async def _sim_context(runtime: Runtime, viewer: Viewer, version: str) -> dict[str, Any]:
     return {
         "sim": await simulator.last_screen(runtime, sim_key(viewer)),
+        "voice_sim": await voicesim.last_screen(runtime, voice_key(viewer)),
         "sim_version": version,
         "languages": runtime.settings.languages,
+        "voice_languages": runtime.settings.voice_languages,
         "default_language": runtime.settings.sauti_default_language,
         "test_case": simulator.TEST_CASE,
     }
@@ -234,3 +240,44 @@ def _sim_json(shown: simulator.SimScreen) -> dict[str, Any]:
         "language": shown.language,
         "test": True,
     }
+
+
+VOICE_ACTIONS = frozenset({"dial", "press", "silence", "hangup"})
+
+
+@router.post("/flows/simulator/voice")
+async def flows_voice_simulator(
+    request: Request, viewer: FlowsViewer, runtime: RuntimeDep
+) -> Response:
+    """Call, press keys, stay silent or hang up on the simulated voice call (JSON for the
+    page's script: the prompts in order, each with its text and audio address)."""
+    form = await _form(request)
+    await form.close()
+    version = _field(form, "version") or runtime.bundle.version
+    language = _field(form, "language") or runtime.settings.sauti_default_language
+    action = _field(form, "action") or "press"
+    wants_json = _wants_json(request)
+    key = voice_key(viewer)
+    try:
+        if action not in VOICE_ACTIONS:
+            raise FlowAdminError("the action is one of: dial, press, silence, hangup")
+        if action == "hangup":
+            await voicesim.hang_up(runtime, key)
+            shown = None
+        else:
+            shown = await voicesim.run(
+                runtime,
+                key=key,
+                version=version,
+                language=language,
+                action=action,
+                pressed=_field(form, "keys"),
+            )
+    except FlowAdminError as exc:
+        if wants_json:
+            return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        raise refused(exc) from exc
+    if wants_json:
+        body = {"screen": "", "ended": True, "prompts": []} if shown is None else shown.to_json()
+        return JSONResponse(body)
+    return back(local_path(_field(form, "return"), "/admin/flows") + "#voice-simulator")

@@ -1,19 +1,25 @@
-"""The phone simulator: the real engine on any version and language, and nothing filed."""
+"""The phone simulator: the real engine on any version and language, and nothing filed;
+its voice mode, the same through the voice line's hop, with the prompts' texts and audio."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 import redis
+import soundfile
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.loader import shipped_texts
+from gateway import voiceadmin
 from gateway.simulator import PREFIX, TEST_CASE
+from gateway.voicesim import PREFIX as VOICE_PREFIX
 from storage.models import Case, OutboxMessage
 from tests.admin.conftest import Browser
 from tests.gateway.conftest import option
@@ -180,3 +186,181 @@ def test_the_simulator_needs_the_csrf_token(admin: Browser) -> None:
     admin._use()
     response = admin.client.post("/admin/flows/simulator", data={"action": "dial"})
     assert response.status_code == 403
+
+
+# -- voice mode ----------------------------------------------------------------------------
+
+DIGIT_WORDS = {
+    "zero": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
+
+
+def spoken_key(screen: str, label: str) -> str:
+    """The keys a spoken screen says to press for the option starting with `label`
+    (on a later page of a list: 98, the key of "More")."""
+    for line in screen.splitlines():
+        said, _, key = line.rpartition(" press ")
+        if said.startswith(label) and key:
+            return "".join(DIGIT_WORDS[word] for word in key.split())
+    if "More press nine eight" in screen:
+        return "98"
+    raise AssertionError(f"no option {label!r} in {screen!r}")
+
+
+class Call:
+    """The voice mode's script: posts each press, reads the spoken screen as JSON."""
+
+    def __init__(self, admin: Browser, version: str, language: str) -> None:
+        self.admin, self.version, self.language = admin, version, language
+        self.body: dict[str, Any] = {}
+
+    def post(self, action: str, keys: str = "") -> dict[str, Any]:
+        self.admin._use()
+        response = self.admin.client.post(
+            "/admin/flows/simulator/voice",
+            data={
+                "version": self.version,
+                "language": self.language,
+                "action": action,
+                "keys": keys,
+            },
+            headers={"X-CSRF-Token": self.admin.csrf, "Accept": "application/json"},
+        )
+        assert response.status_code == 200, response.text
+        self.body = response.json()
+        return self.body
+
+    def choose(self, label: str) -> dict[str, Any]:
+        while (key := spoken_key(self.body["screen"], label)) == "98":
+            self.post("press", key)
+        return self.post("press", key)
+
+
+REPORT_BY_VOICE = [
+    "Report a problem",
+    "Accident",
+    "DR Congo",
+    "North Kivu",
+    "Walikale",
+    "Bisie",
+    "Today",
+]
+
+
+def test_a_full_report_by_voice_keys_files_nothing_and_reads_the_test_number(
+    admin: Browser,
+    app_client: TestClient,
+    db: sessionmaker[Session],
+    redis_client: redis.Redis,
+    run_jobs: Callable[[], None],
+) -> None:
+    call = Call(admin, live(app_client), "en")
+    first = call.post("dial")
+    assert first["test"] is True
+    assert first["waits"] == "keys"
+    assert first["screen"].splitlines()[0]
+    for prompt in first["prompts"]:
+        assert prompt.get("pause") or (prompt["file"].endswith(".wav") and prompt["text"])
+    for label in REPORT_BY_VOICE:
+        call.choose(label)
+    # Free text is not asked on a call: the hash key goes on past it.
+    steps = 0
+    while not call.body["ended"] and steps < 8:
+        steps += 1
+        screen = call.body["screen"]
+        if call.body["waits"] == "go_on":
+            call.post("press", "#")
+        elif " press " in screen and ("No " in screen or "Send" in screen):
+            label = "Send" if "Send" in screen else "No"
+            call.post("press", spoken_key(screen, label))
+        else:
+            raise AssertionError(screen)
+    assert call.body["ended"] is True
+    # TEST-000-000, digit by digit.
+    assert "zero zero zero" in call.body["screen"]
+    run_jobs()
+    nothing_filed(db, redis_client)
+
+
+def test_the_voice_mode_plays_published_audio_and_repeats_and_hangs_up(
+    admin: Browser, app_client: TestClient, db: sessionmaker[Session], redis_client: redis.Redis
+) -> None:
+    call = Call(admin, live(app_client), "en")
+    first = call.post("dial")
+    assert all(p.get("pause") or p["url"] is None for p in first["prompts"])
+    # Publish one recording of the first prompt: the next screen plays it.
+    file = next(p["file"] for p in first["prompts"] if not p.get("pause"))
+    out = io.BytesIO()
+    soundfile.write(out, 0.3 * np.sin(np.arange(8000) / 3.0), 8000, format="WAV")
+    admin.post(
+        "/admin/voice/en/upload",
+        {"prompt": file},
+        files={"file": ("a.wav", out.getvalue(), "audio/wav")},
+    )
+    admin.post("/admin/voice/en/publish")
+    again = call.post("press", "*")
+    assert again["screen"] == first["screen"]
+    urls = [p["url"] for p in again["prompts"] if not p.get("pause") and p["file"] == file]
+    assert urls == [f"/admin/voice/en/published/{file}"]
+    assert admin.get(urls[0]).content.startswith(b"RIFF")
+    keys = [
+        k.decode() if isinstance(k, bytes) else k for k in redis_client.keys(VOICE_PREFIX + "*")
+    ]
+    assert len(keys) == 1
+    assert 0 < redis_client.ttl(keys[0]) <= 1800
+    assert admin.cookie not in keys[0]
+    assert call.post("hangup")["ended"] is True
+    assert redis_client.keys(VOICE_PREFIX + "*") == []
+    assert voiceadmin.TTS_NOTE  # the page's badge text exists
+
+
+def test_silences_end_the_call_with_the_line_s_goodbye(
+    admin: Browser, app_client: TestClient, settings: Any
+) -> None:
+    call = Call(admin, live(app_client), "en")
+    call.post("dial")
+    for _ in range(settings.sauti_voice_silences):
+        assert call.post("silence")["ended"] is False
+    last = call.post("silence")
+    assert last["ended"] is True
+    assert "did not hear you" in last["screen"]
+    # A press on an ended call calls again.
+    assert call.post("dial")["ended"] is False
+
+
+def test_the_voice_mode_works_without_javascript_and_refuses_bad_requests(
+    admin: Browser, app_client: TestClient
+) -> None:
+    posted = admin.post(
+        "/admin/flows/simulator/voice",
+        {"action": "dial", "language": "en", "return": "/admin/flows"},
+    )
+    assert posted.status_code == 303
+    assert posted.headers["location"] == "/admin/flows#voice-simulator"
+    page = admin.follow(posted)
+    assert "Report a problem press one" in page.text
+    assert 'src="/admin/static/voicesim.js"' in page.text
+    for data in (
+        {"action": "dial", "language": "ln"},  # not a voice language
+        {"action": "shout", "language": "en"},
+        {"action": "press", "language": "en", "keys": "1" * 65},
+        {"action": "dial", "language": "en", "version": "0" * 64},
+    ):
+        admin._use()
+        response = admin.client.post(
+            "/admin/flows/simulator/voice",
+            data=data,
+            headers={"X-CSRF-Token": admin.csrf, "Accept": "application/json"},
+        )
+        assert 400 <= response.status_code < 500, (data, response.text)
+    forged = admin.post("/admin/flows/simulator/voice", {"action": "dial"}, csrf=False)
+    assert forged.status_code == 403
