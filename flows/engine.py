@@ -356,6 +356,10 @@ class _Run:
             return
         found = list_items(node, {**self.extras, **self.answers}, self.ctx)
         number = int(key) if key.isascii() and key.isdigit() and len(key) < 6 else 0
+        if self.voice:
+            # A spoken list numbers each page from 1: one key chooses on any page.
+            first, end, _ = list_page(found, self.offset)
+            number = first + number if 1 <= number <= end - first else 0
         if 1 <= number <= len(found):
             self.open()
             self.choose_value(node, found[number - 1][0])

@@ -324,7 +324,7 @@ def _items(speaker: _Speaker, node: Menu | ListNode) -> None:
             label = [f"{value}/{language_stem(value)}"]
         else:
             label = [place_stem(name)]
-        speaker.option(label, str(number + 1))
+        speaker.option(label, str(number - first + 1))  # one key: 1 to LIST_PAGE a page
     if more:
         speaker.option(speaker.text_prompts(bundle.texts["more"]), MORE_KEY)
 
@@ -356,6 +356,8 @@ def speak(bundle: Bundle, state: State, ctx: Context) -> Speech:
         speaker.line(line)
     waits = expects(bundle, node, ctx)
     if isinstance(node, Menu | ListNode):
+        if speaker.prompts:
+            speaker.prompts.append(PAUSE)  # a breath between the question and its options
         _items(speaker, node)
     elif isinstance(node, TextInput):
         _text_hint(speaker, node, waits)

@@ -37,6 +37,13 @@ class Metrics:
             "sauti_refused", "Requests refused at the edge", ["reason"], registry=self.registry
         )
 
+        self.calls = Counter(
+            "sauti_calls",
+            "Voice calls whose status the provider reported",
+            ["provider", "status"],
+            registry=self.registry,
+        )
+
         # The children the USSD hot path touches, bound once.
         self.ussd_hops = self.hops.labels(channel="ussd", provider="africastalking")
         self.ussd_seconds = self.hop_seconds.labels(channel="ussd")

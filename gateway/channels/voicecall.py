@@ -18,6 +18,7 @@ travels on only as `InboundMessage.contact`, for the SMS news a caller may ask f
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -28,10 +29,14 @@ from typing import Protocol
 from urllib.parse import urlencode
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 
 from flows.voice import FINAL, PAUSE, VOICE_TEXTS, Speech, text_stem
 from gateway.channels.host import Replier, Services
 from gateway.inbound import Channel, InboundMessage, SessionEvent
+from storage import recordings
+from storage.db import utcnow
+from workers.recordings import enqueue_fetch
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +115,21 @@ def caller(
     return pseudonym, found, number
 
 
+def call_key(provider: str, call_id: str) -> str:
+    """A call's name in the session store (the provider's id is kept nowhere)."""
+    return hashlib.sha256(f"{provider}|{call_id}".encode()).hexdigest()[:32]
+
+
+def session_key(provider: str, call_id: str) -> str:
+    return f"voice:{call_key(provider, call_id)}"
+
+
+async def ended(runtime: Services, *, provider: str, call_id: str) -> None:
+    """The call is over: its session goes at once (an unfinished report stays the caller's
+    draft, by pseudonym, for the next call)."""
+    await runtime.store.drop(session_key(provider, call_id))
+
+
 def call_message(
     runtime: Services,
     *,
@@ -123,7 +143,7 @@ def call_message(
     """The hop of one request: no input on the call's first, ``""`` for silence (or the
     hash key alone), else the keys pressed."""
     pseudonym, found, contact = caller(runtime, number, call_id, region)
-    call = hashlib.sha256(f"{provider}|{call_id}".encode()).hexdigest()[:32]
+    call = call_key(provider, call_id)
     if turn.number == 0 and not pressed:
         inputs: tuple[str, ...] = ()
     else:
@@ -132,7 +152,7 @@ def call_message(
         channel=Channel.VOICE,
         provider=provider,
         event=SessionEvent.NEW if not inputs else SessionEvent.RESUME,
-        session_key=f"voice:{call}",
+        session_key=session_key(provider, call_id),
         pseudonym=pseudonym,
         region=found,
         inputs=inputs,
@@ -197,3 +217,56 @@ def prompt_urls(base_url: str, speech: Speech, files: PromptFiles | None) -> lis
 def plays(urls: Sequence[str | None]) -> list[str]:
     """The addresses alone, without pauses (for XML that has no pause)."""
     return [url for url in urls if url is not None]
+
+
+def _accept(
+    session: Session,
+    runtime: Services,
+    provider: str,
+    provider_id: str | None,
+    url: str,
+    duration_seconds: int | None,
+) -> str:
+    ref = recordings.accept(
+        session=session,
+        crypto=runtime.crypto,
+        provider=provider,
+        provider_id=provider_id,
+        url=url,
+        duration_seconds=duration_seconds,
+        now=utcnow(),
+    )
+    session.commit()
+    return ref
+
+
+def _accepted(
+    runtime: Services,
+    provider: str,
+    provider_id: str | None,
+    url: str,
+    duration_seconds: int | None,
+) -> str:
+    with runtime.sessions() as session:
+        return _accept(session, runtime, provider, provider_id, url, duration_seconds)
+
+
+async def keep_recording(
+    runtime: Services,
+    *,
+    provider: str,
+    provider_id: str | None,
+    url: str,
+    duration_seconds: int | None,
+) -> str | None:
+    """The spoken answer a finished recording gives the flows (``[spoken answer <ref>]``),
+    the recording kept pending and its fetch enqueued; None for a recording that is not
+    one the provider makes (read as silence: the question is asked again)."""
+    try:
+        ref = await runtime.db(_accepted, runtime, provider, provider_id, url, duration_seconds)
+    except recordings.InvalidRecording as exc:
+        log.warning("recording refused: %s", exc)
+        runtime.metrics.refused.labels(reason="recording").inc()
+        return None
+    await asyncio.to_thread(enqueue_fetch, ref, connection=runtime.redis)
+    return recordings.spoken_text(ref)

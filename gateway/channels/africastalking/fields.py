@@ -72,3 +72,43 @@ def delivery_problem(form: ImmutableMultiDict[str, str]) -> str | None:
     if not STATUS_WORD.fullmatch(form["status"]):
         return "status is not a status word"
     return None
+
+
+VOICE_FIELDS = (
+    "sessionId",
+    "isActive",
+    "direction",
+    "callerNumber",
+    "destinationNumber",
+    "dtmfDigits",
+    "recordingUrl",
+    "durationInSeconds",
+    "callSessionState",
+    "hangupCause",
+)
+VOICE_REQUIRED = ("sessionId", "isActive")
+SESSION_ID = re.compile(r"[\x21-\x7e]{1,100}")
+# A caller as AT names one: a number, or a word for one withheld.
+CALLER = re.compile(r"\+?[0-9]{3,15}|[A-Za-z]{1,20}")
+DTMF = re.compile(r"[0-9*#]{0,64}")
+RECORDING_URL = re.compile(r"https://[\x21-\x7e]{1,500}")
+
+
+def voice_problem(form: ImmutableMultiDict[str, str]) -> str | None:
+    """Why a voice callback is not one Africa's Talking sends, or None."""
+    found = _repeated(form, VOICE_FIELDS) or _missing(form, VOICE_REQUIRED)
+    if found:
+        return found
+    if not SESSION_ID.fullmatch(form["sessionId"]):
+        return "sessionId is not a session id (1 to 100 visible characters)"
+    if form["isActive"] not in ("0", "1"):
+        return "isActive is not 0 or 1"
+    if form["isActive"] == "1" and "callerNumber" not in form:
+        return "missing callerNumber"
+    if "callerNumber" in form and not CALLER.fullmatch(form["callerNumber"].strip()):
+        return "callerNumber is not a phone number"
+    if "dtmfDigits" in form and not DTMF.fullmatch(form["dtmfDigits"].strip()):
+        return "dtmfDigits is not keys pressed"
+    if form.get("recordingUrl") and not RECORDING_URL.fullmatch(form["recordingUrl"]):
+        return "recordingUrl is not an https address"
+    return None

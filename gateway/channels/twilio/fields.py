@@ -28,6 +28,7 @@ MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 _SIDS = {
     "AccountSid": (re.compile(r"AC[0-9a-f]{32}"), "a Twilio account id (AC + 32 hex)"),
     "CallSid": (re.compile(r"CA[0-9a-f]{32}"), "a Twilio call id (CA + 32 hex)"),
+    "RecordingSid": (re.compile(r"RE[0-9a-f]{32}"), "a Twilio recording id (RE + 32 hex)"),
     "MessagingServiceSid": (
         re.compile(r"MG[0-9a-f]{32}"),
         "a Twilio messaging service id (MG + 32 hex)",
@@ -43,14 +44,33 @@ _FORMATS = {
     "ErrorCode": (re.compile(r"[0-9]{0,6}"), "a number"),
     "MessageType": (re.compile(r"[a-z_]{1,32}"), "a message type word"),
     "WaId": (re.compile(r"[0-9]{2,15}"), "a WhatsApp id (the number's digits)"),
+    "CallStatus": (re.compile(r"[a-z-]{1,20}"), "a call status word"),
+    "RecordingDuration": (re.compile(r"-?[0-9]{1,5}"), "a number of seconds"),
+    "RecordingStatus": (re.compile(r"[a-z-]{1,20}"), "a recording status word"),
+    "CallDuration": (re.compile(r"[0-9]{1,6}"), "a number of seconds"),
+    "Direction": (re.compile(r"[a-z-]{1,20}"), "a call direction word"),
 }
 # A number ("+243812345678", a short code) or a channel's address ("whatsapp:+243…"):
 # never letters after the digits, as a neighbouring field's name would be.
 _ADDRESS = (re.compile(r"(?:[a-z]{2,20}:)?\+?[0-9]{2,15}"), "a phone number")
 _ADDRESSES = {"From": _ADDRESS, "To": _ADDRESS}
+# Who calls: a number, or the word a network gives a withheld one ("Anonymous",
+# "Restricted", "Unknown"); a call from a browser or a SIP address is not a caller here.
+_CALLER = (re.compile(r"\+?[0-9]{2,15}|[A-Za-z]{1,20}"), "a phone number")
+# The keys a <Gather> took (`#` ends it and may come with them); a <Record> ended by the
+# caller hanging up says so in place of keys.
+_DIGITS = (re.compile(r"[0-9*#]{0,64}|hangup"), "keys pressed")
+_RECORDING_URL = (
+    re.compile(
+        r"https://api\.twilio\.com/2010-04-01/Accounts/AC[0-9a-f]{32}/Recordings/RE[0-9a-f]{32}"
+    ),
+    "a recording of this Twilio account",
+)
 WHATSAPP_PREFIX = "whatsapp:"
 INBOUND_FIELDS = ("MessageSid", "AccountSid", "From", "To", "Body", "NumMedia")
 STATUS_FIELDS = ("MessageSid", "MessageStatus")
+CALL_FIELDS = ("CallSid", "AccountSid", "From", "To", "CallStatus")
+CALL_STATUS_FIELDS = ("CallSid", "AccountSid", "CallStatus")
 
 
 def _repeated(form: ImmutableMultiDict[str, str]) -> str | None:
@@ -131,3 +151,38 @@ def inbound_problem(form: ImmutableMultiDict[str, str], *, account_sid: str) -> 
 def status_problem(form: ImmutableMultiDict[str, str], *, account_sid: str) -> str | None:
     """Why a signed status callback is not one Twilio sent, or None."""
     return _problem(form, STATUS_FIELDS, account_sid)
+
+
+def _call(form: ImmutableMultiDict[str, str]) -> str | None:
+    if "MessageSid" in form:
+        return "a call carries no MessageSid"
+    for name, (pattern, what) in (
+        ("From", _CALLER),
+        ("To", _ADDRESS),
+        ("Digits", _DIGITS),
+        ("RecordingUrl", _RECORDING_URL),
+    ):
+        if name in form and not pattern.fullmatch(form[name]):
+            return f"{name} is not {what}"
+    url = form.get("RecordingUrl", "")
+    if url and ("RecordingSid" not in form or not url.endswith("/" + form["RecordingSid"])):
+        return "RecordingUrl is not the RecordingSid's"
+    return None
+
+
+def call_problem(form: ImmutableMultiDict[str, str], *, account_sid: str) -> str | None:
+    """Why a signed voice webhook (the call, a <Gather> or <Record> result) is not one
+    Twilio sent, or None."""
+    return (
+        _repeated(form) or _missing(form, CALL_FIELDS) or _shapes(form, account_sid) or _call(form)
+    )
+
+
+def call_status_problem(form: ImmutableMultiDict[str, str], *, account_sid: str) -> str | None:
+    """Why a signed call status callback is not one Twilio sent, or None."""
+    return (
+        _repeated(form)
+        or _missing(form, CALL_STATUS_FIELDS)
+        or _shapes(form, account_sid)
+        or _call(form)
+    )

@@ -1,0 +1,151 @@
+"""Africa's Talking Voice: the call and every key press, answered with AT's voice XML.
+
+AT posts `sessionId, isActive, callerNumber, destinationNumber, direction` to the voice
+callback (with `?token=`, as every AT callback: AT signs nothing), and `dtmfDigits` to
+the `callbackUrl` of a `<GetDigits>`. Each answer is one spoken screen
+(`gateway.channels.voicecall`): its prompts played inside a `<GetDigits>` whose
+callbackUrl names the next turn. AT goes on silently when nothing is pressed, so a
+`<Redirect>` follows, naming the same turn as a silence, and the caller hears that no key
+came and the screen again. A final screen plays its prompts and the call ends with them.
+The last request of a call (`isActive=0`) lets its session go.
+"""
+
+from __future__ import annotations
+
+import logging
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+from redis.exceptions import RedisError
+from starlette.datastructures import ImmutableMultiDict
+
+from flows.voice import DIGITS, FINAL, GO_ON, RECORD, Speech
+from gateway.channels import voicecall
+from gateway.channels.africastalking.callbacks import checked_form
+from gateway.channels.africastalking.fields import voice_problem
+from gateway.channels.africastalking.settings import PROVIDER
+from gateway.channels.host import Services, replier, services
+from gateway.forms import clean
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+VOICE_PATH = "/voice/africastalking"
+DIGITS_TIMEOUT = 10  # seconds for the keys of a case number
+
+
+def _xml(root: ET.Element) -> Response:
+    body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
+    return Response('<?xml version="1.0" encoding="UTF-8"?>' + body, media_type="application/xml")
+
+
+def _play(parent: ET.Element, urls: Sequence[str]) -> None:
+    for url in urls:
+        ET.SubElement(parent, "Play", url=url)
+
+
+def voice_xml(
+    speech: Speech,
+    urls: Sequence[str | None],
+    *,
+    base_url: str,
+    token: str | None,
+    turn: voicecall.Turn,
+    timeout: int,
+    record_seconds: int,
+) -> ET.Element:
+    """AT's voice XML of one spoken screen (AT has no pause: pauses are left out)."""
+    root = ET.Element("Response")
+    plays = voicecall.plays(urls)
+    if speech.input == FINAL:
+        _play(root, plays)
+        return root
+    address = base_url.rstrip("/") + VOICE_PATH + "?"
+    following = turn.number + 1
+    gather = ET.SubElement(
+        root,
+        "GetDigits",
+        callbackUrl=address + voicecall.turn_query(token, following, speech.lang),
+    )
+    if speech.input in (RECORD, GO_ON):
+        gather.set("numDigits", "1")
+        gather.set("timeout", "1" if speech.input == RECORD else str(timeout))
+        gather.set("finishOnKey", "")
+    else:
+        gather.set("timeout", str(DIGITS_TIMEOUT if speech.input == DIGITS else timeout))
+        gather.set("finishOnKey", "#")
+    _play(gather, plays)
+    if speech.input == RECORD:
+        ET.SubElement(
+            root,
+            "Record",
+            finishOnKey="#",
+            maxLength=str(record_seconds),
+            trimSilence="true",
+            playBeep="true",
+            callbackUrl=address + voicecall.turn_query(token, following, speech.lang, spoken=True),
+        )
+    silent = voicecall.turn_query(token, following, speech.lang, silences=turn.silences + 1)
+    ET.SubElement(root, "Redirect").text = address + silent
+    return root
+
+
+@router.post(VOICE_PATH)
+async def call(request: Request) -> Response:
+    """Answer the call, or one key press of it, with AT's voice XML."""
+    runtime, conversation = services(request), replier(request)
+    form = await checked_form(request, runtime)
+    if isinstance(form, Response):
+        return form
+    problem = voice_problem(form)
+    if problem:
+        runtime.metrics.refused.labels(reason="at_fields").inc()
+        return PlainTextResponse(problem, status_code=400)
+    session_id = form["sessionId"]
+    if form["isActive"] == "0":
+        try:
+            await voicecall.ended(runtime, provider=PROVIDER, call_id=session_id)
+        except RedisError as exc:
+            log.warning("call end not recorded (%s)", type(exc).__name__)
+        runtime.metrics.calls.labels(provider=PROVIDER, status="completed").inc()
+        return _xml(ET.Element("Response"))
+    turn = voicecall.read_turn(request)
+    pressed = clean(form.get("dtmfDigits", ""), limit=64).strip()
+    if turn.spoken:
+        pressed = await _spoken(runtime, form) or ""
+    msg = voicecall.call_message(
+        runtime,
+        provider=PROVIDER,
+        call_id=session_id,
+        number=clean(form.get("callerNumber", ""), limit=40).strip(),
+        turn=turn,
+        pressed=pressed,
+    )
+    speech = await voicecall.answer(runtime, conversation, msg, turn)
+    settings = runtime.settings
+    base = settings.sauti_public_url
+    urls = voicecall.prompt_urls(base, speech, runtime.voice_prompts)
+    return _xml(
+        voice_xml(
+            speech,
+            urls,
+            base_url=base,
+            token=settings.sauti_at_token or None,
+            turn=turn,
+            timeout=settings.sauti_voice_timeout,
+            record_seconds=settings.sauti_voice_record_seconds,
+        )
+    )
+
+
+async def _spoken(runtime: Services, form: ImmutableMultiDict[str, str]) -> str | None:
+    """The answer a `<Record>` brings: its recording kept (recordings on) as a spoken
+    answer, or None (read as silence)."""
+    url = form.get("recordingUrl", "")
+    if not url or not runtime.settings.sauti_voice_recording:
+        return None
+    return await voicecall.keep_recording(
+        runtime, provider=PROVIDER, provider_id=None, url=url, duration_seconds=None
+    )
