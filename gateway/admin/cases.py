@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from gateway.admin.web import Viewer, allow, back, flash, render
 from gateway.backoffice.exports import csv_export
@@ -32,7 +32,7 @@ from gateway.casework import (
 )
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
-from storage import casenumber
+from storage import casenumber, recordings
 from storage.casequery import (
     CaseFilter,
     InvalidSearch,
@@ -44,7 +44,7 @@ from storage.casequery import (
     number_prefix,
     provinces,
 )
-from storage.cases import InvalidAction
+from storage.cases import InvalidAction, find_case
 from storage.committees import ack_deadline, list_committees
 from storage.db import utcnow
 from storage.models import (
@@ -283,7 +283,7 @@ def _event_row(event: CaseEvent, names: dict[int, str], crypto: Crypto | None) -
         "kind": event.kind,
         "who": _who(event.actor, names),
         "details": _details(event.data or {}),
-        "body": body,
+        "body": recordings.readable(body),
     }
 
 
@@ -311,7 +311,7 @@ def _free_text(case: Case, crypto: Crypto) -> dict[str, str | None]:
         return None if value is None else crypto.decrypt(value)
 
     return {
-        "description": plain(case.description_enc),
+        "description": recordings.readable(plain(case.description_enc)),
         "place_text": plain(case.place_text_enc),
     }
 
@@ -333,6 +333,9 @@ def case_page_view(runtime: Runtime, number: str, viewer: Viewer) -> dict[str, A
             ],
             "events": [_event_row(event, names, crypto) for event in case.events],
             "text": None if crypto is None else _free_text(case, crypto),
+            "recordings": []
+            if crypto is None
+            else recordings.for_case(session=session, case_id=case.id),
             "committees": [(c.code, c.name) for c in list_committees(session=session)],
             "by_sms": will_text_reporter(case),
             "closed": case.status == Status.CLOSED,
@@ -368,6 +371,40 @@ async def case_page(
         raise HTTPException(404, detail="No case has this number.")
     outcomes = list(Outcome)
     return await render(request, "cases_case.html", viewer, outcomes=outcomes, **view)
+
+
+def _listen(runtime: Runtime, number: str, ref: str, viewer: Viewer) -> recordings.Audio | None:
+    """A case's spoken answer, decrypted, with its audit entry (`recording.listen`)."""
+    with runtime.sessions.begin() as session:
+        case = find_case(session=session, number=number)
+        if case is None:
+            return None
+        return recordings.listen(
+            session=session,
+            crypto=runtime.crypto,
+            case_id=case.id,
+            ref=ref,
+            actor=viewer.username,
+            target=case.number,
+            ip_hash=viewer.ip_hash,
+            now=utcnow(),
+        )
+
+
+@router.get("/cases/{number}/recordings/{ref}")
+async def recording(number: str, ref: str, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
+    """Play a spoken answer: only to roles that read free text, never cached, each
+    request audited."""
+    if viewer.role not in FREE_TEXT_ROLES:
+        raise HTTPException(403, detail="Recordings are for admins and coordinators only.")
+    canonical = _canonical(number)
+    audio = None
+    if recordings.is_ref(ref):
+        audio = await runtime.db(_listen, runtime, canonical, ref, viewer)
+    if audio is None:
+        raise HTTPException(404, detail="This case has no such recording.")
+    headers = {"Cache-Control": "no-store", "Content-Disposition": "inline"}
+    return Response(audio.content, media_type=audio.content_type, headers=headers)
 
 
 async def _act(

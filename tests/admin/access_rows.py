@@ -6,7 +6,8 @@ Placeholders in a path: `{case}` (a filed, routed case's number as shown), `{com
 (an active committee's code), `{place}` (a place's code), `{version}` (the published flow
 version), `{language}` (a language code), `{message}` (an outbox message id),
 `{flow}` (a flow document name), `{member}` (a member id of `{committee}`), `{pseudonym}`
-(a pseudonym with no preferences), `{file}` (a voice prompt file name no language has).
+(a pseudonym with no preferences), `{file}` (a voice prompt file name no language has),
+`{ref}` (a spoken answer's ref no recording has).
 """
 
 from __future__ import annotations

@@ -86,6 +86,7 @@ def values(
             "member": str(committee.members[0].id),
             "pseudonym": "0" * 64,
             "file": "t-0000000000.wav",
+            "ref": "a" * 12,
         }
 
 
