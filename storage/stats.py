@@ -72,6 +72,7 @@ class Stats:
     median_ack: timedelta | None
     median_close: timedelta | None
     committees: list[CommitteeStats] = field(default_factory=list)
+    by_channel: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,9 +176,16 @@ def _ranked(counter: Counter[str]) -> list[tuple[str, int]]:
 
 def _rows_query(
     clauses: Sequence[ColumnElement[bool]],
-) -> Select[str, str, datetime, datetime | None, datetime | None]:
+) -> Select[str, str, datetime, datetime | None, datetime | None, str]:
     return (
-        select(Case.category, Location.path, Case.created_at, Case.acknowledged_at, Case.closed_at)
+        select(
+            Case.category,
+            Location.path,
+            Case.created_at,
+            Case.acknowledged_at,
+            Case.closed_at,
+            Case.channel,
+        )
         .outerjoin(Location, Case.location_id == Location.id)
         .where(*clauses)
     )
@@ -235,6 +243,7 @@ def dashboard_stats(*, session: Session, where: StatsFilter, now: datetime) -> S
         median_ack=median(row[3] - row[2] for row in rows if row[3] is not None),
         median_close=median(row[4] - row[2] for row in rows if row[4] is not None),
         committees=committee_stats(session=session, where=where, overdue=overdue),
+        by_channel=_ranked(Counter(str(row[5]) for row in rows)),
     )
 
 

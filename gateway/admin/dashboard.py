@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from gateway.admin import charts
-from gateway.admin.web import Viewer, allow, record, render
+from gateway.admin.web import Viewer, allow, channel_name, record, render
 from gateway.backoffice.dashboards import (
     CATEGORY_LABELS,
     FIELD,
@@ -38,12 +38,15 @@ def _charts(board: Dashboard) -> dict[str, Any]:
     figures = board.figures
     by_category = [(CATEGORY_LABELS.get(c, c), n) for c, n in figures.by_category]
     by_province = [(province_label(p, board.provinces), n) for p, n in figures.by_province]
+    by_channel = [(channel_name(c), n) for c, n in figures.by_channel]
     return {
         "category_chart": charts.bar_chart(by_category, title="Cases by category"),
         "province_chart": charts.bar_chart(by_province, title="Cases by province"),
         "week_chart": charts.week_chart(figures.by_week, title="Cases received each week"),
+        "channel_chart": charts.bar_chart(by_channel, title="Reports by channel"),
         "by_category": by_category,
         "by_province": by_province,
+        "by_channel": by_channel,
     }
 
 

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.admin.sessions import COOKIE, ConsoleSession, SessionStore
 from gateway.backoffice.access import MENU, SECTIONS, may
+from gateway.backoffice.dashboards import CHANNEL_LABELS
 from gateway.backoffice.tokens import get_api_keys
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
@@ -52,18 +53,9 @@ def _date(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return "" if value is None else value.strftime(fmt)
 
 
-# How each channel a report may come by is named on the console's pages.
-CHANNEL_NAMES = {
-    "ussd": "USSD",
-    "sms": "SMS",
-    "whatsapp": "WhatsApp",
-    "voice": "Voice",
-    "web": "Web",
-}
-
-
 def channel_name(code: str) -> str:
-    return CHANNEL_NAMES.get(code, code)
+    """How the console names a channel reports come by (USSD, SMS, WhatsApp, Voice, Web)."""
+    return CHANNEL_LABELS.get(code, code)
 
 
 def _environment() -> jinja2.Environment:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from gateway.api.deps import api_allow
 from gateway.backoffice.dashboards import (
     CATEGORY_LABELS,
+    CHANNEL_LABELS,
     FIELD,
     Dashboard,
     Text,
@@ -64,6 +65,7 @@ class StatsOut(BaseModel):
     by_province: list[Count]
     by_week: list[Week]
     committees: list[CommitteeOut]
+    by_channel: list[Count]
 
 
 def _seconds(value: timedelta | None) -> float | None:
@@ -108,6 +110,9 @@ def _out(board: Dashboard) -> StatsOut:
         ],
         by_week=[Week(week_start=day, count=n) for day, n in figures.by_week],
         committees=_committees(board),
+        by_channel=[
+            Count(code=c, label=CHANNEL_LABELS.get(c, c), count=n) for c, n in figures.by_channel
+        ],
     )
 
 

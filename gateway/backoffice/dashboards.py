@@ -20,6 +20,14 @@ from storage.models import Category
 DEFAULT_WEEKS = 12
 MAX_DAYS = 3 * 366 + 7
 FIELD = 64
+# How each channel a report may come by is named (the console's pages, the stats API).
+CHANNEL_LABELS: dict[str, str] = {
+    "ussd": "USSD",
+    "sms": "SMS",
+    "whatsapp": "WhatsApp",
+    "voice": "Voice",
+    "web": "Web",
+}
 CATEGORY_LABELS: dict[str, str] = {
     Category.OHS_HAZARD: "Site hazard (OHS)",
     Category.ACCIDENT: "Accident",

@@ -117,8 +117,10 @@ def test_charts_are_inline_svg_with_titles(
     browser: Callable[[str], Browser], seeded: list[datetime]
 ) -> None:
     page = browser("analyst").get("/admin/").text
-    assert page.count('<svg class="chart" role="img"') == 3
+    assert page.count('<svg class="chart" role="img"') == 4
     assert "<title>Cases by category</title>" in page
+    assert "<title>Reports by channel</title>" in page
+    assert "USSD: 3 cases" in page
     assert "Illegal tax: 2 cases" in page
     assert "North Kivu: 2 cases" in page
     assert "South Kivu: 1 case<" in page
@@ -222,3 +224,36 @@ def test_csv_filters_are_checked_like_the_page(browser: Callable[[str], Browser]
     assert user.get("/admin/dashboard.csv?from=2026-13-01").status_code == 400
     one = user.get("/admin/dashboard.csv?category=accident&from=2026-11-02&to=2026-11-08")
     assert one.text.splitlines()[1:] == [f"2026-11-02,{c},0" for c in CATEGORIES]
+
+
+def test_reports_are_counted_by_channel(
+    browser: Callable[[str], Browser],
+    file_case: Callable[..., str],
+    db: sessionmaker[Session],
+    headers: Callable[[str], dict[str, str]],
+) -> None:
+    """The dashboard and the stats API count reports by the channel they came by; test
+    reports are left out as everywhere."""
+    now = utcnow()
+    channels = ["voice", "voice", "sms", "ussd", "whatsapp"]
+    numbers = [file_case(at=now - timedelta(days=2)) for _ in range(len(channels) + 1)]
+    with db.begin() as session:
+        for number, channel in zip(numbers, channels, strict=False):
+            _case(session, number).channel = channel
+        _case(session, numbers[-1]).is_test = True
+    page = browser("analyst").get("/admin/")
+    assert page.status_code == 200
+    table = page.text.split('id="by-channel"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r'<tr><td>([^<]+)</td><td class="num">(\d+)</td></tr>', table)
+    assert rows == [("Voice", "2"), ("SMS", "1"), ("USSD", "1"), ("WhatsApp", "1")]
+    assert "Reports by channel" in page.text
+    client = browser("analyst").client
+    client.cookies.clear()
+    body = client.get("/api/v1/stats", headers=headers("analyst")).json()
+    assert {row["code"]: row["count"] for row in body["by_channel"]} == {
+        "voice": 2,
+        "sms": 1,
+        "ussd": 1,
+        "whatsapp": 1,
+    }
+    assert {row["code"]: row["label"] for row in body["by_channel"]}["voice"] == "Voice"
