@@ -50,6 +50,7 @@ from flows.places import LEVEL_NAMES, LEVELS, StaticPlaces
 from flows.render import BUDGET, CHANNELS, TEXT_CHANNELS, Page, layout
 from flows.sources import LANGUAGE_NAMES, list_level
 from flows.state import Context, Entry, State, Translator
+from flows.voice import COUNTED_VALUES  # the counts a limit notice on a call says
 
 PLACE_NAME_LENGTH = 40
 PLACE_CHILDREN = 30
@@ -71,6 +72,7 @@ MESSAGE = (
 )
 OUTCOME_NAMES = frozenset({"case", "status", "message"})
 CONTEXT_NAMES = frozenset({"service_code", "max_length"})
+
 _MAX_PAGES = 500
 # How the report names each alphabet.
 ALPHABET_NAMES: Mapping[str, str] = {gsm.GSM7: "GSM-7", gsm.ASCII: "plain ASCII"}
@@ -238,7 +240,7 @@ def _where(node_id: str) -> str:
 
 def unknown_placeholders(bundle: Bundle) -> list[str]:
     """Return texts with placeholders that no answer, outcome or context ever fills."""
-    known = OUTCOME_NAMES | CONTEXT_NAMES
+    known = OUTCOME_NAMES | CONTEXT_NAMES | COUNTED_VALUES
     known |= {answer for node in bundle.nodes.values() for answer in answers_set(node)}
     problems = []
     for msgid, places in bundle_messages(bundle).items():

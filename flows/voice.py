@@ -88,6 +88,13 @@ VOICE_TEXTS: Mapping[str, str] = {
     "voice.goodbye": "Thank you for calling Sauti. Goodbye.",
     "voice.silent": "We did not hear you. Call again when you can: your report is kept.",
     "voice.unavailable": "Sorry, the line is not available now. Please call again later.",
+    "voice.report_limit": (
+        "This phone has sent many reports today. Your report is kept: call again in"
+        " {hours} hours to send it."
+    ),
+    "voice.status_limit": (
+        "Too many case checks from this phone. Please call again in {minutes} minutes."
+    ),
     "voice.digit.0": "zero",
     "voice.digit.1": "one",
     "voice.digit.2": "two",
@@ -101,6 +108,9 @@ VOICE_TEXTS: Mapping[str, str] = {
     "voice.star": "star",
     "voice.hash": "hash",
 }
+
+# Numbers a voice text says (hours, minutes), read digit by digit from the digit clips.
+COUNTED_VALUES = frozenset({"hours", "minutes"})
 
 # The free-text answer a spoken one is kept under (``[spoken answer <id>]``).
 SPOKEN_PREFIX = "[spoken answer "
@@ -273,7 +283,7 @@ class _Speaker:
         raw = self.raw(name)
         if not raw:
             return []
-        if name in KEPT_VALUES:
+        if name in KEPT_VALUES or name in COUNTED_VALUES:
             return self.digits(raw)
         if name in self.bundle.place_answers:
             place = self.ctx.places.get(raw)
@@ -377,9 +387,11 @@ def render_voice(bundle: Bundle, state: State, ctx: Context) -> Screen:
 
 
 def speech_of(bundle: Bundle, ctx: Context, state: State, role: str) -> Speech:
-    """One voice text alone, as a final screen (goodbye after silence, an apology)."""
+    """One voice text alone, as a final screen (goodbye after silence, an apology, a
+    limit reached: its counts, in `state.values`, read digit by digit)."""
     speaker = _Speaker(bundle, state, ctx, ctx.translators(state.lang))
     speaker.line(voice_text(bundle, role))
+    speaker.line(voice_text(bundle, "voice.goodbye"))
     return Speech(state.lang, FINAL, tuple(speaker.prompts))
 
 

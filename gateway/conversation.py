@@ -23,6 +23,7 @@ from flows import engine
 from flows.engine import Bundle, Context, FlowError, Outcome, Screen, State, Step
 from flows.gsm import ASCII, GSM7, Alphabet, spell, transliterate
 from flows.state import DRAFT_NAME
+from flows.voice import speech_of
 from gateway import messages
 from gateway.commands import Commands, parse_command
 from gateway.inbound import Channel, InboundMessage
@@ -419,12 +420,27 @@ class Conversation:
         raise LimitReached(record, Screen(text=notice, final=True))
 
     def _notice(self, msg: InboundMessage, record: Record, limit: Limit, verdict: Verdict) -> str:
+        if msg.channel is Channel.VOICE:
+            return self._spoken_notice(msg, record, limit, verdict)
         translator = self.rt.catalogs.translator(record.state.lang)
         if limit is Limit.REPORTS:
             text = translator.gettext(messages.REPORT_LIMIT).format(hours=verdict.hours)
         else:
             text = translator.gettext(messages.STATUS_LIMIT).format(minutes=verdict.minutes)
         return spell(text, self.alphabet(msg))
+
+    def _spoken_notice(
+        self, msg: InboundMessage, record: Record, limit: Limit, verdict: Verdict
+    ) -> str:
+        """The limit notice of a call, spoken: its count read digit by digit."""
+        state = record.state
+        if limit is Limit.REPORTS:
+            role, values = "voice.report_limit", {"hours": str(verdict.hours)}
+        else:
+            role, values = "voice.status_limit", {"minutes": str(verdict.minutes)}
+        said = State(version=state.version, lang=state.lang, node=state.node, values=values)
+        bundle = self.rt.bundle_for(state.version) or self.rt.bundle
+        return speech_of(bundle, self.context(msg, state.lang), said, role).text
 
     async def _submit(
         self, msg: InboundMessage, record: Record, effect: fx.SubmitReport
