@@ -131,21 +131,24 @@ def flows_lint(files: tuple[Path, ...], languages: str | None) -> None:
     settings = _settings()
     langs = [c.strip() for c in (languages or settings.sauti_languages).split(",") if c.strip()]
     code = lint.run(list(files), langs, templates=sms_templates())
-    if code == 0:
-        _print_prompt_coverage(settings, files)
+    _print_prompt_coverage(settings, files)
     sys.exit(code)
 
 
 def _print_prompt_coverage(settings: Settings, files: tuple[Path, ...]) -> None:
-    """The voice prompts each voice language has of the linted flows (from the database)."""
+    """The voice prompts each voice language has of the linted flows (from the database),
+    whenever they compile."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from flows.loader import load_bundle, texts_with
+    from flows.loader import BundleError, load_bundle, texts_with
     from gateway.prompts.needed import coverages, load_sources
 
     if not settings.voice_languages:
         return
-    bundle = load_bundle(texts_with(files))
+    try:
+        bundle = load_bundle(texts_with(files))
+    except (BundleError, OSError, UnicodeDecodeError):
+        return  # the lint has said why
     try:
         with database(settings) as sessions, sessions() as session:
             found = coverages(session, settings, load_sources(session, settings, bundle=bundle))
