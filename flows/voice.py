@@ -209,7 +209,9 @@ def node_speech_lines(bundle: Bundle, node: Shown, state: State, ctx: Context) -
     """The lines a node speaks: its ``voice:<node>`` text (for free text only with
     recordings off), else its lines as on USSD."""
     own = bundle.texts.get(channel_key(VOICE, node.id))
-    if own and not (isinstance(node, TextInput) and ctx.record and not _digits_node(node)):
+    if isinstance(node, TextInput) and ctx.record and not _digits_node(node):
+        return node.text  # the question itself, answered after the tone
+    if own:
         return (own,)
     return question_lines(bundle, node, state, ctx)
 
