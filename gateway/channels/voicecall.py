@@ -25,14 +25,13 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import urlencode
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from flows.voice import FINAL, PAUSE, VOICE_TEXTS, Speech, text_stem
-from gateway.channels.host import Replier, Services
+from flows.voice import FINAL, PAUSE, SPOKEN_PREFIX, VOICE_TEXTS, Speech, text_stem
+from gateway.channels.host import PromptFiles, Replier, Services
 from gateway.inbound import Channel, InboundMessage, SessionEvent
 from storage import recordings
 from storage.db import utcnow
@@ -44,12 +43,6 @@ MAX_TURN = 10_000
 _KEYS = re.compile(r"[0-9*#]{0,64}")
 _LANG = re.compile(r"[a-z]{2,3}")
 REFUSED_KEYS = "?"  # what a key press that no phone sends is fed as: a wrong choice
-
-
-class PromptFiles(Protocol):
-    """Which language folder plays a prompt (`gateway.prompts.index.PromptIndex`)."""
-
-    def where(self, lang: str, file: str) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +134,14 @@ def call_message(
     region: str | None = None,
 ) -> InboundMessage:
     """The hop of one request: no input on the call's first, ``""`` for silence (or the
-    hash key alone), else the keys pressed."""
+    hash key alone), a kept recording's spoken answer (`keep_recording`) on a turn that
+    brings one, else the keys pressed."""
     pseudonym, found, contact = caller(runtime, number, call_id, region)
     call = call_key(provider, call_id)
     if turn.number == 0 and not pressed:
         inputs: tuple[str, ...] = ()
+    elif turn.spoken and pressed and pressed.startswith(SPOKEN_PREFIX):
+        inputs = (pressed,)
     else:
         inputs = (keys(pressed or ""),)
     return InboundMessage(
