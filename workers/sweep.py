@@ -1,5 +1,6 @@
 """The periodic sweep: escalate overdue cases, enqueue again any work whose job never ran
-(a report left unrouted, an outbox message due or stuck), and alert the committees of
+(a report left unrouted, an outbox message due or stuck, a recording still to fetch from
+its provider), and alert the committees of
 information added to their cases."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from workers import context, queues
 from workers.escalation import escalate_overdue
 from workers.information import alert_added_information
 from workers.notify import enqueue_sends
+from workers.recordings import enqueue_due
 from workers.routing import route_report
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
         "escalated": escalate_overdue(now=at),
         "informed": alert_added_information(now=at),
         "resent": resend_due(now=at),
+        "recordings": enqueue_due(now=at - GRACE, limit=BATCH),
     }
     if any(done.values()):
         log.info("sweep: %s", ", ".join(f"{name} {count}" for name, count in done.items()))
