@@ -133,6 +133,8 @@ def banner(settings: Settings, log_path: Path) -> str:
         f"  USSD callback:           POST {base}/ussd/africastalking{token}",
         f"  SMS webhook (Twilio):    POST {base}/sms/twilio  (WhatsApp too)",
         f"  SMS callback (AT):       POST {base}/sms/africastalking{token}",
+        f"  Voice (Twilio, AT):      POST {base}/voice/twilio  POST {base}/voice/africastalking"
+        f"{token}",
         f"  Health and metrics:      {base}/readyz  {base}/metrics",
         f"  Web console:             {base}/admin/  (first user: printf '%s\\n' 'a long "
         "passphrase' | .venv/bin/sauti admin create-user NAME --role admin)",
