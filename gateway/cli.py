@@ -575,11 +575,22 @@ def _prepare_with_prompts(settings: Settings) -> None:
     "--phone", default="+243812345678", show_default=True, help="The number to dial from."
 )
 @click.option("--service-code", default=None, help="Default: SAUTI_SERVICE_CODE.")
-def simulate(url: str | None, phone: str, service_code: str | None) -> None:
-    """Dial the USSD service in this terminal, as Africa's Talking would."""
-    from gateway.simulate import run_simulation
+@click.option(
+    "--voice",
+    type=click.Choice(["twilio", "africastalking"]),
+    default=None,
+    help="Call the voice line instead, posted as this provider posts a call (Twilio's "
+    "signed with TWILIO_AUTH_TOKEN); each screen is printed as what its prompts say.",
+)
+def simulate(url: str | None, phone: str, service_code: str | None, voice: str | None) -> None:
+    """Dial the USSD service in this terminal, as Africa's Talking would (or, with --voice,
+    call the voice line)."""
+    from gateway.simulate import run_call, run_simulation
 
     settings = _settings()
+    if voice is not None:
+        run_call(settings=settings, url=url, phone=phone, provider=voice)
+        return
     run_simulation(settings=settings, url=url, phone=phone, service_code=service_code)
 
 

@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from flows.voice import FINAL, PAUSE, SPOKEN_PREFIX, VOICE_TEXTS, Speech, text_stem
+from flows.voice import AUDIO_SUFFIX, FINAL, PAUSE, SPOKEN_PREFIX, VOICE_TEXTS, Speech, text_stem
 from gateway.channels.host import PromptFiles, Replier, Services
 from gateway.inbound import Channel, InboundMessage, SessionEvent
 from storage import recordings
@@ -192,21 +192,24 @@ async def answer(
 
 def prompt_urls(base_url: str, speech: Speech, files: PromptFiles | None) -> list[str | None]:
     """The address of each prompt in order (None for a pause); a prompt no language folder
-    has is left out and counted."""
+    has is left out, and the answer's missing prompts logged once, by file name."""
     base = base_url.rstrip("/")
     urls: list[str | None] = []
+    missing: list[str] = []
     for prompt in speech.prompts:
         if prompt == PAUSE:
             urls.append(None)
             continue
         lang, _, stem = prompt.rpartition("/")
         lang = lang or speech.lang
-        file = stem + ".wav"
+        file = stem + AUDIO_SUFFIX
         folder = files.where(lang, file) if files is not None else lang
         if folder is None:
-            log.warning("voice prompt %s missing in %s", file, lang)
+            missing.append(f"{lang}/{file}")
             continue
         urls.append(f"{base}/voice/prompts/{folder}/{file}")
+    if missing:
+        log.warning("%d voice prompt(s) missing, left out: %s", len(missing), " ".join(missing[:5]))
     return urls
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -273,3 +274,35 @@ def test_unusable_settings_stop_a_command_with_each_problem_and_no_secret() -> N
     assert "SAUTI_SMS_RATE: Input should be greater than or equal to 1" in result.output
     assert "topsecret" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("provider", ["twilio", "africastalking"])
+def test_simulate_voice_files_a_report_by_keys_in_the_terminal(
+    run_cli: CliRunner,
+    db: sessionmaker[Session],
+    settings: Settings,
+    provider: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "a-token-the-server-shares")
+    _english(settings, db, "+243812345678")
+    # Report, accident, North Kivu, Walikale, Bisie, today, danger: yes, # past the
+    # description, no news, send.
+    keys = ["1", "2", "3", "2", "1", "1", "1", "#", "2", "1"]
+    result = run_cli.invoke(
+        cli.main,
+        ["simulate", "--voice", provider, "--phone", "+243812345678"],
+        input="\n".join(keys) + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "press one" in result.output  # what the prompts say, from the manifests
+    assert "Report sent. Your case number is" in result.output
+    assert "(call ended)" in result.output
+    with db() as session:
+        assert [case.channel for case in session.scalars(select(Case))] == ["voice"]
+
+
+def test_simulate_voice_as_twilio_needs_the_token_it_signs_with(run_cli: CliRunner) -> None:
+    result = run_cli.invoke(cli.main, ["simulate", "--voice", "twilio"], input="")
+    assert result.exit_code == 1
+    assert "set TWILIO_AUTH_TOKEN" in result.output
