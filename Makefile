@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test faults install lint types audit check bench bench-system clean
+.PHONY: run test faults install lint types audit check bench bench-voice bench-system clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -44,6 +44,12 @@ check: lint types test
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ussd_hops.py
 	$(BIN)/python benchmarks/routing.py
+	$(BIN)/python benchmarks/voice_reply.py
+
+# The voice line alone: complete report and status calls as Twilio and Africa's Talking
+# post them; pass options with ARGS="--calls 500 --connections 16".
+bench-voice: $(STAMP)
+	$(BIN)/python benchmarks/voice_reply.py $(ARGS)
 
 # The whole stack (web, RQ workers, scheduler) on this machine's PostgreSQL and Redis
 # (database 7); pass options with ARGS="--seconds 60 --connections 32".
