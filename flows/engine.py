@@ -314,10 +314,14 @@ class _Run:
                 self.refuse("voice.no_key")
             else:
                 self.feed_text(node, text)
-        elif text.startswith(SPOKEN_PREFIX) or (
-            node.skip is not None and text.strip() in (GO_ON_KEY, node.skip.key)
+        elif text.startswith(SPOKEN_PREFIX):
+            self.feed_text(node, text)
+        elif node.skip is not None and (
+            text.strip() == node.skip.key or (text.strip() == GO_ON_KEY and not self.ctx.record)
         ):
-            self.feed_text(node, node.skip.key if not text.strip() and node.skip else text)
+            # Silence or the hash key passes a question that may be skipped; where an answer
+            # may be spoken, only its skip key does: silence there is asked again.
+            self.feed_text(node, node.skip.key)
         else:
             self.refuse("voice.no_key" if not text.strip() else "invalid_choice")
 

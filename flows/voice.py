@@ -60,12 +60,13 @@ REPEAT_KEY = "*"
 GO_ON_KEY = ""  # the hash key pressed alone, or silence: what the gateway feeds for either
 
 # What a spoken screen waits for.
-KEYS = "keys"
+KEYS = "keys"  # options some of which take two keys (98 for more)
+KEY = "key"  # options of one key each: taken as soon as it is pressed
 DIGITS = "digits"
 RECORD = "record"
 GO_ON = "go_on"
 FINAL = "final"
-INPUTS = (KEYS, DIGITS, RECORD, GO_ON, FINAL)
+INPUTS = (KEYS, KEY, DIGITS, RECORD, GO_ON, FINAL)
 
 PAUSE = ","
 DIGIT_ROLES = {str(d): f"voice.digit.{d}" for d in range(10)} | {
@@ -249,6 +250,7 @@ class _Speaker:
     def __init__(self, bundle: Bundle, state: State, ctx: Context, tr: Translator) -> None:
         self.bundle, self.state, self.ctx, self.tr = bundle, state, ctx, tr
         self.prompts: list[str] = []
+        self.keys: list[str] = []  # the keys of the options said
 
     def raw(self, name: str) -> str:
         state = self.state
@@ -316,6 +318,7 @@ class _Speaker:
         self.prompts.extend(spoken)
 
     def option(self, label: list[str], key: str) -> None:
+        self.keys.append(key)
         self.prompts.extend(label)
         self.prompts.extend(self.text_prompts(voice_text(self.bundle, "voice.press")))
         self.prompts.extend(self.digits(key))
@@ -379,6 +382,8 @@ def speak(bundle: Bundle, state: State, ctx: Context) -> Speech:
     if state.history:
         speaker.option(speaker.text_prompts(bundle.texts["back"]), BACK_KEY)
     speaker.line(voice_text(bundle, "voice.repeat"))
+    if waits == KEYS and all(len(key) == 1 for key in speaker.keys):
+        waits = KEY
     return Speech(state.lang, waits, tuple(speaker.prompts))
 
 
@@ -475,6 +480,7 @@ __all__ = [
     "FINAL",
     "GO_ON",
     "GO_ON_KEY",
+    "KEY",
     "KEYS",
     "LIST_PAGE",
     "MAIN_KEY",

@@ -232,7 +232,7 @@ class Conversation:
                 and bool(msg.inputs)
                 and load.last is None
                 and self._lost(load)
-            )
+            ) or (msg.channel is Channel.VOICE and bool(msg.inputs))  # a call's turn, lost
             record, step = await self._begin(msg, entry, load, hint, restarted=lost)
             inputs = () if lost else msg.inputs if msg.channel is Channel.USSD else feed
         else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -55,7 +55,7 @@ class InboundMessage:
     region: str | None
     inputs: tuple[str, ...]
     message_id: str | None = None
-    contact: str | None = None
+    contact: str | None = field(default=None, repr=False)  # never in a repr or a log
     network_region: str | None = None
     network_code: str | None = None
 

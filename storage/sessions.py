@@ -209,6 +209,13 @@ class SessionStore:
         key = self._language_key(pseudonym)
         await self._redis.set(key, (language or NO_LANGUAGE).encode(), ex=ttl)
 
+    async def expire_soon(self, session_key: str, seconds: int) -> None:
+        """Let a session go within `seconds` (never later than it would have)."""
+        key = self._session_key(session_key)
+        ttl = await self._redis.ttl(key)
+        if ttl is not None and int(ttl) > seconds:
+            await self._redis.expire(key, seconds)
+
     async def drop(self, session_key: str) -> None:
         """Forget a session; cached hop replies expire on their own."""
         await self._redis.delete(self._session_key(session_key))

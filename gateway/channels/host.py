@@ -14,7 +14,7 @@ import redis
 from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.engine import Screen
+from flows.engine import Bundle, Screen
 from flows.i18n import Catalogs
 from gateway.inbound import InboundMessage
 from gateway.metrics import Metrics
@@ -43,6 +43,7 @@ class Services(Protocol):
     catalogs: Catalogs
     metrics: Metrics
     pseudonyms: Pseudonyms
+    bundle: Bundle  # the published flows (their texts name the voice prompts)
 
     @property
     def voice_prompts(self) -> PromptFiles: ...

@@ -19,7 +19,6 @@ travels on only as `InboundMessage.contact`, for the SMS news a caller may ask f
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 import time
@@ -28,9 +27,11 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import Request
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from flows.voice import AUDIO_SUFFIX, FINAL, PAUSE, SPOKEN_PREFIX, VOICE_TEXTS, Speech, text_stem
+from flows.engine import Bundle
+from flows.voice import AUDIO_SUFFIX, FINAL, PAUSE, SPOKEN_PREFIX, Speech, text_stem, voice_text
 from gateway.channels.host import PromptFiles, Replier, Services
 from gateway.inbound import Channel, InboundMessage, SessionEvent
 from storage import recordings
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 MAX_TURN = 10_000
 _KEYS = re.compile(r"[0-9*#]{0,64}")
 _LANG = re.compile(r"[a-z]{2,3}")
+ENDED_GRACE = 120  # seconds a call's session outlives the call
 REFUSED_KEYS = "?"  # what a key press that no phone sends is fed as: a wrong choice
 
 
@@ -102,25 +104,27 @@ def caller(
     """(pseudonym, region, contact) of the caller: a number's pseudonym, or for a caller
     whose number is withheld one of this call alone (no contact to send news to)."""
     digits = sum(char.isdigit() for char in number)
-    if digits < 7:
+    if digits < 7:  # withheld (each provider says which numbers are): "" here
         return runtime.crypto.pseudonym(f"withheld-call|{call_id}"), None, None
     pseudonym, found = runtime.pseudonyms(number, region)
     return pseudonym, found, number
 
 
-def call_key(provider: str, call_id: str) -> str:
-    """A call's name in the session store (the provider's id is kept nowhere)."""
-    return hashlib.sha256(f"{provider}|{call_id}".encode()).hexdigest()[:32]
+def call_key(runtime: Services, provider: str, call_id: str) -> str:
+    """A call's name in the session store: keyed like a pseudonym, so the provider's call
+    log (which names the number beside the call id) does not lead to it."""
+    return runtime.crypto.pseudonym(f"call|{provider}|{call_id}")[:32]
 
 
-def session_key(provider: str, call_id: str) -> str:
-    return f"voice:{call_key(provider, call_id)}"
+def session_key(runtime: Services, provider: str, call_id: str) -> str:
+    return f"voice:{call_key(runtime, provider, call_id)}"
 
 
 async def ended(runtime: Services, *, provider: str, call_id: str) -> None:
-    """The call is over: its session goes at once (an unfinished report stays the caller's
-    draft, by pseudonym, for the next call)."""
-    await runtime.store.drop(session_key(provider, call_id))
+    """The call is over: its session goes within `ENDED_GRACE` seconds, time for a spoken
+    answer the provider posts after the hang-up to be taken (an unfinished report stays
+    the caller's draft, by pseudonym, for the next call)."""
+    await runtime.store.expire_soon(session_key(runtime, provider, call_id), ENDED_GRACE)
 
 
 def call_message(
@@ -137,7 +141,7 @@ def call_message(
     hash key alone), a kept recording's spoken answer (`keep_recording`) on a turn that
     brings one, else the keys pressed."""
     pseudonym, found, contact = caller(runtime, number, call_id, region)
-    call = call_key(provider, call_id)
+    call = call_key(runtime, provider, call_id)
     if turn.number == 0 and not pressed:
         inputs: tuple[str, ...] = ()
     elif turn.spoken and pressed and pressed.startswith(SPOKEN_PREFIX):
@@ -148,7 +152,7 @@ def call_message(
         channel=Channel.VOICE,
         provider=provider,
         event=SessionEvent.NEW if not inputs else SessionEvent.RESUME,
-        session_key=session_key(provider, call_id),
+        session_key=session_key(runtime, provider, call_id),
         pseudonym=pseudonym,
         region=found,
         inputs=inputs,
@@ -158,10 +162,10 @@ def call_message(
     )
 
 
-def fixed_speech(lang: str, role: str) -> Speech:
+def fixed_speech(bundle: Bundle, lang: str, role: str) -> Speech:
     """A final spoken screen of one voice text with no placeholder (the apology, goodbye
-    after silence): its prompt is named by its English text, as in every bundle."""
-    return Speech(lang, FINAL, (text_stem(VOICE_TEXTS[role], 0),))
+    after silence): its prompt is named by the text the published flows give it."""
+    return Speech(lang, FINAL, (text_stem(voice_text(bundle, role), 0),))
 
 
 async def answer(
@@ -176,7 +180,7 @@ async def answer(
     settings = runtime.settings
     lang = turn.lang or settings.sauti_default_language
     if turn.silences > settings.sauti_voice_silences:
-        return fixed_speech(lang, "voice.silent")
+        return fixed_speech(runtime.bundle, lang, "voice.silent")
     started = time.perf_counter()
     try:
         screen = await conversation.hop(msg)
@@ -184,7 +188,7 @@ async def answer(
     except Exception:
         log.exception("voice hop failed")
         runtime.metrics.errors.labels(where="voice").inc()
-        return fixed_speech(lang, "voice.unavailable")
+        return fixed_speech(runtime.bundle, lang, "voice.unavailable")
     runtime.metrics.hops.labels(channel="voice", provider=msg.provider).inc()
     runtime.metrics.hop_seconds.labels(channel="voice").observe(time.perf_counter() - started)
     return speech
@@ -266,6 +270,10 @@ async def keep_recording(
     except recordings.InvalidRecording as exc:
         log.warning("recording refused: %s", exc)
         runtime.metrics.refused.labels(reason="recording").inc()
+        return None
+    except SQLAlchemyError as exc:  # the question is asked again; the call goes on
+        log.warning("recording not kept (%s)", type(exc).__name__)
+        runtime.metrics.errors.labels(where="recording").inc()
         return None
     await asyncio.to_thread(enqueue_fetch, ref, connection=runtime.redis)
     return recordings.spoken_text(ref)

@@ -215,6 +215,11 @@ class Call:
                 label.append(prompt)
         return found
 
+    def offers(self, label: str) -> bool:
+        """Whether the screen has an option of that label (AT's XML has no pause between
+        the question and the first option: the label ends what was said before it)."""
+        return any(said == label or said.endswith(" " + label) for said in self.options())
+
     def key_for(self, label: str) -> str:
         return self.key_for_in(None, label)
 

@@ -21,6 +21,7 @@ from flows.loader import shipped_bundle
 from flows.state import Context, Entry, State
 from flows.voice import FINAL, LIST_PAGE, RECORD, Speech, prompt_texts, speak
 from gateway.channels import voicecall
+from gateway.channels.africastalking.voice import RECORD_LINE as RECORD_STEM
 from gateway.channels.africastalking.voice import voice_xml
 from gateway.channels.twilio.voice import twiml
 from tests.voice.calls import KEY_FILES, PRESS
@@ -48,7 +49,8 @@ AT_XML = {
     "Record": {"finishOnKey", "maxLength", "trimSilence", "playBeep", "callbackUrl"},
     "Redirect": set(),
 }
-CHILDREN = {"Gather": {"Play", "Pause"}, "GetDigits": {"Play"}}
+RECORD_LINE = RECORD_STEM + ".wav"
+CHILDREN = {"Gather": {"Play", "Pause"}, "GetDigits": {"Play"}, "Record": {"Play"}}
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +146,7 @@ def _twilio_reference(speech: Speech, urls: list[str | None], turn: voicecall.Tu
             timeout=1,
             finish_on_key="",
         )
-    elif speech.input == "go_on":
+    elif speech.input in ("go_on", "key"):
         gather = Gather(
             input="dtmf",
             action=action + following,
@@ -172,7 +174,7 @@ def _twilio_reference(speech: Speech, urls: list[str | None], turn: voicecall.Tu
                 action=action + spoken,
                 method="POST",
                 max_length=60,
-                timeout=5,
+                timeout=10,
                 finish_on_key="#",
                 play_beep=True,
                 trim="trim-silence",
@@ -236,7 +238,13 @@ def test_every_screen_is_a_valid_document_for_both_providers(
         )
         _check_shape(at, AT_XML, where)
         plays = [e.get("url") for e in at.iter("Play")]
-        assert plays == [url for url in urls if url is not None], where
+        if speech.input == RECORD:  # the line asking for the answer is played by <Record>
+            record = at.find("Record")
+            assert record is not None, where
+            assert [e.get("url", "").rsplit("/", 1)[1] for e in record] == [RECORD_LINE], where
+            assert sorted(plays) == sorted(url for url in urls if url is not None), where
+        else:
+            assert plays == [url for url in urls if url is not None], where
         if speech.input == FINAL:
             assert tw[-1].tag == "Hangup", where
             assert at.find("GetDigits") is None, where

@@ -95,7 +95,7 @@
     stop();  // a key cuts the prompt short, as on the line
     window.clearTimeout(timer);
     keys.value += key;
-    if (key === "#") { send("press"); return; }
+    if (key === "#" || waits === "key" || waits === "go_on") { send("press"); return; }  // one key: taken at once
     if (waits !== "digits") { timer = window.setTimeout(function () { send("press"); }, CHOICE_WAIT_MS); }
   }
 

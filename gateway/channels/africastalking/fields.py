@@ -103,9 +103,8 @@ def voice_problem(form: ImmutableMultiDict[str, str]) -> str | None:
         return "sessionId is not a session id (1 to 100 visible characters)"
     if form["isActive"] not in ("0", "1"):
         return "isActive is not 0 or 1"
-    if form["isActive"] == "1" and "callerNumber" not in form:
-        return "missing callerNumber"
-    if "callerNumber" in form and not CALLER.fullmatch(form["callerNumber"].strip()):
+    caller = form.get("callerNumber", "").strip()
+    if caller and not CALLER.fullmatch(caller):  # empty or absent: a withheld number
         return "callerNumber is not a phone number"
     if "dtmfDigits" in form and not DTMF.fullmatch(form["dtmfDigits"].strip()):
         return "dtmfDigits is not keys pressed"

@@ -21,7 +21,7 @@ from fastapi.responses import PlainTextResponse, Response
 from redis.exceptions import RedisError
 from starlette.datastructures import ImmutableMultiDict
 
-from flows.voice import DIGITS, FINAL, GO_ON, RECORD, Speech
+from flows.voice import DIGITS, FINAL, GO_ON, KEY, RECORD, VOICE_TEXTS, Speech, text_stem
 from gateway.channels import voicecall
 from gateway.channels.africastalking.callbacks import checked_form
 from gateway.channels.africastalking.fields import voice_problem
@@ -34,6 +34,9 @@ router = APIRouter()
 
 VOICE_PATH = "/voice/africastalking"
 DIGITS_TIMEOUT = 10  # seconds for the keys of a case number
+# The line a spoken answer follows ("Speak after the tone…"): played inside <Record>, which
+# AT then records after (a <Record> with nothing in it would record the rest of the call).
+RECORD_LINE = text_stem(VOICE_TEXTS["voice.record"], 0)
 
 
 def _xml(root: ET.Element) -> Response:
@@ -44,6 +47,10 @@ def _xml(root: ET.Element) -> Response:
 def _play(parent: ET.Element, urls: Sequence[str]) -> None:
     for url in urls:
         ET.SubElement(parent, "Play", url=url)
+
+
+def _is(url: str, stem: str) -> bool:
+    return url.endswith("/" + stem + ".wav")
 
 
 def voice_xml(
@@ -69,16 +76,20 @@ def voice_xml(
         "GetDigits",
         callbackUrl=address + voicecall.turn_query(token, following, speech.lang),
     )
-    if speech.input in (RECORD, GO_ON):
-        gather.set("numDigits", "1")
+    if speech.input in (RECORD, GO_ON, KEY):
+        gather.set("numDigits", "1")  # taken as soon as it is pressed
         gather.set("timeout", "1" if speech.input == RECORD else str(timeout))
         gather.set("finishOnKey", "")
     else:
         gather.set("timeout", str(DIGITS_TIMEOUT if speech.input == DIGITS else timeout))
         gather.set("finishOnKey", "#")
-    _play(gather, plays)
-    if speech.input == RECORD:
-        ET.SubElement(
+    if speech.input != RECORD:
+        _play(gather, plays)
+    else:
+        # The question and its keys first (skip, back, repeat), then the line that asks
+        # for the answer inside <Record>: AT plays it, beeps, and records after it.
+        _play(gather, [url for url in plays if not _is(url, RECORD_LINE)])
+        record = ET.SubElement(
             root,
             "Record",
             finishOnKey="#",
@@ -87,6 +98,7 @@ def voice_xml(
             playBeep="true",
             callbackUrl=address + voicecall.turn_query(token, following, speech.lang, spoken=True),
         )
+        _play(record, [url for url in plays if _is(url, RECORD_LINE)])
     silent = voicecall.turn_query(token, following, speech.lang, silences=turn.silences + 1)
     ET.SubElement(root, "Redirect").text = address + silent
     return root
@@ -115,11 +127,12 @@ async def call(request: Request) -> Response:
     pressed = clean(form.get("dtmfDigits", ""), limit=64).strip()
     if turn.spoken:
         pressed = await _spoken(runtime, form) or ""
+    number = clean(form.get("callerNumber", ""), limit=40).strip()
     msg = voicecall.call_message(
         runtime,
         provider=PROVIDER,
         call_id=session_id,
-        number=clean(form.get("callerNumber", ""), limit=40).strip(),
+        number=number if any(char.isdigit() for char in number) else "",
         turn=turn,
         pressed=pressed,
     )

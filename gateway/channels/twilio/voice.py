@@ -23,7 +23,7 @@ from fastapi.responses import PlainTextResponse, Response
 from redis.exceptions import RedisError
 from starlette.datastructures import ImmutableMultiDict
 
-from flows.voice import DIGITS, FINAL, GO_ON, RECORD, Speech
+from flows.voice import DIGITS, FINAL, GO_ON, KEY, RECORD, Speech
 from gateway.channels import voicecall
 from gateway.channels.host import Services, replier, services
 from gateway.channels.twilio.fields import call_problem, call_status_problem
@@ -40,6 +40,11 @@ STATUS_PATH = "/voice/twilio/status"
 # Call statuses after which Twilio posts nothing more for the call.
 ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 DIGITS_TIMEOUT = 10  # seconds between the keys of a case number
+RECORD_SILENCE = 10  # seconds of silence that end a spoken answer
+# What Twilio sends as `From` for a caller whose number is withheld: the word, or the
+# word spelled on a keypad (ANONYMOUS, RESTRICTED, UNKNOWN, BLOCKED, UNAVAILABLE), which
+# would otherwise read as numbers, two of them valid ones.
+WITHHELD = frozenset({"+266696687", "+7378742833", "+8656696", "+2562533", "+86282452253"})
 
 
 def _xml(root: ET.Element) -> Response:
@@ -81,8 +86,8 @@ def twiml(
         gather.set("numDigits", "1")
         gather.set("timeout", "1")
         gather.set("finishOnKey", "")
-    elif speech.input == GO_ON:
-        gather.set("numDigits", "1")
+    elif speech.input in (GO_ON, KEY):
+        gather.set("numDigits", "1")  # taken as soon as it is pressed
         gather.set("timeout", str(timeout))
         gather.set("finishOnKey", "")
     else:
@@ -96,7 +101,7 @@ def twiml(
             action=action + voicecall.turn_query(None, following, speech.lang, spoken=True),
             method="POST",
             maxLength=str(record_seconds),
-            timeout=str(timeout),
+            timeout=str(RECORD_SILENCE),
             finishOnKey="#",
             playBeep="true",
             trim="trim-silence",
@@ -107,7 +112,9 @@ def twiml(
 
 
 def _number(form: ImmutableMultiDict[str, str]) -> str:
-    return clean(form.get("From", ""), limit=40)
+    """The caller's number, or "" when it is withheld."""
+    number = clean(form.get("From", ""), limit=40)
+    return "" if number in WITHHELD or not any(c.isdigit() for c in number) else number
 
 
 @router.post(VOICE_PATH)
