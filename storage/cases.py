@@ -265,7 +265,13 @@ def create_report(
     if report.place_code is not None and location_id is None:
         data["unknown_place_code"] = report.place_code
     session.add(_event(case.id, EventKind.RECEIVED, at=now, actor=REPORTER, data=data))
-    recordings.link(session=session, case_id=case.id, text=report.description, channel=channel)
+    recordings.link(
+        session=session,
+        case_id=case.id,
+        text=report.description,
+        owner=pseudonym,
+        channel=channel,
+    )
     session.flush()
     return case
 
@@ -364,7 +370,9 @@ def add_information(
             raise
         return earlier
     case.updated_at = at
-    recordings.link(session=session, case_id=case.id, text=text, channel=channel)
+    # The sender's own recordings: a spoken answer is linked only by whoever made it.
+    owner = case.pseudonym if pseudonym is None else pseudonym
+    recordings.link(session=session, case_id=case.id, text=text, owner=owner, channel=channel)
     session.flush()
     return event
 

@@ -9,12 +9,14 @@ A voice can identify a person, so a recording is handled like a description and 
   so the description holds the ref and never the audio.
 - the fetch job (`workers.recordings.fetch`) downloads the audio, stores it encrypted with
   the key that encrypts descriptions, and asks the provider to delete its copy.
-- `link` (called by `storage.cases` when a voice report is filed, or information added by
-  voice) ties each ref of the text to the case.
+- `link` (called by `storage.cases` when a report is filed, or information added, on any
+  channel) ties each ref of the text to the case, but only a recording made by the
+  person who wrote the text: `accept` keeps the caller's pseudonym as the row's `owner`
+  until then, so a ref typed by someone else links nothing.
 - `listen` is the one way out of the store: it decrypts the audio and writes an audit
   entry in the same transaction. `stored_audio` (for tests and checks) writes none and is
   not for serving.
-- `erase_for_cases` and `erase_unlinked` (retention) drop the audio and the URL.
+- `erase_for_cases` and `erase_unlinked` (retention) drop the audio, the URL and the owner.
 
 Functions add and flush but never commit: the caller owns the transaction.
 """
@@ -25,6 +27,7 @@ import base64
 import ipaddress
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -37,7 +40,7 @@ from sqlalchemy.orm import Session
 from flows.voice import SPOKEN_PREFIX
 from storage.db import expire_loaded
 from storage.models import CallRecording, Channel, Provider, RecordingStatus
-from storage.privacy import Crypto
+from storage.privacy import Crypto, is_pseudonym
 from storage.users import audit
 
 REF_BYTES = 9  # 12 URL-safe characters, 72 random bits
@@ -70,6 +73,17 @@ _TWILIO_PATH = re.compile(r"/2010-04-01/Accounts/AC[0-9a-f]{32}/Recordings/(RE[0
 _AT_ID = re.compile(r"[\x21-\x7e]{1,64}")
 _HOST = re.compile(r"[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)+")
 TWILIO_HOST = "api.twilio.com"
+# Africa's Talking's recordingUrl: its docs (docs.africastalking.com/voice/record) say the
+# recorded file's URL comes in `recordingUrl` and name no host, and no other domain of
+# AT's is documented for it; the URLs AT sends are on voice.africastalking.com. Only
+# africastalking.com and its subdomains are fetched: the callback is not signed, so a URL
+# anywhere else would have the worker fetch whatever it names.
+AT_DOMAIN = "africastalking.com"
+HTTPS_PORT = 443
+# A recording no case took is erased this long after a draft made with it could expire
+# were it never touched again (SAUTI_DRAFT_TTL): every hop of a conversation renews its
+# draft, and a limit reached keeps it longer, so a draft can hold a ref well past one TTL.
+UNLINKED_GRACE = timedelta(days=7)
 
 
 class InvalidRecording(ValueError):
@@ -131,10 +145,18 @@ def readable(text: str | None) -> str | None:
     return None if text is None else _SPOKEN.sub(SPOKEN_LABEL, text)
 
 
+def _port(url: str) -> int | None:
+    """The URL's explicit port (None: the scheme's); InvalidRecording when it is no port."""
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        raise InvalidRecording("not a port") from None
+
+
 def _check_twilio(url: str, provider_id: str | None) -> str:
     parts = urlsplit(url)
     found = _TWILIO_PATH.fullmatch(parts.path)
-    if parts.hostname != TWILIO_HOST or parts.port is not None or found is None:
+    if parts.hostname != TWILIO_HOST or _port(url) is not None or found is None:
         raise InvalidRecording("not a Twilio recording URL")
     if parts.query or parts.fragment:
         raise InvalidRecording("not a Twilio recording URL")
@@ -143,10 +165,23 @@ def _check_twilio(url: str, provider_id: str | None) -> str:
     return found[1]
 
 
+def is_africastalking_host(host: str) -> bool:
+    """Whether `host` is Africa's Talking's domain or one of its subdomains."""
+    return host == AT_DOMAIN or host.endswith("." + AT_DOMAIN)
+
+
+def _check_africastalking(url: str) -> None:
+    parts = urlsplit(url)
+    if not is_africastalking_host(parts.hostname or "") or _port(url) not in (None, HTTPS_PORT):
+        raise InvalidRecording("not an Africa's Talking recording URL")
+
+
 def _check_https(url: str) -> None:
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if parts.scheme != "https" or parts.username or parts.password:
+    # No user info at all (not even an empty one), and no backslash, which some parsers
+    # take for a slash: what is checked here is the host the worker will reach.
+    if parts.scheme != "https" or "@" in parts.netloc or "\\" in url:
         raise InvalidRecording("not an https URL")
     try:
         ipaddress.ip_address(host)
@@ -156,6 +191,18 @@ def _check_https(url: str) -> None:
         raise InvalidRecording("an address, not a host name")
     if not _HOST.fullmatch(host) or host.endswith((".localhost", ".local", ".internal")):
         raise InvalidRecording("not a public host name")
+
+
+def check_url(provider: str, url: str) -> None:
+    """Refuse (InvalidRecording) a URL that is not where `provider` keeps recordings:
+    Twilio's API host, or Africa's Talking's domain; https, no user info, no other port."""
+    _check_https(url)
+    if provider == TWILIO:
+        _check_twilio(url, None)
+    elif provider == AFRICASTALKING:
+        _check_africastalking(url)
+    else:
+        raise InvalidRecording("not a voice provider")
 
 
 def _checked(provider: str, provider_id: str | None, url: str, duration: int | None) -> str | None:
@@ -168,7 +215,7 @@ def _checked(provider: str, provider_id: str | None, url: str, duration: int | N
         raise InvalidRecording("duration out of bounds")
     if provider_id is not None and not provider_id:
         provider_id = None
-    _check_https(url)
+    check_url(provider, url)
     if provider == TWILIO:
         if provider_id is not None and not _TWILIO_SID.fullmatch(provider_id):
             raise InvalidRecording("not a Twilio recording sid")
@@ -194,18 +241,24 @@ def accept(
     url: str,
     duration_seconds: int | None,
     now: datetime,
+    owner: str | None = None,
 ) -> str:
     """Take a finished recording the provider announced; return its ref.
 
     `url` is where the provider keeps the audio: Twilio's RecordingUrl
     (``https://api.twilio.com/2010-04-01/Accounts/AC…/Recordings/RE…``, whose RE… must be
-    `provider_id` when given), or Africa's Talking's recordingUrl (any https host name).
-    It is kept encrypted. The same recording announced again (the same provider id, or,
-    without one, the same URL) returns the ref it got the first time. Raise
-    InvalidRecording when the provider, the URL, the id or the duration does not fit.
-    Enqueue `workers.recordings.fetch(ref)` once the transaction is committed.
+    `provider_id` when given), or Africa's Talking's recordingUrl (https, on
+    africastalking.com or a subdomain of it). It is kept encrypted. `owner` is the
+    caller's pseudonym, exactly as reports keep it (`Case.pseudonym`): only a report or
+    information from that pseudonym links the recording. The same recording announced
+    again (the same provider id, or, without one, the same URL) returns the ref it got the
+    first time. Raise InvalidRecording when the provider, the URL, the id, the duration or
+    the owner does not fit. Enqueue `workers.recordings.fetch(ref)` once the transaction
+    is committed.
     """
     url = url.strip()
+    if owner is not None and not is_pseudonym(owner):
+        raise InvalidRecording("the owner is not a pseudonym")
     provider_id = _checked(provider, provider_id, url, duration_seconds)
     key = _dedupe_key(crypto, provider, provider_id, url)
     earlier = session.scalar(select(CallRecording.ref).where(CallRecording.dedupe_key == key))
@@ -213,6 +266,7 @@ def accept(
         return earlier
     row = CallRecording(
         ref=secrets.token_urlsafe(REF_BYTES),
+        owner=owner,
         provider=provider,
         provider_id=provider_id,
         dedupe_key=key,
@@ -235,21 +289,29 @@ def accept(
     return row.ref
 
 
-def link(*, session: Session, case_id: int, text: str | None, channel: str) -> int:
-    """Tie each recording whose ref `text` holds to the case, if it is tied to none yet;
-    return how many were. Only text that came by voice links: a ref typed by SMS or USSD
-    links nothing."""
+def link(*, session: Session, case_id: int, text: str | None, owner: str, channel: str) -> int:
+    """Tie to the case each recording whose ref `text` holds, made by `owner` (the
+    pseudonym of who wrote the text) and tied to no case yet; return how many were. The
+    channel does not matter: a draft begun by voice may be sent by USSD or SMS. A ref typed
+    by anyone else links nothing. Once linked, the row's owner is dropped (the case holds
+    who made the report; retention replaces it there)."""
     refs = spoken_refs(text)
-    if channel != Channel.VOICE or not refs:
+    if not refs:
         return 0
+    mine = CallRecording.owner == owner
+    if channel == Channel.VOICE:
+        # A row accepted without an owner (a caller not yet passing one) links only from
+        # voice, as before owners were kept.
+        mine = or_(mine, CallRecording.owner.is_(None))
     statement = (
         update(CallRecording)
         .where(
             CallRecording.ref.in_(refs),
             CallRecording.case_id.is_(None),
             CallRecording.status != RecordingStatus.ERASED,
+            mine,
         )
-        .values(case_id=case_id)
+        .values(case_id=case_id, owner=None)
     )
     count = _rowcount(session, statement)
     expire_loaded(session, CallRecording)
@@ -482,6 +544,7 @@ def _erase(session: Session, where: Any, now: datetime) -> int:
             audio_enc=None,
             url_enc=None,
             dedupe_key=None,
+            owner=None,
             next_attempt_at=None,
             erased_at=now,
         )
@@ -499,13 +562,36 @@ def erase_for_cases(*, session: Session, case_ids: list[int], now: datetime) -> 
 
 
 def unlinked_where(before: datetime) -> Any:
-    return CallRecording.case_id.is_(None) & (CallRecording.created_at < before)
+    """Recordings no case took, made more than `UNLINKED_GRACE` before `before`."""
+    return CallRecording.case_id.is_(None) & (CallRecording.created_at < before - UNLINKED_GRACE)
 
 
-def erase_unlinked(*, session: Session, before: datetime, now: datetime) -> int:
-    """Erase recordings made before `before` that no case took (an abandoned call, once its
-    draft can no longer be submitted), with one audit entry when any were; return how many."""
-    count = _erase(session, unlinked_where(before), now)
+def unlinked_owners(*, session: Session, before: datetime) -> set[str]:
+    """The owners of the recordings `erase_unlinked(before=before)` would erase."""
+    query = (
+        select(CallRecording.owner)
+        .where(
+            unlinked_where(before),
+            CallRecording.status != RecordingStatus.ERASED,
+            CallRecording.owner.is_not(None),
+        )
+        .distinct()
+    )
+    return {owner for owner in session.scalars(query) if owner is not None}
+
+
+def erase_unlinked(
+    *, session: Session, before: datetime, now: datetime, spare: Collection[str] = ()
+) -> int:
+    """Erase the recordings no case took (an abandoned call), with one audit entry when any
+    were; return how many. `before` is the time a draft last saved then would have expired
+    by now (now less SAUTI_DRAFT_TTL); a recording goes only if it was made
+    `UNLINKED_GRACE` before that, since drafts renew on every hop. Recordings whose owner
+    is in `spare` (a draft of theirs is still live) stay."""
+    where = unlinked_where(before)
+    if spare:
+        where = where & or_(CallRecording.owner.is_(None), CallRecording.owner.not_in(spare))
+    count = _erase(session, where, now)
     if count:
         audit(
             session=session,

@@ -30,12 +30,18 @@ class CallRecording(Base):
     Lifecycle: `storage.recordings.accept` inserts it PENDING when the provider says a
     recording ended (its URL encrypted); the fetch job downloads it, stores it encrypted
     (STORED) and asks the provider to delete its copy (`provider_deleted`, or
-    `provider_note` saying why it could not). It is linked to a case (`case_id`) when a
-    report whose description holds its ref is filed by voice; retention erases it with the
-    case's description, or, never linked (an abandoned call), once the draft could no
-    longer be submitted. `dedupe_key` is a keyed hash of the provider and its id (or URL),
-    so the same webhook twice inserts one row; `next_attempt_at` is the fetch job's lease
-    and its next try. `last_error` and `provider_note` are short codes, never a URL.
+    `provider_note` saying why it could not). It is linked to a case (`case_id`) when its
+    owner files a report (or adds information), by any channel, whose text holds its ref;
+    retention erases it with the case's description, or, never linked (an abandoned call),
+    `storage.recordings.UNLINKED_GRACE` after its draft could have expired. `dedupe_key`
+    is a keyed hash of the provider and its id (or URL), so the same webhook twice inserts
+    one row; `next_attempt_at` is the fetch job's lease and its next try. `last_error`
+    and `provider_note` are short codes, never a URL.
+
+    `owner` is the caller's pseudonym (the keyed HMAC `Case.pseudonym` holds, never a
+    number), kept only while the recording is linked to no case: a report or information
+    links it only when it comes from that pseudonym, on any channel. Linking and erasing
+    drop it.
     """
 
     __tablename__ = "call_recordings"
@@ -50,6 +56,7 @@ class CallRecording(Base):
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="CASCADE"), index=True
     )
+    owner: Mapped[str | None] = mapped_column(String(64))
     provider: Mapped[str] = mapped_column(String(16))
     provider_id: Mapped[str | None] = mapped_column(String(64))
     dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -1,9 +1,12 @@
-"""Spoken answers: accepted from a webhook, fetched into the encrypted store by the job (the
-providers faked only at their HTTP client), the provider's copy deleted, retried and
-failed as they should, linked to the voice case they describe, erased by retention."""
+"""Spoken answers: accepted from a webhook (Africa's Talking's only from its own domain),
+fetched into the encrypted store by the job (the providers faked only at their HTTP
+client; no redirect followed), the provider's copy deleted, retried and failed as they
+should, linked to the case their owner files by any channel, erased by retention (not
+while a draft may still hold them)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import random
 from collections.abc import Iterator
@@ -12,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import redis
+import redis.asyncio
 from rq import Queue, SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, update
@@ -22,13 +26,16 @@ from gateway.channels.twilio.recordings import TwilioRecorder
 from storage import recordings
 from storage.cases import add_information, close_case, create_report
 from storage.models import AuditEntry, CallRecording, Case, RecordingStatus
+from storage.privacy import Crypto
 from storage.recordings import InvalidRecording, spoken_refs, spoken_text
 from storage.seed import load_demo_if_empty
+from storage.sessions import DraftChange, SessionStore
 from storage.settings import Settings
 from tests.conftest import TWILIO_TOKEN
 from tests.leaks import database_rows, find_leaks, number_forms
 from workers import context, queues
 from workers import recordings as job
+from workers import retention as retention_job
 from workers.context import WorkerContext
 from workers.recorders import Recorders
 from workers.retention import purge_closed_cases
@@ -39,6 +46,7 @@ TWILIO_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{
 AT_URL = "https://voice.africastalking.com/recordings/ATVId_5e1c0a.mp3"
 NOW = datetime(2026, 12, 11, 10, 0, tzinfo=UTC)
 REPORTER = "+243990000042"
+STRANGER = "+243990000077"
 # Audio a scan can find: an MP3 header and a run of bytes no ciphertext would hold.
 AUDIO = b"ID3\x03\x00" + b"the caller's own voice, in clear " * 40
 Answer = httpx.Response | Exception
@@ -125,12 +133,14 @@ def row(ctx: WorkerContext, ref: str) -> CallRecording:
         return found
 
 
-def voice_case(ctx: WorkerContext, description: str, *, channel: str = "voice") -> Case:
+def voice_case(
+    ctx: WorkerContext, description: str, *, channel: str = "voice", number: str = REPORTER
+) -> Case:
     with ctx.sessions.begin() as session:
         return create_report(
             session=session,
             crypto=ctx.crypto,
-            pseudonym=ctx.crypto.pseudonym(REPORTER),
+            pseudonym=ctx.crypto.pseudonym(number),
             channel=channel,
             language="sw",
             answers={
@@ -201,6 +211,18 @@ def test_the_same_recording_announced_twice_is_one_row(ctx: WorkerContext) -> No
         ("africastalking", "https://voice.africastalking.com/" + "a" * 2100, None),
         ("africastalking", "", None),
         ("console", AT_URL, None),
+        # Africa's Talking's own domain only: anything else would have the worker fetch it.
+        ("africastalking", "https://attacker.example/x.mp3", None),
+        ("africastalking", "https://africastalking.com.attacker.example/x.mp3", None),
+        ("africastalking", "https://evilafricastalking.com/x.mp3", None),
+        ("africastalking", "https://voice.africastalking.com.:443/x.mp3", None),
+        ("africastalking", "https://voice.africastalking.com:8443/x.mp3", None),
+        ("africastalking", "https://voice.africastalking.com:x/r.mp3", None),
+        ("africastalking", "https://@voice.africastalking.com/r.mp3", None),
+        ("africastalking", "https://attacker.example\\@voice.africastalking.com/r.mp3", None),
+        ("africastalking", "https://169.254.169.254/latest/meta-data", None),
+        ("africastalking", "https://[::1]/r.mp3", None),
+        ("twilio", TWILIO_URL.replace("api.twilio.com", "api.twilio.com:x"), SID),
     ],
 )
 def test_accept_refuses_what_is_no_recording_url(
@@ -208,6 +230,26 @@ def test_accept_refuses_what_is_no_recording_url(
 ) -> None:
     with pytest.raises(InvalidRecording):
         accept(ctx, provider=provider, url=url, provider_id=provider_id)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        AT_URL,
+        "https://africastalking.com/recordings/a.mp3",
+        "https://VOICE.AfricasTalking.com/recordings/b.mp3",
+        "https://voice.africastalking.com:443/recordings/c.mp3",
+    ],
+)
+def test_accept_takes_africas_talking_urls_on_its_own_domain(ctx: WorkerContext, url: str) -> None:
+    assert recordings.is_ref(accept(ctx, provider="africastalking", url=url))
+
+
+def test_accept_refuses_an_owner_that_is_no_pseudonym(ctx: WorkerContext) -> None:
+    with pytest.raises(InvalidRecording):
+        accept(ctx, owner=REPORTER)
+    with ctx.sessions() as session:
+        assert list(session.scalars(select(CallRecording))) == []
 
 
 def test_accept_refuses_a_duration_out_of_bounds(ctx: WorkerContext) -> None:
@@ -345,6 +387,53 @@ def test_africas_talking_copy_cannot_be_deleted_and_the_row_says_so(
     assert found.provider_note == "africastalking offers no deletion"
 
 
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_no_recorder_follows_a_redirect(
+    ctx: WorkerContext, twilio: FakeProvider, at: FakeProvider, status: int
+) -> None:
+    inside = {"location": "http://169.254.169.254/latest/meta-data/"}
+    spoken = accept(ctx)
+    twilio.answers = [httpx.Response(status, headers=inside)]
+    assert job.fetch(spoken, now=NOW) == "failed"  # final: not tried again
+    assert len(twilio.requests) == 1
+    assert (row(ctx, spoken).status, row(ctx, spoken).last_error) == (
+        "failed",
+        f"twilio http {status}",
+    )
+
+    spoken = accept(ctx, provider="africastalking", url=AT_URL)
+    at.answers = [httpx.Response(status, headers=inside)]
+    assert job.fetch(spoken, now=NOW) == "failed"
+    assert len(at.requests) == 1
+    assert row(ctx, spoken).last_error == f"africastalking http {status}"
+
+
+def test_a_redirect_deleting_twilios_copy_is_not_followed(
+    ctx: WorkerContext, twilio: FakeProvider
+) -> None:
+    spoken = accept(ctx)
+    twilio.answers = [mp3(), httpx.Response(302, headers={"location": "https://elsewhere/"})]
+    assert job.fetch(spoken, now=NOW) == "failed"  # the audio is kept; the deletion given up
+    assert len(twilio.requests) == 2
+    found = row(ctx, spoken)
+    assert (found.status, found.provider_note) == ("stored", "not deleted: twilio http 302")
+
+
+def test_the_africas_talking_recorder_checks_the_url_again_before_fetching(
+    ctx: WorkerContext, at: FakeProvider
+) -> None:
+    spoken = accept(ctx, provider="africastalking", url=AT_URL)
+    with ctx.sessions.begin() as session:  # a row written before the check, or altered
+        session.execute(
+            update(CallRecording)
+            .where(CallRecording.ref == spoken)
+            .values(url_enc=ctx.crypto.encrypt("https://169.254.169.254/latest/meta-data"))
+        )
+    assert job.fetch(spoken, now=NOW) == "failed"
+    assert at.requests == []
+    assert row(ctx, spoken).last_error == "africastalking not its recording URL"
+
+
 def test_a_provider_without_a_recorder_fails_the_recording(
     settings: Settings, redis_client: redis.Redis
 ) -> None:
@@ -403,8 +492,57 @@ def test_a_voice_report_links_the_recordings_its_description_holds(ctx: WorkerCo
     assert row(ctx, other).case_id == case.id
 
 
-def test_a_ref_typed_by_sms_links_nothing(ctx: WorkerContext) -> None:
-    ref = accept(ctx)
+def test_a_voice_draft_finished_by_ussd_or_sms_keeps_its_recording(ctx: WorkerContext) -> None:
+    owner = ctx.crypto.pseudonym(REPORTER)
+    by_ussd, by_sms = (
+        accept(ctx, owner=owner),
+        accept(ctx, provider="africastalking", url=AT_URL, owner=owner),
+    )
+    assert row(ctx, by_ussd).owner == owner  # the pseudonym cases keep, never the number
+
+    ussd = voice_case(ctx, spoken_text(by_ussd), channel="ussd")
+    sms = voice_case(ctx, spoken_text(by_sms), channel="sms")
+
+    assert (row(ctx, by_ussd).case_id, row(ctx, by_sms).case_id) == (ussd.id, sms.id)
+    assert ussd.pseudonym == owner
+    # Once linked the owner goes: the case holds its reporter (and retention replaces it).
+    assert row(ctx, by_ussd).owner is None
+
+
+def test_a_ref_typed_by_another_number_links_nothing(ctx: WorkerContext) -> None:
+    ref = accept(ctx, owner=ctx.crypto.pseudonym(REPORTER))
+    for channel in ("voice", "ussd", "sms"):
+        voice_case(ctx, spoken_text(ref), channel=channel, number=STRANGER)
+    assert row(ctx, ref).case_id is None
+    # Nor information someone else adds to the owner's own case.
+    case = voice_case(ctx, "typed")
+    with ctx.sessions.begin() as session:
+        found = session.get_one(Case, case.id)
+        add_information(
+            session=session,
+            crypto=ctx.crypto,
+            case=found,
+            text=spoken_text(ref),
+            channel="voice",
+            pseudonym=ctx.crypto.pseudonym(STRANGER),
+        )
+    assert row(ctx, ref).case_id is None
+    # The owner's own information, by USSD, does link it.
+    with ctx.sessions.begin() as session:
+        found = session.get_one(Case, case.id)
+        add_information(
+            session=session,
+            crypto=ctx.crypto,
+            case=found,
+            text=spoken_text(ref),
+            channel="ussd",
+            pseudonym=ctx.crypto.pseudonym(REPORTER),
+        )
+    assert row(ctx, ref).case_id == case.id
+
+
+def test_a_recording_without_an_owner_links_only_from_voice(ctx: WorkerContext) -> None:
+    ref = accept(ctx)  # a caller that passes no owner yet
     voice_case(ctx, spoken_text(ref), channel="sms")
     assert row(ctx, ref).case_id is None
     # Nor can a second voice case take a recording another one holds.
@@ -454,22 +592,32 @@ def test_retention_erases_a_closed_cases_audio_with_its_description(
     assert entry.data["recordings"] == 1
 
 
-def test_retention_erases_recordings_no_case_took_after_the_draft_ttl(
+def made_at(ctx: WorkerContext, ref: str, when: datetime) -> None:
+    with ctx.sessions.begin() as session:
+        session.execute(
+            update(CallRecording).where(CallRecording.ref == ref).values(created_at=when)
+        )
+
+
+def test_retention_erases_recordings_no_case_took_a_grace_after_the_draft_ttl(
     ctx: WorkerContext, twilio: FakeProvider, settings: Settings
 ) -> None:
-    abandoned = stored(ctx, twilio)
+    abandoned = stored(ctx, twilio, owner=ctx.crypto.pseudonym(REPORTER))
     young = accept(ctx, provider="africastalking", url=AT_URL)
     linked = stored(ctx, twilio, url=TWILIO_URL.replace(SID, "RE" + "cd" * 16), provider_id=None)
     voice_case(ctx, spoken_text(linked))
     ttl = timedelta(seconds=settings.sauti_draft_ttl)
-    with ctx.sessions.begin() as session:
-        session.execute(
-            update(CallRecording).where(CallRecording.ref == young).values(created_at=NOW + ttl)
-        )
+    made_at(ctx, young, NOW + timedelta(days=1))
+    assert timedelta(days=7) == recordings.UNLINKED_GRACE
 
+    # One draft TTL is not enough: a draft renews on every hop.
     purge_closed_cases(now=NOW + ttl + timedelta(minutes=1))
+    assert row(ctx, abandoned).status == RecordingStatus.STORED
 
-    assert row(ctx, abandoned).status == RecordingStatus.ERASED
+    purge_closed_cases(now=NOW + ttl + recordings.UNLINKED_GRACE + timedelta(minutes=1))
+
+    gone = row(ctx, abandoned)
+    assert (gone.status, gone.owner, gone.audio_enc, gone.url_enc) == ("erased", None, None, None)
     assert row(ctx, young).status == RecordingStatus.PENDING
     assert row(ctx, linked).status == RecordingStatus.STORED  # its case is open
     with ctx.sessions() as session:
@@ -479,6 +627,55 @@ def test_retention_erases_recordings_no_case_took_after_the_draft_ttl(
     assert entry.data == {"recordings": 1, "unlinked": True}
     # An erased recording is never fetched again.
     assert job.fetch(abandoned, now=NOW + 2 * ttl) == "nothing"
+
+
+def keep_draft(settings: Settings, crypto: Crypto, pseudonym: str) -> None:
+    """A draft of `pseudonym`'s, saved as the gateway saves one."""
+
+    async def save() -> None:
+        client = redis.asyncio.Redis.from_url(settings.redis_url)
+        try:
+            store = SessionStore(client, crypto=crypto)
+            change = DraftChange(pseudonym=pseudonym, draft={"answers": {}}, ttl=600)
+            await store.save_hop("voice:test", None, 60, draft=change)
+        finally:
+            await client.aclose()
+
+    asyncio.run(save())
+
+
+def test_retention_spares_an_unlinked_recording_whose_owner_has_a_live_draft(
+    ctx: WorkerContext, twilio: FakeProvider, settings: Settings, redis_client: redis.Redis
+) -> None:
+    mine, theirs = ctx.crypto.pseudonym(REPORTER), ctx.crypto.pseudonym(STRANGER)
+    kept = stored(ctx, twilio, owner=mine)
+    gone = accept(ctx, provider="africastalking", url=AT_URL, owner=theirs)
+    keep_draft(settings, ctx.crypto, mine)
+    later = NOW + timedelta(seconds=settings.sauti_draft_ttl) + recordings.UNLINKED_GRACE
+    later += timedelta(hours=1)
+
+    assert retention_job.erase_unlinked_recordings(now=later) == 1
+
+    assert row(ctx, kept).status == RecordingStatus.STORED
+    assert row(ctx, gone).status == RecordingStatus.ERASED
+    # Once the draft is gone (sent elsewhere, discarded or expired), so is the recording.
+    redis_client.delete(retention_job.DRAFT_KEY.format(mine))
+    assert retention_job.erase_unlinked_recordings(now=later) == 1
+    assert row(ctx, kept).status == RecordingStatus.ERASED
+
+
+def test_retention_erases_no_unlinked_recording_while_redis_is_out_of_reach(
+    ctx: WorkerContext, twilio: FakeProvider, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = stored(ctx, twilio, owner=ctx.crypto.pseudonym(REPORTER))
+
+    def down(*_: object) -> set[str]:
+        raise redis.ConnectionError("down")
+
+    monkeypatch.setattr(retention_job, "_with_drafts", down)
+    later = NOW + timedelta(seconds=settings.sauti_draft_ttl) + recordings.UNLINKED_GRACE
+    assert retention_job.erase_unlinked_recordings(now=later + timedelta(hours=1)) == 0
+    assert row(ctx, ref).status == RecordingStatus.STORED
 
 
 def test_no_reporter_number_anywhere(

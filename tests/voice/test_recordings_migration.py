@@ -56,6 +56,9 @@ def test_0013_recordings_table_checks_and_link(empty_url: str) -> None:  # noqa:
     upgrade(empty_url)
     assert current(empty_url) == _head()
     engine = make_engine(empty_url)
+    columns = {column["name"]: column for column in inspect(engine).get_columns("call_recordings")}
+    owner = columns["owner"]  # the caller's pseudonym until a case takes the recording
+    assert (owner["nullable"], getattr(owner["type"], "length", None)) == (True, 64)
     add_recording(engine, "aaaaaaaaaaaa", case_id=1)
     add_recording(engine, "bbbbbbbbbbbb", provider="africastalking")
     with pytest.raises(IntegrityError):

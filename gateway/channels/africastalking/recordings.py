@@ -3,11 +3,17 @@
 A `<Record>` ends with a later callback whose `recordingUrl` holds the MP3 (empty when
 nothing was recorded). The file is fetched as it is, without credentials (AT's voice
 documentation names none for it, and none are sent to a host a callback named).
-Timeouts, connection errors, 5xx, 429 and a 404 (the file not written yet) are tried
-again; any other 4xx is final.
+
+AT signs no callback (a token in its URL is the only guard), so the URL is checked again
+here before anything is sent: https, on africastalking.com or a subdomain of it, no user
+info, no other port, no address for a host (`storage.recordings.check_url`, as when it was
+accepted). A redirect is never followed: a 3xx is a final failure, since its target could
+be anywhere, an internal address included. Timeouts, connection errors, 5xx, 429 and a
+404 (the file not written yet) are tried again; any other 4xx is final.
 
 AT's voice API documents no way to delete a recording: `delete` says so (False), and the
-row records that the provider's copy stays. Reasons are short codes, never the URL.
+row records that the provider's copy stays (docs/voice.md says what an operator does about
+it). Reasons are short codes, never the URL.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import httpx
 
 from gateway.channels.africastalking import settings as at_settings
+from storage import recordings
 from storage.settings import Settings
 from workers.outbound import retryable_http
 from workers.recorders import Downloaded, FetchError, Source
@@ -22,6 +29,9 @@ from workers.recorders import Downloaded, FetchError, Source
 NAME = at_settings.PROVIDER
 TIMEOUT_SECONDS = 30.0
 MAX_BYTES = 16 * 1024 * 1024
+OK = 200
+REDIRECT = 300
+BAD_REQUEST = 400
 NOT_FOUND = 404
 
 
@@ -34,15 +44,17 @@ class AfricasTalkingRecorder:
         self.client = client or httpx.Client(timeout=TIMEOUT_SECONDS)
 
     def download(self, source: Source) -> Downloaded:
-        if not source.url.startswith("https://"):
-            raise FetchError("africastalking not an https URL", retry=False)
+        url = _checked(source.url)
         try:
             with self.client.stream(
-                "GET", source.url, timeout=TIMEOUT_SECONDS, follow_redirects=True
+                "GET", url, timeout=TIMEOUT_SECONDS, follow_redirects=False
             ) as got:
-                if got.status_code >= 400:
-                    status = got.status_code
-                    retry = retryable_http(status) or status == NOT_FOUND
+                status = got.status_code
+                if not OK <= status < REDIRECT:
+                    # A 3xx is final: the worker goes to Africa's Talking and nowhere else.
+                    retry = status >= BAD_REQUEST and (
+                        retryable_http(status) or status == NOT_FOUND
+                    )
                     raise FetchError(f"africastalking http {status}", retry=retry)
                 content = _read(got)
         except httpx.HTTPError as exc:  # timeouts, connection errors
@@ -52,6 +64,21 @@ class AfricasTalkingRecorder:
     def delete(self, source: Source) -> bool:
         """AT offers no deletion of a recording: the copy stays with AT."""
         return False
+
+
+def _checked(url: str) -> httpx.URL:
+    """The URL to fetch, once it is one of Africa's Talking's (as the client reads it, too:
+    the host httpx would reach is the one that was checked)."""
+    try:
+        recordings.check_url(recordings.AFRICASTALKING, url)
+        parsed = httpx.URL(url)
+    except (recordings.InvalidRecording, httpx.InvalidURL):
+        raise FetchError("africastalking not its recording URL", retry=False) from None
+    if parsed.scheme != "https" or parsed.userinfo or parsed.port not in (None, 443):
+        raise FetchError("africastalking not its recording URL", retry=False)
+    if not recordings.is_africastalking_host(parsed.host):
+        raise FetchError("africastalking not its recording URL", retry=False)
+    return parsed
 
 
 def _read(response: httpx.Response) -> bytes:

@@ -7,8 +7,9 @@ token; Twilio may require them for media, and they are only ever sent to this ac
 own recordings on `TWILIO_API_URL`). The copy is then deleted: `DELETE …/Recordings/
 RE….json`, answered 204; a 404 means it is gone already. Right after a recording ends its
 file may not be ready: a 404 on the download is tried again, as are timeouts, connection
-errors, 5xx and 429; any other 4xx is final. Reasons are short codes: never the URL, the
-account, or what Twilio quoted back.
+errors, 5xx and 429; any other 4xx is final. A redirect is not followed: a 3xx is a
+final failure (the account's credentials go to api.twilio.com and nowhere else). Reasons
+are short codes: never the URL, the account, or what Twilio quoted back.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ NAME = twilio_settings.PROVIDER
 TIMEOUT_SECONDS = 30.0
 MAX_BYTES = 16 * 1024 * 1024
 API_VERSION = "2010-04-01"
+OK = 200
+REDIRECT = 300
+BAD_REQUEST = 400
 NOT_FOUND = 404
 _SID = re.compile(r"RE[0-9a-f]{32}")
 
@@ -65,11 +69,14 @@ class TwilioRecorder:
         url = self.recording_url(self._sid(source)) + ".mp3"
         try:
             with self.client.stream(
-                "GET", url, auth=self.auth, timeout=TIMEOUT_SECONDS, follow_redirects=True
+                "GET", url, auth=self.auth, timeout=TIMEOUT_SECONDS, follow_redirects=False
             ) as got:
-                if got.status_code >= 400:
-                    status = got.status_code
-                    retry = retryable_http(status) or status == NOT_FOUND
+                status = got.status_code
+                if not OK <= status < REDIRECT:
+                    # A 3xx is final: its target is not where the credentials may go.
+                    retry = status >= BAD_REQUEST and (
+                        retryable_http(status) or status == NOT_FOUND
+                    )
                     raise FetchError(f"twilio http {status}", retry=retry)
                 content = _read(got)
         except httpx.HTTPError as exc:  # timeouts, connection errors
@@ -79,13 +86,16 @@ class TwilioRecorder:
     def delete(self, source: Source) -> bool:
         url = self.recording_url(self._sid(source)) + ".json"
         try:
-            answer = self.client.delete(url, auth=self.auth, timeout=TIMEOUT_SECONDS)
+            answer = self.client.delete(
+                url, auth=self.auth, timeout=TIMEOUT_SECONDS, follow_redirects=False
+            )
         except httpx.HTTPError as exc:
             raise FetchError(f"twilio {type(exc).__name__}", retry=True) from None
         status = answer.status_code
-        if status < 400 or status == NOT_FOUND:
+        if OK <= status < REDIRECT or status == NOT_FOUND:
             return True
-        raise FetchError(f"twilio http {status}", retry=retryable_http(status))
+        retry = status >= BAD_REQUEST and retryable_http(status)
+        raise FetchError(f"twilio http {status}", retry=retry)
 
 
 def _read(response: httpx.Response) -> bytes:

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ref", sa.String(length=16), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=True),
+        sa.Column("owner", sa.String(length=64), nullable=True),
         sa.Column("provider", sa.String(length=16), nullable=False),
         sa.Column("provider_id", sa.String(length=64), nullable=True),
         sa.Column("dedupe_key", sa.String(length=64), nullable=True),
