@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -53,6 +55,14 @@ class Outcome(StrEnum):
     PERSISTENT = "persistent"
     UNFOUNDED = "unfounded"
     DUPLICATE = "duplicate"
+
+
+class ItsciLevel(IntEnum):
+    """The ITSCI incident level of a case: 1 is the gravest (see storage/levels.py)."""
+
+    ONE = 1
+    TWO = 2
+    THREE = 3
 
 
 class Occurred(StrEnum):
@@ -108,6 +118,7 @@ class Case(Base):
         one_of("outcome", Outcome),
         one_of("occurred", Occurred),
         one_of("channel", Channel),
+        CheckConstraint("itsci_level IN (1, 2, 3)", name="itsci_level"),
         Index("ix_cases_status_created_at", "status", "created_at"),
     )
 
@@ -119,6 +130,11 @@ class Case(Base):
     category: Mapped[str] = mapped_column(String(32))
     hazard: Mapped[str | None] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(16))
+    # The ITSCI incident level, derived with the severity when the case is filed (a user
+    # may change it, audited); level 1 is copied up to the provincial and national levels.
+    itsci_level: Mapped[int] = mapped_column(
+        Integer, default=ItsciLevel.THREE, server_default=text("3")
+    )
     status: Mapped[str] = mapped_column(String(16), default=Status.RECEIVED)
     outcome: Mapped[str | None] = mapped_column(String(16))
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -51,8 +52,10 @@ class Committee(Base):
     Lifecycle: created by an import; later imports update it by `code`; deactivated (never
     deleted: assignments keep pointing at it) when it stops taking cases. It covers its
     location and everything below (a prefix match on `Location.path`). `categories` is a
-    list of category codes, or None for all. `ack_deadlines` maps a severity to seconds.
-    `digest_at` is "HH:MM" in the committee's `timezone`.
+    list of category codes, or None for all. `ack_deadlines`, `action_deadlines` and
+    `close_deadlines` map a severity to seconds: how long the committee has to acknowledge
+    a case, to take a first action on it and to close it (a severity missing from a map
+    takes the default of storage.committees). `digest_at` is "HH:MM" in the committee's `timezone`.
     """
 
     __tablename__ = "committees"
@@ -67,6 +70,12 @@ class Committee(Base):
     language: Mapped[str] = mapped_column(String(8))
     timezone: Mapped[str] = mapped_column(String(64))
     ack_deadlines: Mapped[dict[str, int]] = mapped_column(JSON)
+    action_deadlines: Mapped[dict[str, int]] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )
+    close_deadlines: Mapped[dict[str, int]] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )
     digest_at: Mapped[str] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
