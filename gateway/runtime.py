@@ -108,10 +108,12 @@ class Runtime:
             self.places_loaded_at = time.monotonic()
         if catalogs is not None:
             self.catalogs, self.catalogs_stamp = catalogs
-        await self.db(self.refresh_prompts)
+        await asyncio.to_thread(self.refresh_prompts)
 
     def refresh_prompts(self) -> bool:
-        """Read the published prompts' digests (one small query) into `voice_prompts`."""
+        """Bring `voice_prompts` up to date: one aggregate that reads no audio, and what is
+        published read again only when that changed (`PromptIndex.refresh`). The refresh
+        loop runs it in a thread even on SQLite, since a reload reads every prompt's row."""
         with self.sessions() as session:
             sources = Sources(self.bundle, self.catalogs, self.places)
             return self.voice_prompts.refresh(session, sources)

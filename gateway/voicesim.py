@@ -18,6 +18,7 @@ under `PREFIX`, keyed by a hash of its owner, for `simulator.TTL` seconds.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections.abc import Mapping
@@ -26,13 +27,13 @@ from typing import Any
 
 from flows import engine
 from flows.engine import Bundle, Context, Screen, State
-from flows.voice import AUDIO_SUFFIX, FINAL, PAUSE, Speech, prompt_texts
+from flows.voice import AUDIO_SUFFIX, FINAL, PAUSE, PromptText, Speech
 from gateway import simulator
 from gateway.channels import voicecall
 from gateway.flowadmin import FlowAdminError
 from gateway.inbound import InboundMessage
+from gateway.prompts.needed import Sources
 from gateway.runtime import Runtime
-from storage import voiceprompts
 
 PREFIX = "sauti:sim-voice:"
 PROVIDER = "simulator"
@@ -254,30 +255,16 @@ async def last_screen(runtime: Runtime, key: str) -> VoiceScreen | None:
 # -- what a spoken screen says and plays ---------------------------------------------------
 
 
-def _published(runtime: Runtime) -> dict[str, dict[str, str]]:
-    with runtime.sessions() as session:
-        return voiceprompts.published_digests(session=session)
-
-
-def _folder(
-    runtime: Runtime, published: Mapping[str, Mapping[str, str]], lang: str, file: str
-) -> str | None:
-    """The language whose published audio the line plays for (lang, file)."""
-    index = getattr(runtime, "voice_prompts", None)
-    if index is not None:
-        found: str | None = index.where(lang, file)
-        return found
-    if file in published.get(lang, {}):
-        return lang
-    fallback = runtime.settings.voice_fallback.get(lang)
-    if fallback and file in published.get(fallback, {}):
-        return fallback
-    return None
+def _texts(runtime: Runtime, bundle: Bundle, lang: str) -> Mapping[str, PromptText]:
+    """What each prompt of `lang` says in `bundle`: kept by the prompt index per flow
+    version and language (`PromptIndex.needed`), so a press computes nothing again."""
+    sources = Sources(bundle, runtime.catalogs, runtime.places)
+    return runtime.voice_prompts.needed(sources, lang)
 
 
 async def spoken(runtime: Runtime, bundle: Bundle, speech: Speech, version: str) -> VoiceScreen:
-    published = await runtime.db(_published, runtime)
-    texts: dict[str, Mapping[str, Any]] = {}
+    index = runtime.voice_prompts
+    texts: dict[str, Mapping[str, PromptText]] = {}
     prompts: list[Spoken] = []
     for prompt in speech.prompts:
         if prompt == PAUSE:
@@ -287,15 +274,9 @@ async def spoken(runtime: Runtime, bundle: Bundle, speech: Speech, version: str)
         lang = lang or speech.lang
         file = stem + AUDIO_SUFFIX
         if lang not in texts:
-            texts[lang] = prompt_texts(
-                bundle,
-                lang,
-                runtime.catalogs.translator,
-                runtime.places,
-                runtime.settings.voice_languages,
-            )
+            texts[lang] = await asyncio.to_thread(_texts, runtime, bundle, lang)
         said = texts[lang].get(file)
-        folder = _folder(runtime, published, lang, file)
+        folder = index.where(lang, file)
         url = None if folder is None else f"/admin/voice/{folder}/published/{file}"
         prompts.append(
             Spoken(pause=False, file=file, lang=lang, text=said.text if said else "", url=url)

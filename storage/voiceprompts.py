@@ -5,6 +5,12 @@ keeps the audio with the text it says. Text-to-speech builds write published row
 and never replace a recording; recordings uploaded from the console wait as drafts until
 the language's drafts are published (audited), when each replaces the published row of
 its file. Functions add and flush but never commit: the caller owns the transaction.
+
+A published prompt is never changed in place: a new one is a new row, written while the
+row it replaces still exists (under a name set aside, `RETIRED`), so its id is above every
+id published before. `published_stamp` (the count, highest and sum of the published ids:
+one query the database answers from an index, without reading any audio) therefore
+changes whenever what is published does, and the line reads the prompts again only then.
 """
 
 from __future__ import annotations
@@ -14,12 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, and_, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from flows.voice import PromptText
 from storage.models import PromptSource, PromptStatus, VoicePrompt
 from storage.users import audit
+
+RETIRED = "~"  # appended to the name of a row while its replacement is written
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,24 +67,33 @@ def save(
     a published recording."""
     PromptSource(source)
     PromptStatus(status)
-    row = _row(session=session, language=language, file=prompt.file, status=status)
-    if row is not None and source == PromptSource.TTS and row.source == PromptSource.RECORDED:
+    old = _row(session=session, language=language, file=prompt.file, status=status)
+    if old is not None and source == PromptSource.TTS and old.source == PromptSource.RECORDED:
         return None
-    if row is None:
-        row = VoicePrompt(language=language, file=prompt.file, status=status)
-        session.add(row)
-    row.message_id = prompt.message_id
-    row.context = prompt.context
-    row.part = prompt.part
-    row.text = prompt.text
-    row.source = source
-    row.audio = audio.wav
-    row.sha256 = audio.sha256
-    row.duration_ms = audio.duration_ms
-    row.loudness_lufs = audio.loudness_lufs
-    row.created_at = now
-    row.created_by = created_by
+    if old is not None:
+        old.file += RETIRED  # frees the name: the new row is written while this one exists
+        session.flush()
+    row = VoicePrompt(
+        language=language,
+        file=prompt.file,
+        status=status,
+        message_id=prompt.message_id,
+        context=prompt.context,
+        part=prompt.part,
+        text=prompt.text,
+        source=source,
+        audio=audio.wav,
+        sha256=audio.sha256,
+        duration_ms=audio.duration_ms,
+        loudness_lufs=audio.loudness_lufs,
+        created_at=now,
+        created_by=created_by,
+    )
+    session.add(row)
     session.flush()
+    if old is not None:
+        session.delete(old)
+        session.flush()
     return row
 
 
@@ -112,6 +129,21 @@ def published_digests(*, session: Session) -> dict[str, dict[str, str]]:
     return found
 
 
+Stamp = tuple[int, int, int]
+
+
+def published_stamp(*, session: Session) -> Stamp:
+    """(count, highest id, sum of ids) of the published prompts: it changes whenever what
+    is published does (see the module's text), and costs no read of any audio."""
+    query = select(
+        func.count(VoicePrompt.id),
+        func.coalesce(func.max(VoicePrompt.id), 0),
+        func.coalesce(func.sum(VoicePrompt.id), 0),
+    ).where(VoicePrompt.status == PromptStatus.PUBLISHED)
+    count, highest, total = session.execute(query).one()
+    return int(count), int(highest), int(total)
+
+
 def any_published(*, session: Session) -> bool:
     """Tell whether any language has a published prompt at all."""
     query = select(VoicePrompt.id).where(VoicePrompt.status == PromptStatus.PUBLISHED).limit(1)
@@ -138,16 +170,33 @@ def publish_drafts(
     if not waiting:
         return 0
     files = [row.file for row in waiting]
+    replaced = (
+        VoicePrompt.language == language,
+        VoicePrompt.status == PromptStatus.PUBLISHED,
+        VoicePrompt.file.in_(files),
+    )
+    session.execute(update(VoicePrompt).where(*replaced).values(file=VoicePrompt.file + RETIRED))
+    # Each draft is copied (in the database: no audio passes through here) into a new
+    # published row, its id above every other, before the rows it replaces go.
+    copied = [c for c in VoicePrompt.__table__.columns if c.name not in ("id", "status")]
+    session.execute(
+        insert(VoicePrompt).from_select(
+            [c.name for c in copied] + ["status"],
+            select(*copied, literal(str(PromptStatus.PUBLISHED))).where(
+                VoicePrompt.language == language, VoicePrompt.status == PromptStatus.DRAFT
+            ),
+        )
+    )
+    retired = and_(
+        VoicePrompt.status == PromptStatus.PUBLISHED,
+        VoicePrompt.file.in_([file + RETIRED for file in files]),
+    )
     session.execute(
         delete(VoicePrompt).where(
             VoicePrompt.language == language,
-            VoicePrompt.status == PromptStatus.PUBLISHED,
-            VoicePrompt.file.in_(files),
+            or_(retired, VoicePrompt.status == PromptStatus.DRAFT),
         )
     )
-    session.flush()
-    for row in waiting:
-        row.status = PromptStatus.PUBLISHED
     session.flush()
     audit(
         session=session,

@@ -2,15 +2,19 @@
 
 ``GET /voice/prompts/<language>/<file>`` answers the WAV published in that language's own
 folder (a fallback language's audio is named by its own folder: `PromptIndex.where` says
-which), with its sha256 as ETag: a phone that already has it gets 304. A file name is one
+which), with its sha256 as ETag: a phone that already has it gets 304, from the index
+alone. The audio itself is read from the database once (in a thread) and then kept in
+memory by sha256 (`PromptIndex.audio`, bounded in bytes). A file name is one
 of the three shapes the renderer makes (``t-<10 hex>.wav``, ``p-<10 hex>.wav``,
 ``l-<code>.wav``) and a language one of those enabled; anything else is 404 before any
 lookup. ``GET /voice/prompts/<language>/manifest.json`` lists every prompt the language
-needs (`PromptIndex.manifest`): what it says, where it comes from, whether it is there.
+needs (`PromptIndex.manifest`): what it says, where it comes from, whether it is there;
+computed in a thread when the sources or the published prompts changed, else kept.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from fastapi import APIRouter, Request, Response
@@ -52,7 +56,10 @@ async def manifest(request: Request, language: str) -> Response:
     if lang is None:
         return _not_found()
     index: PromptIndex = request.app.state.runtime.voice_prompts
-    return JSONResponse(index.manifest(lang), headers={"Cache-Control": "no-cache"})
+    found = index.cached_manifest(lang)
+    if found is None:
+        found = await asyncio.to_thread(index.manifest, lang)
+    return JSONResponse(found, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/{language}/{file}")
@@ -63,17 +70,23 @@ async def prompt(request: Request, language: str, file: str) -> Response:
     runtime = request.app.state.runtime
     index: PromptIndex = runtime.voice_prompts
     known = index.digest(lang, file)
-    if known is not None and _matches(request.headers.get("if-none-match"), f'"{known}"'):
-        return Response(status_code=304, headers={"ETag": f'"{known}"', "Cache-Control": CACHE})
+    if known is not None:
+        headers = {"ETag": f'"{known}"', "Cache-Control": CACHE}
+        if _matches(request.headers.get("if-none-match"), f'"{known}"'):
+            return Response(status_code=304, headers=headers)
+        wav = index.audio.get(known)
+        if wav is not None:
+            return Response(wav, media_type="audio/wav", headers=headers)
 
     def read() -> tuple[bytes, str] | None:
         with runtime.sessions() as session:
             return voiceprompts.audio(session=session, language=lang, file=file)
 
-    found = await runtime.db(read)
+    found = await asyncio.to_thread(read)
     if found is None:
         return _not_found()
     wav, digest = found
+    index.audio.put(digest, wav)
     etag = f'"{digest}"'
     headers = {"ETag": etag, "Cache-Control": CACHE}
     if _matches(request.headers.get("if-none-match"), etag):

@@ -13,11 +13,13 @@ import pytest
 import redis
 import soundfile
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.loader import shipped_texts
+from flows.voice import PromptText
 from gateway import voiceadmin
+from gateway.prompts.needed import Sources
 from gateway.simulator import PREFIX, TEST_CASE
 from gateway.voicesim import PREFIX as VOICE_PREFIX
 from storage.models import Case, OutboxMessage
@@ -335,6 +337,38 @@ def test_silences_end_the_call_with_the_line_s_goodbye(
     assert "did not hear you" in last["screen"]
     # A press on an ended call calls again.
     assert call.post("dial")["ended"] is False
+
+
+def test_a_press_reads_no_prompt_row_and_reuses_what_the_language_s_prompts_say(
+    admin: Browser, app_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    computed: list[str] = []
+    needed = Sources.needed
+
+    def counted(self: Sources, lang: str) -> dict[str, PromptText]:
+        computed.append(lang)
+        return needed(self, lang)
+
+    monkeypatch.setattr(Sources, "needed", counted)
+    call = Call(admin, live(app_client), "en")
+    first = call.post("dial")
+    assert computed == ["en"]
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    engine = app_client.app.state.runtime.sessions.kw["bind"]  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        again = call.post("press", "*")
+        call.post("press", "*")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert again["screen"] == first["screen"]
+    assert all(p.get("pause") or p["text"] for p in again["prompts"])
+    assert computed == ["en"]
+    assert not [statement for statement in seen if "voice_prompts" in statement]
 
 
 def test_the_voice_mode_works_without_javascript_and_refuses_bad_requests(
