@@ -9,6 +9,7 @@ from storage.models.cases import (
     ItsciLevel,
     Occurred,
     Outcome,
+    Satisfaction,
     Severity,
     Status,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "RecipientKind",
     "RecordingStatus",
     "Role",
+    "Satisfaction",
     "Severity",
     "Status",
     "User",

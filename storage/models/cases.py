@@ -48,6 +48,9 @@ class Status(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     IN_PROGRESS = "in_progress"
     CLOSED = "closed"
+    # Reopened by the reporter's "not solved" and passed to the committee above, until a
+    # committee acknowledges it again (then ACKNOWLEDGED, IN_PROGRESS, CLOSED as before).
+    APPEALED = "appealed"
 
 
 class Outcome(StrEnum):
@@ -63,6 +66,13 @@ class ItsciLevel(IntEnum):
     ONE = 1
     TWO = 2
     THREE = 3
+
+
+class Satisfaction(StrEnum):
+    """The reporter's answer to a closing: solved, or not (which appeals the case)."""
+
+    SOLVED = "solved"
+    NOT_SOLVED = "not_solved"
 
 
 class Occurred(StrEnum):
@@ -97,6 +107,8 @@ class EventKind(StrEnum):
     REASSIGNED = "reassigned"
     CLOSED = "closed"
     CONTACT_ERASED = "contact_erased"
+    SOLVED = "solved"
+    APPEALED = "appealed"
     PURGED = "purged"
 
 
@@ -104,6 +116,9 @@ class Case(Base):
     """One report, from the moment it is received until it is closed.
 
     Lifecycle: RECEIVED > ROUTED > ACKNOWLEDGED > IN_PROGRESS > CLOSED (with an outcome).
+    Within 30 days of a closing the reporter may answer it once: "solved" sets
+    `satisfaction` (a `solved` event); "not solved" reopens the case as APPEALED with the
+    committee above (an `appealed` event), and it goes on from ACKNOWLEDGED again.
     Escalation is an event, not a status. Every change adds a CaseEvent.
     A case no committee covers is routed to the admins' triage inbox: ROUTED with
     `triaged_at` set and no assignment, until someone reassigns it to a committee.
@@ -118,6 +133,7 @@ class Case(Base):
         one_of("outcome", Outcome),
         one_of("occurred", Occurred),
         one_of("channel", Channel),
+        one_of("satisfaction", Satisfaction),
         CheckConstraint("itsci_level IN (1, 2, 3)", name="itsci_level"),
         Index("ix_cases_status_created_at", "status", "created_at"),
     )
@@ -156,6 +172,10 @@ class Case(Base):
     triaged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The reporter's answer to the latest closing and when it came (an answer older than
+    # `closed_at`, or none, means that closing is still waiting for one).
+    satisfaction: Mapped[str | None] = mapped_column(String(16), default=None)
+    satisfaction_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
     location: Mapped[Location | None] = relationship()
     events: Mapped[list[CaseEvent]] = relationship(

@@ -44,6 +44,7 @@ class AssignmentReason(StrEnum):
     ESCALATED = "escalated"
     REASSIGNED = "reassigned"
     NATIONAL_FALLBACK = "national_fallback"
+    APPEALED = "appealed"
 
 
 class Committee(Base):
