@@ -319,18 +319,26 @@ def committee_stats(
     return sorted(found, key=lambda item: item.name)
 
 
-def public_cells(*, session: Session, start: datetime, end: datetime) -> list[PublicCell]:
-    """Count cases created in [start, end) by (province, category, month), suppressed by the
-    rule in this module's docstring; ordered by province name, month and category."""
+def public_counts(
+    *, session: Session, start: datetime, end: datetime
+) -> Counter[tuple[str, str, str]]:
+    """Count cases created in [start, end) by (province, category, month), unsuppressed:
+    for suppressing the public figures, never to be published as they are."""
     query = (
         select(Location.path, Case.category, Case.created_at)
         .outerjoin(Location, Case.location_id == Location.id)
         .where(Case.is_test.is_(False), Case.created_at >= start, Case.created_at < end)
     )
-    counts: Counter[tuple[str, str, str]] = Counter(
+    return Counter(
         (province_code(path), category, month_key(created))
         for path, category, created in session.execute(query)
     )
+
+
+def public_cells(*, session: Session, start: datetime, end: datetime) -> list[PublicCell]:
+    """Count cases created in [start, end) by (province, category, month), suppressed by the
+    rule in this module's docstring; ordered by province name, month and category."""
+    counts = public_counts(session=session, start=start, end=end)
     names = provinces(session=session)
     cells = [
         PublicCell(
