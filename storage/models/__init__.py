@@ -1,5 +1,6 @@
 """All tables; importing this package registers every model on `storage.db.Base.metadata`."""
 
+from storage.models.actions import OPEN_ACTION, ActionStatus, CaseAction
 from storage.models.cases import (
     Case,
     CaseEvent,
@@ -40,12 +41,15 @@ from storage.models.voice import PromptSource, PromptStatus, VoicePrompt
 __all__ = [
     "FREE_TEXT_ROLES",
     "LEVEL_RANK",
+    "OPEN_ACTION",
     "PARENT_LEVEL",
+    "ActionStatus",
     "AssignmentReason",
     "AuditEntry",
     "BundleStatus",
     "CallRecording",
     "Case",
+    "CaseAction",
     "CaseAssignment",
     "CaseEvent",
     "Category",

@@ -109,6 +109,10 @@ class EventKind(StrEnum):
     CONTACT_ERASED = "contact_erased"
     SOLVED = "solved"
     APPEALED = "appealed"
+    ACTION_ADDED = "action_added"
+    ACTION_DONE = "action_done"
+    ACTION_VERIFIED = "action_verified"
+    ACTION_MISSED = "action_missed"
     PURGED = "purged"
 
 
