@@ -20,7 +20,7 @@ from storage.performance import Quarter, Raw
 from storage.privacy import Crypto
 from storage.routing import route_case
 from storage.seed import load_demo_if_empty
-from storage.stats import UnknownFilter
+from storage.stats import SUPPRESS_BELOW, UnknownFilter
 
 MakeCase = Callable[..., Case]
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -176,7 +176,7 @@ def test_a_quarter_total_that_would_give_a_hidden_cell_away_is_hidden(
 
 # -- suppression, by property ---------------------------------------------------------------
 
-SMALL = range(1, performance.SUPPRESS_BELOW)
+SMALL = range(1, SUPPRESS_BELOW)
 
 
 def _feasible(hidden: int, total: int) -> list[set[int]]:
@@ -239,14 +239,14 @@ def test_no_published_figure_lets_a_hidden_count_be_worked_out(
             assert "received" in row.suppressed
         # A share never over fewer than 5, and never standing in for a small count.
         if row.ack_on_time_pct is not None:
-            assert raw.ack_due >= performance.SUPPRESS_BELOW
+            assert raw.ack_due >= SUPPRESS_BELOW
             assert raw.ack_on_time not in SMALL
             assert raw.ack_due - raw.ack_on_time not in SMALL
         # A median never over fewer than 5.
         if row.median_ack_days is not None:
-            assert len(raw.ack) >= performance.SUPPRESS_BELOW
+            assert len(raw.ack) >= SUPPRESS_BELOW
         if row.median_close_days is not None:
-            assert len(raw.close) >= performance.SUPPRESS_BELOW
+            assert len(raw.close) >= SUPPRESS_BELOW
 
 
 @given(st.lists(st.integers(1, 4), max_size=5))
