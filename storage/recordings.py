@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from flows.voice import SPOKEN_PREFIX
 from storage.db import expire_loaded
-from storage.models import CallRecording, Channel, Provider, RecordingStatus
+from storage.models import CallRecording, Provider, RecordingStatus
 from storage.privacy import Crypto, is_pseudonym
 from storage.users import audit
 
@@ -241,7 +241,7 @@ def accept(
     url: str,
     duration_seconds: int | None,
     now: datetime,
-    owner: str | None = None,
+    owner: str,
 ) -> str:
     """Take a finished recording the provider announced; return its ref.
 
@@ -257,7 +257,7 @@ def accept(
     is committed.
     """
     url = url.strip()
-    if owner is not None and not is_pseudonym(owner):
+    if not is_pseudonym(owner):
         raise InvalidRecording("the owner is not a pseudonym")
     provider_id = _checked(provider, provider_id, url, duration_seconds)
     key = _dedupe_key(crypto, provider, provider_id, url)
@@ -299,10 +299,6 @@ def link(*, session: Session, case_id: int, text: str | None, owner: str, channe
     if not refs:
         return 0
     mine = CallRecording.owner == owner
-    if channel == Channel.VOICE:
-        # A row accepted without an owner (a caller not yet passing one) links only from
-        # voice, as before owners were kept.
-        mine = or_(mine, CallRecording.owner.is_(None))
     statement = (
         update(CallRecording)
         .where(

@@ -249,7 +249,8 @@ def purge_expired(
     unlinked_before: datetime | None = None,
 ) -> Purged:
     """Purge every case closed more than `days` days before `now`, one batch per transaction;
-    with `unlinked_before`, erase the recordings made before it that no case took.
+    with `unlinked_before`, erase the recordings no case took made `recordings.UNLINKED_GRACE`
+    before it (drafts renew on every hop).
 
     Safe to stop at any point and to run again: a purged case is never purged twice.
     """

@@ -229,6 +229,7 @@ def _accept(
     provider_id: str | None,
     url: str,
     duration_seconds: int | None,
+    owner: str,
 ) -> str:
     ref = recordings.accept(
         session=session,
@@ -238,6 +239,7 @@ def _accept(
         url=url,
         duration_seconds=duration_seconds,
         now=utcnow(),
+        owner=owner,
     )
     session.commit()
     return ref
@@ -249,9 +251,10 @@ def _accepted(
     provider_id: str | None,
     url: str,
     duration_seconds: int | None,
+    owner: str,
 ) -> str:
     with runtime.sessions() as session:
-        return _accept(session, runtime, provider, provider_id, url, duration_seconds)
+        return _accept(session, runtime, provider, provider_id, url, duration_seconds, owner)
 
 
 async def keep_recording(
@@ -261,12 +264,15 @@ async def keep_recording(
     provider_id: str | None,
     url: str,
     duration_seconds: int | None,
+    owner: str,
 ) -> str | None:
     """The spoken answer a finished recording gives the flows (``[spoken answer <ref>]``),
     the recording kept pending and its fetch enqueued; None for a recording that is not
     one the provider makes (read as silence: the question is asked again)."""
     try:
-        ref = await runtime.db(_accepted, runtime, provider, provider_id, url, duration_seconds)
+        ref = await runtime.db(
+            _accepted, runtime, provider, provider_id, url, duration_seconds, owner
+        )
     except recordings.InvalidRecording as exc:
         log.warning("recording refused: %s", exc)
         runtime.metrics.refused.labels(reason="recording").inc()

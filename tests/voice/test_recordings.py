@@ -114,6 +114,7 @@ def accept(
         "provider_id": SID if provider == "twilio" else None,
         "duration_seconds": 12,
         "now": NOW,
+        "owner": ctx.crypto.pseudonym(REPORTER),
     }
     values.update(kw)
     with ctx.sessions.begin() as session:
@@ -448,6 +449,7 @@ def test_a_provider_without_a_recorder_fails_the_recording(
                 provider_id=None,
                 url=AT_URL,
                 duration_seconds=None,
+                owner=built.crypto.pseudonym("+243990000042"),
                 now=NOW,
             )
         assert job.fetch(ref, now=NOW) == "failed"
@@ -541,11 +543,8 @@ def test_a_ref_typed_by_another_number_links_nothing(ctx: WorkerContext) -> None
     assert row(ctx, ref).case_id == case.id
 
 
-def test_a_recording_without_an_owner_links_only_from_voice(ctx: WorkerContext) -> None:
-    ref = accept(ctx)  # a caller that passes no owner yet
-    voice_case(ctx, spoken_text(ref), channel="sms")
-    assert row(ctx, ref).case_id is None
-    # Nor can a second voice case take a recording another one holds.
+def test_a_recording_linked_to_one_case_is_never_moved_to_another(ctx: WorkerContext) -> None:
+    ref = accept(ctx)
     first = voice_case(ctx, spoken_text(ref))
     voice_case(ctx, spoken_text(ref))
     assert row(ctx, ref).case_id == first.id

@@ -49,6 +49,7 @@ def spoken_case(
             provider_id=None,
             url=URL,
             duration_seconds=9,
+            owner=crypto.pseudonym("+243990000042"),
             now=NOW,
         )
         assert recordings.claim(session=session, crypto=crypto, ref=ref, now=NOW) is not None
@@ -153,6 +154,7 @@ def test_a_ref_of_another_case_or_none_is_not_found(
             provider_id=None,
             url="https://voice.africastalking.com/r/1.mp3",
             duration_seconds=None,
+            owner=crypto.pseudonym("+243990000042"),
             now=NOW,
         )
     user = browser("admin")

@@ -125,14 +125,16 @@ async def call(request: Request) -> Response:
         return _xml(ET.Element("Response"))
     turn = voicecall.read_turn(request)
     pressed = clean(form.get("dtmfDigits", ""), limit=64).strip()
-    if turn.spoken:
-        pressed = await _spoken(runtime, form) or ""
     number = clean(form.get("callerNumber", ""), limit=40).strip()
+    number = number if any(char.isdigit() for char in number) else ""  # "" when withheld
+    if turn.spoken:
+        owner, _, _ = voicecall.caller(runtime, number, session_id, None)
+        pressed = await _spoken(runtime, form, owner) or ""
     msg = voicecall.call_message(
         runtime,
         provider=PROVIDER,
         call_id=session_id,
-        number=number if any(char.isdigit() for char in number) else "",
+        number=number,
         turn=turn,
         pressed=pressed,
     )
@@ -153,12 +155,17 @@ async def call(request: Request) -> Response:
     )
 
 
-async def _spoken(runtime: Services, form: ImmutableMultiDict[str, str]) -> str | None:
+async def _spoken(runtime: Services, form: ImmutableMultiDict[str, str], owner: str) -> str | None:
     """The answer a `<Record>` brings: its recording kept (recordings on) as a spoken
     answer, or None (read as silence)."""
     url = form.get("recordingUrl", "")
     if not url or not runtime.settings.sauti_voice_recording:
         return None
     return await voicecall.keep_recording(
-        runtime, provider=PROVIDER, provider_id=None, url=url, duration_seconds=None
+        runtime,
+        provider=PROVIDER,
+        provider_id=None,
+        url=url,
+        duration_seconds=None,
+        owner=owner,
     )

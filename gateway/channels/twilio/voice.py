@@ -128,17 +128,19 @@ async def call(request: Request) -> Response:
     if problem:
         return refused(runtime, problem)
     turn = voicecall.read_turn(request)
+    number, region = _number(form), country_region(clean(form.get("FromCountry", ""), limit=8))
     pressed = clean(form.get("Digits", ""), limit=64)
     if turn.spoken:
-        pressed = await _spoken(runtime, form) or ""
+        owner, _, _ = voicecall.caller(runtime, number, form["CallSid"], region)
+        pressed = await _spoken(runtime, form, owner) or ""
     msg = voicecall.call_message(
         runtime,
         provider=PROVIDER,
         call_id=form["CallSid"],
-        number=_number(form),
+        number=number,
         turn=turn,
         pressed=pressed,
-        region=country_region(clean(form.get("FromCountry", ""), limit=8)),
+        region=region,
     )
     speech = await voicecall.answer(runtime, conversation, msg, turn)
     settings = runtime.settings
@@ -156,7 +158,7 @@ async def call(request: Request) -> Response:
     )
 
 
-async def _spoken(runtime: Services, form: ImmutableMultiDict[str, str]) -> str | None:
+async def _spoken(runtime: Services, form: ImmutableMultiDict[str, str], owner: str) -> str | None:
     """The answer a `<Record>` brings: its recording kept (recordings on) as a spoken
     answer, or None for an empty one (read as silence)."""
     url = form.get("RecordingUrl", "")
@@ -172,6 +174,7 @@ async def _spoken(runtime: Services, form: ImmutableMultiDict[str, str]) -> str 
         provider_id=form.get("RecordingSid") or None,
         url=url,
         duration_seconds=seconds,
+        owner=owner,
     )
 
 
