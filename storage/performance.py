@@ -13,6 +13,9 @@ places, severities, statuses, committees): no reporter's word, phone number or p
   when the case reached it.
 - median days to acknowledge and to close: from creation (province) or from arrival in the
   committee's inbox (committee), over the cases acknowledged or closed so far.
+- actions done on time: of the committees' actions due in the quarter (by due date) whose
+  date has passed or that are done, the ones marked done by their due date in the
+  committee's own calendar; a province counts the actions on its cases, a committee its own.
 
 `Raw` keeps the counts behind each share; `publish` (below) is the only way they reach the
 public, suppressed by the rules in its docstring.
@@ -22,16 +25,26 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from storage.actions import local_date
 from storage.committees import ack_deadline
-from storage.models import Case, CaseAssignment, Committee, Level, Location
+from storage.models import (
+    ActionStatus,
+    Case,
+    CaseAction,
+    CaseAssignment,
+    Committee,
+    Level,
+    Location,
+)
 from storage.stats import SUPPRESS_BELOW, UnknownFilter, province_code, provinces
 from storage.stats import public_counts as stats_counts
 
@@ -99,6 +112,9 @@ class Raw:
     ack_on_time: int = 0
     ack: list[timedelta] = field(default_factory=list)
     close: list[timedelta] = field(default_factory=list)
+    actions_due: int = 0  # actions due in the quarter: the date passed, or done already
+    actions_on_time: int = 0
+    actions: Counter[str] = field(default_factory=Counter)  # every action due, by status
 
     @property
     def median_ack_days(self) -> float | None:
@@ -111,6 +127,10 @@ class Raw:
     @property
     def ack_on_time_share(self) -> float | None:
         return self.ack_on_time / self.ack_due if self.ack_due else None
+
+    @property
+    def actions_on_time_share(self) -> float | None:
+        return self.actions_on_time / self.actions_due if self.actions_due else None
 
 
 def median_days(values: Sequence[timedelta]) -> float | None:
@@ -203,6 +223,47 @@ def _tally(raw: Raw, held: _Held, now: datetime) -> None:
         raw.close.append(held.closed - held.arrived)
 
 
+def _quarter_of_day(day: date) -> Quarter:
+    return Quarter(day.year, (day.month - 1) // 3 + 1)
+
+
+def _count_actions(
+    rows: dict[Any, Raw],
+    session: Session,
+    first: Quarter,
+    last: Quarter,
+    now: datetime,
+    key: Callable[[str | None, Quarter], Any],
+    *clauses: ColumnElement[bool],
+) -> None:
+    """Add the actions due from `first` to `last` (by their due date) to `rows`: done on
+    time when marked done on or before the due date in the committee's calendar."""
+    query = (
+        select(CaseAction, Committee, Location.path)
+        .join(Case, CaseAction.case_id == Case.id)
+        .join(Committee, CaseAction.committee_id == Committee.id)
+        .outerjoin(Location, Case.location_id == Location.id)
+        .where(
+            Case.is_test.is_(False),
+            CaseAction.due_on >= first.start.date(),
+            CaseAction.due_on < last.end.date(),
+            *clauses,
+        )
+    )
+    for action, committee, path in session.execute(query):
+        done = action.done_at is not None and action.status in (
+            ActionStatus.DONE,
+            ActionStatus.VERIFIED,
+        )
+        if not done and local_date(committee, now) <= action.due_on:
+            continue  # still time to do it
+        raw = rows[key(path, _quarter_of_day(action.due_on))]
+        raw.actions_due += 1
+        raw.actions[action.status] += 1
+        if done and action.done_at is not None:
+            raw.actions_on_time += local_date(committee, action.done_at) <= action.due_on
+
+
 def _by_province(
     session: Session, start: datetime, end: datetime, now: datetime, path: str | None
 ) -> dict[tuple[str, Quarter], Raw]:
@@ -218,6 +279,9 @@ def _by_province(
                 raw.close.append(closed - created)
             continue
         _tally(raw, _Held(case_id, province, created, created, due, acknowledged, closed), now)
+    first, last = Quarter.of(start), Quarter.of(end - timedelta(microseconds=1))
+    clauses = [] if path is None else [Location.path.startswith(path, autoescape=True)]
+    _count_actions(rows, session, first, last, now, lambda at, q: (province_code(at), q), *clauses)
     return rows
 
 
@@ -270,6 +334,9 @@ def committee_by_quarter(
             case.id, "", case.created_at, assignment.assigned_at, due, acknowledged, case.closed_at
         )
         _tally(raw, held, now)
+    _count_actions(
+        rows, session, first, last, now, lambda _at, q: q, CaseAction.committee_id == committee_id
+    )
     return rows
 
 
@@ -291,6 +358,7 @@ class PublicRow:
     ack_on_time_pct: int | None
     median_ack_days: float | None
     median_close_days: float | None
+    actions_on_time_pct: int | None
     suppressed: tuple[str, ...]
 
 
@@ -353,11 +421,13 @@ def publish(
         share = publish_share(raw.ack_on_time, raw.ack_due)
         ack = publish_median(raw.ack)
         close = publish_median(raw.close)
+        actions = publish_share(raw.actions_on_time, raw.actions_due)
         for name, shown, measured in (
             ("received", received, raw.received),
             ("ack_on_time_pct", share, raw.ack_due),
             ("median_ack_days", ack, len(raw.ack)),
             ("median_close_days", close, len(raw.close)),
+            ("actions_on_time_pct", actions, raw.actions_due),
         ):
             if shown is None and measured:
                 hidden.append(name)
@@ -370,6 +440,7 @@ def publish(
                 ack_on_time_pct=share,
                 median_ack_days=ack,
                 median_close_days=close,
+                actions_on_time_pct=actions,
                 suppressed=tuple(hidden),
             )
         )

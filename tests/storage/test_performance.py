@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from storage import performance
+from storage.actions import add_action, mark_done
 from storage.cases import acknowledge, close_case
 from storage.committees import ack_deadline, committee_by_code
 from storage.models import Case
@@ -174,6 +175,61 @@ def test_a_quarter_total_that_would_give_a_hidden_cell_away_is_hidden(
     assert "received" in north.suppressed
 
 
+def test_actions_done_on_time(session: Session, crypto: Crypto, quarter: list[Case]) -> None:
+    """Actions due in 2026Q3: three done in time, one done late, one missed; one due in
+    2026Q4 and not due yet is not counted."""
+    committee = committee_by_code(session=session, code="walikale-local")
+    assert committee is not None
+    case = quarter[6]
+    made = [
+        add_action(
+            session=session,
+            crypto=crypto,
+            case=case,
+            committee=committee,
+            owner="member:1",
+            actor="member:1",
+            what="Visit the site",
+            days=5,
+            now=AUGUST + timedelta(days=n),
+        )
+        for n in range(5)
+    ]
+    for action in made[:3]:
+        mark_done(session=session, action=action, actor="member:1", now=AUGUST + timedelta(days=2))
+    mark_done(session=session, action=made[3], actor="member:1", now=AUGUST + timedelta(days=20))
+    add_action(
+        session=session,
+        crypto=crypto,
+        case=case,
+        committee=committee,
+        owner="member:1",
+        actor="member:1",
+        what="Report back",
+        days=30,
+        now=NOW,
+    )
+    session.flush()
+    north = performance.province_figures(session=session, quarter=Q3, province="cd-nk", now=NOW)
+    assert (north.actions_on_time, north.actions_due) == (3, 5)
+    assert north.actions == {"done": 4, "planned": 1}
+    mine = performance.committee_figures(
+        session=session, quarter=Q3, committee="walikale-local", now=NOW
+    )
+    assert (mine.actions_on_time, mine.actions_due) == (3, 5)
+    later = performance.committee_figures(
+        session=session, quarter=Q4, committee="walikale-local", now=NOW
+    )
+    assert later.actions_due == 0
+    row = next(
+        r
+        for r in performance.public_rows(session=session, first=Q3, last=Q3, now=NOW)
+        if r.province == "cd-nk"
+    )
+    assert row.actions_on_time_pct is None  # 3 of 5: the 2 others would show
+    assert "actions_on_time_pct" in row.suppressed
+
+
 # -- suppression, by property ---------------------------------------------------------------
 
 SMALL = range(1, SUPPRESS_BELOW)
@@ -205,7 +261,10 @@ def _rows(draw: st.DrawFn) -> tuple[dict[tuple[str, Quarter], Raw], dict[Any, li
         on_time = draw(st.integers(0, due))
         acked = draw(st.integers(0, due))
         closed = draw(st.integers(0, received))
+        actions_due = draw(st.integers(0, 12))
         rows[key] = Raw(
+            actions_due=actions_due,
+            actions_on_time=draw(st.integers(0, actions_due)),
             received=received,
             ack_due=due,
             ack_on_time=on_time,
@@ -242,6 +301,10 @@ def test_no_published_figure_lets_a_hidden_count_be_worked_out(
             assert raw.ack_due >= SUPPRESS_BELOW
             assert raw.ack_on_time not in SMALL
             assert raw.ack_due - raw.ack_on_time not in SMALL
+        if row.actions_on_time_pct is not None:
+            assert raw.actions_due >= SUPPRESS_BELOW
+            assert raw.actions_on_time not in SMALL
+            assert raw.actions_due - raw.actions_on_time not in SMALL
         # A median never over fewer than 5.
         if row.median_ack_days is not None:
             assert len(raw.ack) >= SUPPRESS_BELOW
