@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from flows.i18n import Catalogs, Translator
-from storage import cases
-from storage.assignments import active_assignments
+from storage import actions, cases
+from storage.assignments import active_assignments, height
 from storage.casequery import case_by_number
 from storage.cases import InvalidAction
 from storage.committees import committee_by_code
 from storage.db import utcnow
-from storage.models import Case, MessageKind, Outcome, Status
+from storage.models import Case, CaseAction, Committee, MessageKind, Outcome, Status
 from storage.privacy import Crypto
 from storage.users import audit
 from workers.alerts import queue_alerts
@@ -49,6 +49,9 @@ class Action(StrEnum):
     REASSIGN = "reassign"
     ESCALATE = "escalate"
     CLOSE = "close"
+    ADD_ACTION = "action_add"
+    ACTION_DONE = "action_done"
+    VERIFY_ACTION = "action_verify"
 
 
 class CaseNotFound(LookupError):
@@ -72,6 +75,7 @@ class Done:
     committee: str | None = None
     committee_name: str | None = None
     by_sms: bool = False
+    action: CaseAction | None = None
 
 
 def user_actor(username: str) -> str:
@@ -149,12 +153,17 @@ class CaseWork:
         return Done(to_send=to_send, by_sms=bool(to_send))
 
     def close(self, outcome: str, note: str | None) -> Done:
-        """Close the case with an outcome, tell a consenting reporter, drop their number."""
+        """Close the case with an outcome, tell a consenting reporter, drop their number.
+
+        Resolved with an action not done yet needs a note saying why (InvalidAction "reason").
+        """
         if outcome not in set(Outcome):
             raise InvalidAction("outcome", "one of " + ", ".join(Outcome))
         note = (note or "").strip()
         if len(note) > MAX_TEXT:
             raise InvalidAction("note", f"at most {MAX_TEXT} characters")
+        if outcome == Outcome.RESOLVED and not note and self.open_actions():
+            raise InvalidAction("reason", "say why it is resolved with actions not done")
         changed = cases.close_case(
             session=self.session,
             crypto=self.crypto,
@@ -213,6 +222,69 @@ class CaseWork:
             )
         return Done(changed=changed, to_send=to_send, committee=code, committee_name=target.name)
 
+    def open_actions(self) -> list[CaseAction]:
+        """The case's actions not done yet."""
+        return actions.open_actions(session=self.session, case_id=self.case.id)
+
+    def add_action(
+        self, what: str, days: int, *, committee: str = "", owner: str | None = None
+    ) -> Done:
+        """Record what will be done, due in `days` days, owned by `owner` (the actor)."""
+        action = actions.add_action(
+            session=self.session,
+            crypto=self.crypto,
+            case=self.case,
+            committee=self._action_committee(committee),
+            owner=owner or self.actor,
+            actor=self.actor,
+            what=_checked_text(what),
+            days=days,
+            now=self.now,
+        )
+        return Done(action=action, committee=action.committee.code)
+
+    def action_done(self, n: int) -> Done:
+        """Mark action `n` done; `changed` is False when it was done already."""
+        action = self._action(n)
+        changed = actions.mark_done(
+            session=self.session, action=action, actor=self.actor, now=self.now
+        )
+        return Done(changed=changed, action=action)
+
+    def verify_action(self, n: int) -> Done:
+        """Verify done action `n` as someone who neither owns nor did it (NotVerifiable)."""
+        action = self._action(n)
+        member_committee = None
+        if self.committee_id is not None:
+            member_committee = self.session.get(Committee, self.committee_id)
+        changed = actions.verify(
+            session=self.session,
+            action=action,
+            actor=self.actor,
+            now=self.now,
+            committee=member_committee,
+        )
+        return Done(changed=changed, action=action)
+
+    def _action(self, n: int) -> CaseAction:
+        action = actions.find_action(session=self.session, case_id=self.case.id, n=n)
+        if action is None:
+            raise InvalidAction("n", "the case has no such action")
+        return action
+
+    def _action_committee(self, code: str) -> Committee:
+        """The actor's own committee, or `code` among the case's, or the lowest holding it."""
+        if self.committee_id is not None:
+            own = self.session.get(Committee, self.committee_id)
+            if own is not None:
+                return own
+        held = [a.committee for a in active_assignments(session=self.session, case_id=self.case.id)]
+        if code:
+            held = [c for c in held if c.code == code]
+        if not held:
+            raise InvalidAction("committee", "the case is with no such committee")
+        return min(held, key=height)
+
     def _reporter_language(self) -> Translator:
         return self.catalogs.translator(self.case.language)
 
@@ -237,6 +309,8 @@ class ActionRequest:
     text: str = ""
     committee: str = ""
     outcome: str = ""
+    days: int = 0
+    n: int = 0
 
 
 def _dispatch(work: CaseWork, request: ActionRequest) -> Done:
@@ -253,6 +327,12 @@ def _dispatch(work: CaseWork, request: ActionRequest) -> Done:
             return work.escalate()
         case Action.CLOSE:
             return work.close(request.outcome, request.text)
+        case Action.ADD_ACTION:
+            return work.add_action(request.text, request.days, committee=request.committee)
+        case Action.ACTION_DONE:
+            return work.action_done(request.n)
+        case Action.VERIFY_ACTION:
+            return work.verify_action(request.n)
     raise InvalidAction("action", "unknown")
 
 
@@ -265,6 +345,9 @@ def _audit_data(request: ActionRequest, done: Done) -> dict[str, Any]:
         data["outcome"] = request.outcome
     if request.action in (Action.MESSAGE, Action.CLOSE):
         data["by_sms"] = done.by_sms
+    if done.action is not None:
+        data.update(action=done.action.n, committee=done.action.committee.code)
+        data["due"] = done.action.due_on.isoformat()
     return data
 
 

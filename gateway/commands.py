@@ -1,11 +1,12 @@
-"""Focal-point SMS commands: ACK, NOTE, MSG, CLOSE, ESC, LIST and HELP.
+"""Focal-point SMS commands: ACK, NOTE, MSG, CLOSE, ESC, ACT, DONE, VERIFY, LIST and HELP.
 
 A command is an SMS whose first word is a command word (English, French or Swahili,
 matched without regard to case or accents), sent from the number of an active member of
 an active committee. A command on a case needs the case number next (with or without
 dashes) and a member of a committee that holds the case, or of one above it. Each
 command runs the case action of `gateway.casework` that the console and the API run too,
-and is confirmed by the SMS reply.
+and is confirmed by the SMS reply. ACT, DONE and VERIFY also take Kinyarwanda, Ikirundi and
+Lingala words (drafts for a native speaker to check, like the keywords').
 
 Anyone else's message that has the shape of a command on a case (a command word and a
 case number), or is a bare LIST, is refused with a short reply and changes nothing;
@@ -28,7 +29,8 @@ from flows.i18n import Catalogs, Translator
 from flows.sms import CASE, COMMITTEE, N_, Template, longest
 from gateway.casework import CaseWork
 from gateway.keywords import fold
-from storage import cases, prefs
+from storage import actions, cases, prefs
+from storage.actions import NotVerifiable
 from storage.casenumber import display, parse
 from storage.cases import InvalidAction
 from storage.committees import members_for_pseudonym
@@ -51,6 +53,9 @@ class Command(StrEnum):
     ESC = "esc"
     LIST = "list"
     HELP = "help"
+    ACT = "act"
+    DONE = "done"
+    VERIFY = "verify"
 
 
 WORDS: dict[Command, tuple[str, ...]] = {
@@ -61,6 +66,10 @@ WORDS: dict[Command, tuple[str, ...]] = {
     Command.ESC: ("ESC", "ESCALATE", "ESCALADER", "PANDISHA"),
     Command.LIST: ("LIST", "LISTE", "ORODHA"),
     Command.HELP: ("HELP", "AIDE", "MSAADA"),
+    # en, fr, sw, rw and rn, ln
+    Command.ACT: ("ACT", "ACTION", "HATUA", "IGIKORWA", "MOSALA"),
+    Command.DONE: ("DONE", "FAIT", "IMEFANYIKA", "BYAKOZWE", "VYAKOZWE", "ESALEMI"),
+    Command.VERIFY: ("VERIFY", "VERIFIER", "THIBITISHA", "EMEZA", "NDIMA"),
 }
 OUTCOME_WORDS: dict[str, tuple[str, ...]] = {
     "resolved": ("RESOLVED", "RESOLU", "IMETATULIWA"),
@@ -68,19 +77,34 @@ OUTCOME_WORDS: dict[str, tuple[str, ...]] = {
     "unfounded": ("UNFOUNDED", "INFONDE", "BATILI"),
     "duplicate": ("DUPLICATE", "DOUBLON", "NAKALA"),
 }
-ON_A_CASE = frozenset({Command.ACK, Command.NOTE, Command.MSG, Command.CLOSE, Command.ESC})
+ON_A_CASE = frozenset(
+    {
+        Command.ACK,
+        Command.NOTE,
+        Command.MSG,
+        Command.CLOSE,
+        Command.ESC,
+        Command.ACT,
+        Command.DONE,
+        Command.VERIFY,
+    }
+)
 LIST_LIMIT = 100
 
 _COMMANDS = {word: command for command, words in WORDS.items() for word in words}
 _OUTCOMES = {word: outcome for outcome, words in OUTCOME_WORDS.items() for word in words}
 # Ten digits, with spaces, dots or dashes between them, then the end, a space or a mark.
 _CASE_NUMBER = re.compile(r"((?:\d[ .\-]*){9}\d)(?=[\s.,;:!]|$)[.,;:!]?(.*)", re.DOTALL)
+_DAYS_AND_TEXT = re.compile(r"(\d{1,4})\s+(\S.*)", re.DOTALL)
+_ACTION_NUMBER = re.compile(r"(?:N[O°]?\.?\s*|#)?(\d{1,4})[.!]?", re.IGNORECASE)
 _SEVERITY_RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(Severity)}
 
 HELP = N_(
     "Sauti commands: ACK <case>, NOTE <case> <text>, MSG <case> <text for the reporter>, "
     "CLOSE <case> resolved|persistent|unfounded|duplicate <note>, ESC <case>, LIST."
 )
+# The second sentence of the HELP reply.
+HELP_ACTIONS = N_("Actions: ACT <case> <days> <what>, DONE <case> <n>, VERIFY <case> <n>.")
 USAGE = {
     Command.ACK: N_("Write ACK and the case number, e.g. ACK 482-177-3501."),
     Command.NOTE: N_("Write NOTE, the case number, then your note."),
@@ -90,6 +114,16 @@ USAGE = {
         "then a note."
     ),
     Command.ESC: N_("Write ESC and the case number, e.g. ESC 482-177-3501."),
+    Command.ACT: N_(
+        "Write ACT, the case number, the days until it is due (1 to 365), then what will be "
+        "done, e.g. ACT 482-177-3501 7 Visit the pit."
+    ),
+    Command.DONE: N_(
+        "Write DONE, the case number and the action number, e.g. DONE 482-177-3501 1."
+    ),
+    Command.VERIFY: N_(
+        "Write VERIFY, the case number and the action number, e.g. VERIFY 482-177-3501 1."
+    ),
 }
 NOT_A_MEMBER = N_("Only committee focal points can use this command. To report, send REPORT.")
 BAD_NUMBER = N_("{number} is not a valid case number. Check the 10 digits.")
@@ -104,6 +138,26 @@ MESSAGE_SAVED = N_("Message saved on case {case}. The reporter sees it when chec
 CLOSED = N_("Case {case} closed: {outcome}.")
 ESCALATED = N_("Case {case} passed up to {committee}.")
 NOT_ESCALATED = N_("Case {case} cannot go higher: no committee above takes it.")
+ACTION_ADDED = N_("Action {n} on case {case} recorded, due {due}. When done, send DONE {case} {n}.")
+ACTION_DONE = N_(
+    "Action {n} on case {case} marked done. Another member or the committee above confirms "
+    "it: VERIFY {case} {n}."
+)
+ACTION_ALREADY_DONE = N_("Action {n} on case {case} was already marked done.")
+ACTION_VERIFIED = N_("Action {n} on case {case} verified.")
+ACTION_ALREADY_VERIFIED = N_("Action {n} on case {case} was already verified.")
+NO_ACTION = N_("Case {case} has no action {n}.")
+NOT_VERIFIABLE = {
+    "not_done": N_("Action {n} on case {case} is not marked done yet, so it cannot be verified."),
+    "own": N_(
+        "Action {n} on case {case} is yours: another member or the committee above verifies it."
+    ),
+    "below": N_("Action {n} on case {case} is verified by its own committee or the one above."),
+}
+CLOSE_NEEDS_REASON = N_(
+    "Case {case} has actions not done. To close it as resolved, say why: "
+    "CLOSE {case} resolved <why>."
+)
 OUTCOME = {
     "resolved": N_("resolved"),
     "persistent": N_("persistent"),
@@ -113,7 +167,7 @@ OUTCOME = {
 
 # Checked by `sauti flows lint` in every language with the longest realistic values.
 SMS_TEMPLATES = (
-    Template(HELP, 2),
+    Template(HELP, 2, tail=(HELP_ACTIONS,)),
     *(Template(message, 1) for message in USAGE.values()),
     Template(NOT_A_MEMBER, 1),
     Template(BAD_NUMBER, 1, {"number": "482-177-35067"}),
@@ -133,6 +187,19 @@ SMS_TEMPLATES = (
     ),
     Template(CLOSED, 1, {"case": CASE, "outcome": longest(OUTCOME)}),
     Template(ESCALATED, 1, {"case": CASE, "committee": COMMITTEE}),
+    Template(ACTION_ADDED, 1, {"case": CASE, "n": "99", "due": "31/12"}),
+    *(
+        Template(message, 1, {"case": CASE, "n": "99"})
+        for message in (
+            ACTION_DONE,
+            ACTION_ALREADY_DONE,
+            ACTION_VERIFIED,
+            ACTION_ALREADY_VERIFIED,
+            NO_ACTION,
+            *NOT_VERIFIABLE.values(),
+        )
+    ),
+    Template(CLOSE_NEEDS_REASON, 1, {"case": CASE}),
 )
 
 
@@ -222,6 +289,8 @@ def _close(act: Act, parsed: Parsed) -> Reply | None:
     outcome = _OUTCOMES.get(fold(words[0]).strip(".,:")) if words else None
     if outcome is None:
         return None
+    if outcome == "resolved" and len(words) < 2 and act.work.open_actions():
+        return act.reply(CLOSE_NEEDS_REASON)
     done = act.work.close(outcome, words[1] if len(words) > 1 else None)
     reply = act.reply(CLOSED, outcome=act.translator.gettext(OUTCOME[outcome]))
     reply.to_send = done.to_send
@@ -237,6 +306,45 @@ def _esc(act: Act, parsed: Parsed) -> Reply:
     return reply
 
 
+def _action_number(text: str) -> int | None:
+    found = _ACTION_NUMBER.fullmatch(text.strip())
+    return None if found is None else int(found[1])
+
+
+def _act(act: Act, parsed: Parsed) -> Reply | None:
+    found = _DAYS_AND_TEXT.fullmatch(parsed.text)
+    if found is None or not actions.MIN_DAYS <= int(found[1]) <= actions.MAX_DAYS:
+        return None
+    action = act.work.add_action(found[2], int(found[1])).action
+    if action is None:
+        return None
+    return act.reply(ACTION_ADDED, n=str(action.n), due=action.due_on.strftime("%d/%m"))
+
+
+def _done(act: Act, parsed: Parsed) -> Reply | None:
+    n = _action_number(parsed.text)
+    if n is None:
+        return None
+    try:
+        done = act.work.action_done(n)
+    except InvalidAction:
+        return act.reply(NO_ACTION, n=str(n))
+    return act.reply(ACTION_DONE if done.changed else ACTION_ALREADY_DONE, n=str(n))
+
+
+def _verify(act: Act, parsed: Parsed) -> Reply | None:
+    n = _action_number(parsed.text)
+    if n is None:
+        return None
+    try:
+        done = act.work.verify_action(n)
+    except InvalidAction:
+        return act.reply(NO_ACTION, n=str(n))
+    except NotVerifiable as refused:
+        return act.reply(NOT_VERIFIABLE[refused.reason], n=str(n))
+    return act.reply(ACTION_VERIFIED if done.changed else ACTION_ALREADY_VERIFIED, n=str(n))
+
+
 # Each returns None when the text after the case number is not what the command needs.
 _ON_A_CASE: dict[Command, Callable[[Act, Parsed], Reply | None]] = {
     Command.ACK: _ack,
@@ -244,8 +352,13 @@ _ON_A_CASE: dict[Command, Callable[[Act, Parsed], Reply | None]] = {
     Command.MSG: _msg,
     Command.CLOSE: _close,
     Command.ESC: _esc,
+    Command.ACT: _act,
+    Command.DONE: _done,
+    Command.VERIFY: _verify,
 }
-_NEEDS_TEXT = frozenset({Command.NOTE, Command.MSG, Command.CLOSE})
+_NEEDS_TEXT = frozenset(
+    {Command.NOTE, Command.MSG, Command.CLOSE, Command.ACT, Command.DONE, Command.VERIFY}
+)
 
 
 @dataclass(frozen=True)
@@ -296,7 +409,8 @@ class Commands:
     ) -> Reply | None:
         language = members[0].language
         if parsed.command is Command.HELP:
-            return self._text(language, HELP)
+            translator = self.catalogs.translator(language)
+            return Reply(fill(translator, HELP, {}, tail=(HELP_ACTIONS,)))
         if parsed.command is Command.LIST:
             lines = _open_cases(session, members)
             return Reply(list_text(self.catalogs.translator(language), lines))
