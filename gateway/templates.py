@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flows.sms import Template
 from gateway import commands, messages
-from workers import texts
+from workers import actions, texts
 
-SOURCES = (messages, texts, commands)
+SOURCES = (messages, texts, commands, actions)
 
 
 def sms_templates() -> list[Template]:

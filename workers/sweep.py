@@ -1,4 +1,5 @@
-"""The periodic sweep: escalate overdue cases, enqueue again any work whose job never ran
+"""The periodic sweep: escalate overdue cases and cases with a missed action, remind
+committees of actions due tomorrow, enqueue again any work whose job never ran
 (a report left unrouted, an outbox message due or stuck, a recording still to fetch from
 its provider), and alert the committees of
 information added to their cases."""
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from storage import cases, outbox
 from storage.db import utcnow
 from workers import context, queues
+from workers.actions import escalate_missed_actions, remind_due_actions
 from workers.escalation import escalate_overdue
 from workers.information import alert_added_information
 from workers.notify import enqueue_sends
@@ -49,6 +51,8 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     done = {
         "unrouted": requeue_unrouted(now=at),
         "escalated": escalate_overdue(now=at),
+        "actions_missed": escalate_missed_actions(now=at),
+        "actions_reminded": remind_due_actions(now=at),
         "informed": alert_added_information(now=at),
         "resent": resend_due(now=at),
         "recordings": enqueue_due(now=at - GRACE, limit=BATCH),

@@ -8,11 +8,11 @@ from flows import sms
 from flows.i18n import LOCALES
 from gateway import commands, messages
 from gateway.templates import SOURCES, sms_templates
-from workers import texts
+from workers import actions, texts
 
 
 def test_every_module_that_composes_sms_is_gathered() -> None:
-    assert set(SOURCES) == {messages, texts, commands}
+    assert set(SOURCES) == {messages, texts, commands, actions}
     found = sms_templates()
     assert len(found) == sum(len(module.SMS_TEMPLATES) for module in SOURCES)
     assert all(isinstance(template, sms.Template) for template in found)
