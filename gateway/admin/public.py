@@ -1,4 +1,5 @@
-"""Public statistics, with no sign-in: cases by province, category and month.
+"""Public statistics, with no sign-in: cases by province, category and month, and the
+mechanism's performance by province and quarter (storage.performance).
 
 Counts from 1 to 4 are suppressed and no totals are published (the rule is stated in
 `storage.stats` and on the page), so no small group can be singled out. Answers may be
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from gateway.admin.web import ENV
 from gateway.backoffice.dashboards import CATEGORY_LABELS
 from gateway.runtime import Runtime
-from storage import stats
+from storage import performance, stats
 from storage.db import utcnow
 
 router = APIRouter()
@@ -32,7 +33,18 @@ _MONTH = re.compile(r"(\d{4})-(\d{2})")
 RULE = (
     f"Every count from 1 to {stats.SUPPRESS_BELOW - 1} is hidden (shown as "
     f"'<{stats.SUPPRESS_BELOW}'), so that no small group of reporters can be singled out. "
-    "No totals are published, so a hidden count cannot be worked out by subtraction."
+    "No totals of these counts are published (over provinces, categories or months), so a "
+    "hidden count cannot be worked out by subtraction."
+)
+
+PERFORMANCE_RULE = (
+    "Quarters are calendar quarters in UTC, counted whole whatever months are asked for. "
+    f"A count from 1 to {stats.SUPPRESS_BELOW - 1} is hidden, and so is a quarter's number "
+    "of reports when, with the counts by category and month above, it would narrow down a "
+    f"hidden one. A median is shown only over at least {stats.SUPPRESS_BELOW} cases, a share "
+    f"only over at least {stats.SUPPRESS_BELOW} and when neither the cases it counts nor the "
+    f"rest are from 1 to {stats.SUPPRESS_BELOW - 1}. No total over provinces or quarters is "
+    "published."
 )
 
 
@@ -46,6 +58,7 @@ class Published:
     last: str
     generated_at: datetime
     cells: list[stats.PublicCell]
+    performance: list[performance.PublicRow]
 
 
 def _month(value: str, name: str) -> date:
@@ -75,13 +88,21 @@ def month_range(start: str | None, end: str | None, today: date) -> tuple[date, 
     return first, last
 
 
-def _read(runtime: Runtime, first: date, last: date) -> list[stats.PublicCell]:
+def _read(
+    runtime: Runtime, first: date, last: date
+) -> tuple[list[stats.PublicCell], list[performance.PublicRow]]:
     start = datetime(first.year, first.month, 1, tzinfo=UTC)
     after = _add_months(last, 1)
+    end = datetime(after.year, after.month, 1, tzinfo=UTC)
     with runtime.sessions() as session:
-        return stats.public_cells(
-            session=session, start=start, end=datetime(after.year, after.month, 1, tzinfo=UTC)
+        cells = stats.public_cells(session=session, start=start, end=end)
+        rows = performance.public_rows(
+            session=session,
+            first=performance.Quarter.of(start),
+            last=performance.Quarter.of(end - timedelta(microseconds=1)),
+            now=utcnow(),
         )
+        return cells, rows
 
 
 async def published(request: Request, first: date, last: date) -> Published:
@@ -95,8 +116,8 @@ async def published(request: Request, first: date, last: date) -> Published:
     hit = cache.get(key)
     if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1]
-    cells = await runtime.db(_read, runtime, first, last)
-    result = Published(f"{first:%Y-%m}", f"{last:%Y-%m}", utcnow(), cells)
+    cells, rows = await runtime.db(_read, runtime, first, last)
+    result = Published(f"{first:%Y-%m}", f"{last:%Y-%m}", utcnow(), cells, rows)
     if len(cache) > 256:
         cache.clear()
     cache[key] = (time.monotonic(), result)
@@ -110,6 +131,10 @@ def _cacheable(response: Response) -> Response:
 
 def _cell(cell: stats.PublicCell) -> dict[str, Any]:
     return {**asdict(cell), "suppressed": cell.count is None}
+
+
+def _row(row: performance.PublicRow) -> dict[str, Any]:
+    return {**asdict(row), "suppressed": list(row.suppressed)}
 
 
 @router.get("/public/stats.json", include_in_schema=False)
@@ -129,6 +154,10 @@ async def stats_json(request: Request) -> Response:
         "generated_at": result.generated_at.isoformat(),
         "categories": CATEGORY_LABELS,
         "cells": [_cell(cell) for cell in result.cells],
+        "performance": {
+            "rule": PERFORMANCE_RULE,
+            "rows": [_row(row) for row in result.performance],
+        },
     }
     return _cacheable(JSONResponse(body))
 
@@ -144,9 +173,23 @@ def _tables(cells: list[stats.PublicCell]) -> list[dict[str, Any]]:
     return list(provinces.values())
 
 
+def _performance_tables(rows: list[performance.PublicRow]) -> list[dict[str, Any]]:
+    """One table per province: its quarters as rows, oldest first."""
+    provinces: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        provinces.setdefault(row.province, {"name": row.province_name, "rows": []})["rows"].append(
+            row
+        )
+    return list(provinces.values())
+
+
 def _page(status_code: int, **context: Any) -> HTMLResponse:
     html = ENV.get_template("public_stats.html").render(
-        categories=CATEGORY_LABELS, rule=RULE, threshold=stats.SUPPRESS_BELOW, **context
+        categories=CATEGORY_LABELS,
+        rule=RULE,
+        performance_rule=PERFORMANCE_RULE,
+        threshold=stats.SUPPRESS_BELOW,
+        **context,
     )
     return HTMLResponse(html, status_code=status_code)
 
@@ -158,6 +201,14 @@ async def stats_page(request: Request) -> Response:
     try:
         first, last = month_range(params.get("from"), params.get("to"), utcnow().date())
     except BadRange as exc:
-        return _page(400, error=str(exc), result=None, tables=[])
+        return _page(400, error=str(exc), result=None, tables=[], performance_tables=[])
     result = await published(request, first, last)
-    return _cacheable(_page(200, error=None, result=result, tables=_tables(result.cells)))
+    return _cacheable(
+        _page(
+            200,
+            error=None,
+            result=result,
+            tables=_tables(result.cells),
+            performance_tables=_performance_tables(result.performance),
+        )
+    )

@@ -56,6 +56,7 @@ def test_no_total_is_published_anywhere(app_client: TestClient, month: str) -> N
         "generated_at",
         "categories",
         "cells",
+        "performance",
     }
     for cell in body["cells"]:
         assert set(cell) == {
@@ -69,7 +70,8 @@ def test_no_total_is_published_anywhere(app_client: TestClient, month: str) -> N
     numbers = [cell["count"] for cell in body["cells"] if cell["count"] is not None]
     assert numbers == [5]
     page = _anonymous(app_client, "/public/stats").text
-    assert "total" not in page.lower().replace("no totals are published", "")
+    page = page.lower().replace("no totals of these counts", "")
+    assert "total" not in page.replace("no total over provinces or quarters", "")
     assert ">8<" not in page
     assert ">3<" not in page
 
@@ -138,3 +140,40 @@ def test_bad_months_get_a_clear_4xx(app_client: TestClient, query: str) -> None:
     assert page.status_code == 400
     assert 'role="alert"' in page.text
     assert "<script>" not in page.text
+
+
+def _performance(client: TestClient) -> dict[str, Any]:
+    body = _anonymous(client, "/public/stats.json").json()
+    return {row["province"]: row for row in body["performance"]["rows"]}
+
+
+def test_performance_by_quarter_is_published_suppressed(app_client: TestClient, month: str) -> None:
+    rows = _performance(app_client)
+    north, south = rows["cd-nk"], rows["cd-sk"]
+    assert north["received"] == 5
+    assert north["province_name"] == "North Kivu"
+    assert north["quarter"][4] == "Q"
+    # No case acknowledged yet: nothing to measure, nothing hidden.
+    assert (north["median_ack_days"], north["median_close_days"]) == (None, None)
+    assert south["received"] is None
+    assert "received" in south["suppressed"]
+    for row in rows.values():
+        for name in ("received", "ack_on_time_pct", "actions_on_time_pct"):
+            assert row[name] is None or not 1 <= row[name] <= 4
+    page = _anonymous(app_client, "/public/stats").text
+    assert "How the mechanism performs" in page
+    assert "hidden" in page
+    for text in FREE_TEXT:
+        assert text not in page
+
+
+def test_a_quarter_total_never_gives_a_hidden_cell_away(
+    app_client: TestClient, file_case: Callable[..., str], month: str
+) -> None:
+    """One mineral fraud beside the five illegal taxes: a North Kivu total of 6 would tell
+    the hidden cell is 1, so the total is hidden too."""
+    file_case(category="mineral_fraud", place="cd-nk-walikale-mpama")
+    fresh = _anonymous(app_client, f"/public/stats.json?from={month}&to={month}").json()
+    north = next(row for row in fresh["performance"]["rows"] if row["province"] == "cd-nk")
+    assert north["received"] is None
+    assert "received" in north["suppressed"]
