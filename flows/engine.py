@@ -237,7 +237,9 @@ class _Run:
     def holds(self, case: Case) -> bool:
         if case.draft is not None:
             return case.draft == bool(self.answers)
-        value = self.answers.get(case.answer or "") or self.extras.get(case.answer or "")
+        name = case.answer or ""
+        # An answer, an extra, or a value the last effect's outcome gave (``within``).
+        value = self.answers.get(name) or self.extras.get(name) or self.values.get(name)
         return value in case.values
 
     def act(self, node: Action) -> str | None:

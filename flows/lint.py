@@ -70,7 +70,9 @@ MESSAGE = (
     "The committee visited the site on Monday with the mining service; the pit is closed "
     "until the walls are shored up. Call the focal point if it reopens."
 )
-OUTCOME_NAMES = frozenset({"case", "status", "message"})
+DUE = "31/12 23:59"
+COMMITTEE_NAME = "Comite provincial de suivi des mines du Sud-Kivu"
+OUTCOME_NAMES = frozenset({"case", "status", "message", "within", "due", "passed_up"})
 CONTEXT_NAMES = frozenset({"service_code", "max_length"})
 
 _MAX_PAGES = 500
@@ -201,7 +203,8 @@ def representative_answers(
 def representative_values(
     bundle: Bundle, catalogs: Catalogs, lang: str, alphabet: gsm.Alphabet = gsm.GSM7
 ) -> dict[str, str]:
-    values = {"case": CASE, "message": MESSAGE}
+    values = {"case": CASE, "message": MESSAGE, "due": DUE, "passed_up": COMMITTEE_NAME}
+    values |= {"days": "999", "hours": "23"}
     if bundle.labels.get("status"):
         values["status"] = _longest(bundle.labels["status"], catalogs, lang, alphabet)
     return values

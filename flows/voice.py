@@ -111,7 +111,7 @@ VOICE_TEXTS: Mapping[str, str] = {
 }
 
 # Numbers a voice text says (hours, minutes), read digit by digit from the digit clips.
-COUNTED_VALUES = frozenset({"hours", "minutes"})
+COUNTED_VALUES = frozenset({"days", "hours", "minutes"})
 
 # The free-text answer a spoken one is kept under (``[spoken answer <id>]``).
 SPOKEN_PREFIX = "[spoken answer "

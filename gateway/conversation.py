@@ -30,7 +30,7 @@ from gateway.inbound import Channel, InboundMessage
 from gateway.keywords import Keyword, match
 from gateway.limits import Limit, Limits, Verdict
 from gateway.runtime import Runtime
-from storage import cases, prefs
+from storage import cases, prefs, timelines
 from storage.casenumber import display
 from storage.sessions import NO_LANGUAGE, DraftChange, HopLoad
 from workers import queues
@@ -447,7 +447,7 @@ class Conversation:
     ) -> Outcome:
         await self._within(msg, record, Limit.REPORTS)
         try:
-            case_id, number = await self.rt.db(self._commit_report, msg, record, effect)
+            case_id, number, within = await self.rt.db(self._commit_report, msg, record, effect)
         except Exception:
             log.exception("report could not be committed; the draft is kept")
             self.rt.metrics.errors.labels(where="submit").inc()
@@ -456,7 +456,7 @@ class Conversation:
         self.rt.metrics.reports.labels(channel=msg.channel.value).inc()
         record.drop_draft = True
         self._enqueue_routing(case_id)
-        return Outcome(ok=True, values={"case": display(number)})
+        return Outcome(ok=True, values={"case": display(number), **within})
 
     def _enqueue_routing(self, case_id: int) -> None:
         """Hand the committed report to routing without making the caller wait for it; if
@@ -476,7 +476,8 @@ class Conversation:
 
     def _commit_report(
         self, msg: InboundMessage, record: Record, effect: fx.SubmitReport
-    ) -> tuple[int, str]:
+    ) -> tuple[int, str, dict[str, str]]:
+        """File the report; return its id, its number and when its committee answers."""
         with self.rt.sessions.begin() as session:
             case = cases.create_report(
                 session=session,
@@ -494,7 +495,8 @@ class Conversation:
                 submission_key=report_key(msg, effect.answers),
             )
             session.flush()
-            return case.id, case.number
+            within = timelines.answer_within(session=session, case=case)
+            return case.id, case.number, timelines.within_values(within)
 
     def _lookup(self, number: str) -> Outcome:
         with self.rt.sessions() as session:
@@ -502,7 +504,8 @@ class Conversation:
             if case is None:
                 return Outcome(ok=False, values={})
             view = cases.status_view(session=session, crypto=self.rt.crypto, case=case)
-        values = {"case": display(view.number), "status": view.status}
+            timeline = timelines.status_timeline(session=session, case=case)
+        values = {"case": display(view.number), "status": view.status, **timeline}
         if view.message:
             values["message"] = view.message
         return Outcome(ok=True, values=values)

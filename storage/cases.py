@@ -44,6 +44,7 @@ from storage.models import (
     Outcome,
     Status,
 )
+from storage.levels import derive_level
 from storage.privacy import Crypto, DecryptionFailed, is_e164, is_pseudonym
 from storage.severity import derive_severity
 
@@ -242,6 +243,7 @@ def create_report(
         "severity": derive_severity(
             category=report.category, hazard=report.hazard, danger_now=report.danger_now
         ),
+        "itsci_level": derive_level(category=report.category, danger_now=report.danger_now),
         "location_id": location_id,
         "place_text_enc": _encrypt(crypto, report.place_text),
         "occurred": report.occurred,
@@ -261,7 +263,11 @@ def create_report(
     case, created = _insert_with_new_number(session, fields, rng)
     if not created:
         return case
-    data: dict[str, Any] = {"channel": channel, "severity": case.severity}
+    data: dict[str, Any] = {
+        "channel": channel,
+        "severity": case.severity,
+        "itsci_level": case.itsci_level,
+    }
     if report.place_code is not None and location_id is None:
         data["unknown_place_code"] = report.place_code
     session.add(_event(case.id, EventKind.RECEIVED, at=now, actor=REPORTER, data=data))

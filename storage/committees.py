@@ -40,14 +40,19 @@ from storage.places import ImportResult, Problem
 from storage.privacy import Crypto, InvalidPhone, normalize_phone
 
 __all__ = [
+    "DEADLINE_FIELDS",
     "DEFAULT_ACK_DEADLINES",
+    "DEFAULT_ACTION_DEADLINES",
+    "DEFAULT_CLOSE_DEADLINES",
     "CommitteeImportError",
     "EditRefused",
     "ImportResult",
     "Problem",
     "ack_deadline",
+    "action_deadline",
     "add_member",
     "check_committee",
+    "close_deadline",
     "committee_by_code",
     "create_committee",
     "deactivate_committee",
@@ -71,6 +76,25 @@ DEFAULT_ACK_DEADLINES: dict[str, int] = {
     Severity.MEDIUM: 3 * 86400,
     Severity.LOW: 7 * 86400,
 }
+# How long a committee has, by default, to take a first action on a case and to close it.
+DEFAULT_ACTION_DEADLINES: dict[str, int] = {
+    Severity.CRITICAL: 2 * 86400,
+    Severity.HIGH: 7 * 86400,
+    Severity.MEDIUM: 14 * 86400,
+    Severity.LOW: 30 * 86400,
+}
+DEFAULT_CLOSE_DEADLINES: dict[str, int] = {
+    Severity.CRITICAL: 7 * 86400,
+    Severity.HIGH: 30 * 86400,
+    Severity.MEDIUM: 60 * 86400,
+    Severity.LOW: 90 * 86400,
+}
+# Each stage's field (in the import, the forms and on `Committee`) and its defaults.
+DEADLINE_FIELDS: dict[str, dict[str, int]] = {
+    "ack_deadlines": DEFAULT_ACK_DEADLINES,
+    "action_deadlines": DEFAULT_ACTION_DEADLINES,
+    "close_deadlines": DEFAULT_CLOSE_DEADLINES,
+}
 ALL_CATEGORIES = "all"
 MAX_CODE = 64
 MAX_NAME = 128
@@ -90,7 +114,7 @@ _COMMITTEE_FIELDS = frozenset(
         "categories",
         "language",
         "timezone",
-        "ack_deadlines",
+        *DEADLINE_FIELDS,
         "digest_at",
         "members",
     }
@@ -125,6 +149,8 @@ class _CommitteeSpec:
     language: str
     timezone: str
     ack_deadlines: dict[str, int]
+    action_deadlines: dict[str, int]
+    close_deadlines: dict[str, int]
     digest_at: str
     members: tuple[_MemberSpec, ...]
 
@@ -273,20 +299,21 @@ def _seconds(node: yaml.Node) -> int | None:
     return int(match[1]) * _UNIT_SECONDS[match[2] or "s"]
 
 
-def _ack_deadlines(fields: _Fields) -> dict[str, int]:
-    deadlines = dict(DEFAULT_ACK_DEADLINES)
-    node = fields.nodes.get("ack_deadlines")
+def _deadlines(fields: _Fields, key: str) -> dict[str, int]:
+    """One stage's deadlines: the severities the file sets, the defaults for the others."""
+    deadlines = dict(DEADLINE_FIELDS[key])
+    node = fields.nodes.get(key)
     if node is None or node.tag == _NULL_TAG:
         return deadlines
     if not isinstance(node, yaml.MappingNode):
-        fields.problem("ack_deadlines", "expected a mapping of severity to duration", node)
+        fields.problem(key, "expected a mapping of severity to duration", node)
         return deadlines
     for key_node, value_node in node.value:
         severity, seconds = str(key_node.value), _seconds(value_node)
         if severity not in set(Severity):
-            fields.problem("ack_deadlines", "severity one of " + ", ".join(Severity), key_node)
+            fields.problem(key, "severity one of " + ", ".join(Severity), key_node)
         elif seconds is None:
-            fields.problem("ack_deadlines", "a duration such as 90m, 2h or 3d", value_node)
+            fields.problem(key, "a duration such as 90m, 2h or 3d", value_node)
         else:
             deadlines[severity] = seconds
     return deadlines
@@ -384,7 +411,9 @@ def _committee(
         categories=_categories(fields),
         language=language,
         timezone=_timezone(fields),
-        ack_deadlines=_ack_deadlines(fields),
+        ack_deadlines=_deadlines(fields, "ack_deadlines"),
+        action_deadlines=_deadlines(fields, "action_deadlines"),
+        close_deadlines=_deadlines(fields, "close_deadlines"),
         digest_at=_digest_at(fields),
         members=_members(fields, _regions(location, default_region), language)
         if with_members
@@ -436,6 +465,8 @@ def _committee_fields(spec: _CommitteeSpec, location: Location) -> dict[str, obj
         "language": spec.language,
         "timezone": spec.timezone,
         "ack_deadlines": spec.ack_deadlines,
+        "action_deadlines": spec.action_deadlines,
+        "close_deadlines": spec.close_deadlines,
         "digest_at": spec.digest_at,
         "active": True,
     }
@@ -587,6 +618,18 @@ def ack_deadline(committee: Committee, severity: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def action_deadline(committee: Committee, severity: str) -> timedelta:
+    """Return how long `committee` has to take a first action on a case of `severity`."""
+    own = committee.action_deadlines or {}
+    return timedelta(seconds=own.get(severity, DEFAULT_ACTION_DEADLINES[severity]))
+
+
+def close_deadline(committee: Committee, severity: str) -> timedelta:
+    """Return how long `committee` has to close a case of `severity`."""
+    own = committee.close_deadlines or {}
+    return timedelta(seconds=own.get(severity, DEFAULT_CLOSE_DEADLINES[severity]))
+
+
 # -- one committee or member at a time: the console's and the API's forms --------------------
 
 
@@ -625,7 +668,8 @@ def check_committee(
     """Validate a committee's settings as the import would (members aside), or EditRefused.
 
     `values` has the import's keys: code, name, level, location, categories ("all" or a
-    list), language, timezone, ack_deadlines (severity to "2h"-style text), digest_at.
+    list), language, timezone, ack_deadlines, action_deadlines and close_deadlines (each
+    severity to "2h"-style text), digest_at.
     """
     problems: list[Problem] = []
     node = _node(values)

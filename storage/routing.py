@@ -2,7 +2,9 @@
 
 1. The active committee with the deepest place containing the case's place that takes its
    category (climbing past committees that do not take it).
-2. A `critical` or `high` case is also copied to the nearest committee above that one.
+2. A `critical` or `high` case is also copied to the nearest committee above that one; a
+   case of ITSCI level 1 (storage/levels.py) to every level above it, up to the national
+   committee (each the nearest above that takes the category, else the national one).
 3. No committee takes it: the national committee of the case's country, whatever it takes.
 4. None at all, or a case with no known place (only typed text): the admins' triage inbox.
    The reporter's country is not stored, so a placeless case cannot be sent to a national
@@ -35,6 +37,7 @@ from storage.models import (
     Case,
     Committee,
     EventKind,
+    ItsciLevel,
     Location,
     Severity,
     Status,
@@ -73,20 +76,43 @@ class RoutingResult:
 
 
 def plan_routing(
-    *, session: Session, location: Location, category: str, severity: str
+    *,
+    session: Session,
+    location: Location,
+    category: str,
+    severity: str,
+    itsci_level: int = ItsciLevel.THREE,
 ) -> list[tuple[Committee, AssignmentReason]]:
-    """Return the committees a case filed at `location` goes to, and why; empty for triage."""
+    """Return the committees a case filed at `location` goes to, and why; empty for triage.
+
+    The first is the committee that answers the case (the national one when none takes it).
+    """
     chain = covering_committees(session=session, location=location)
     primary = next((committee for committee in chain if committee.takes(category)), None)
     if primary is None:
         national = next((c for c in chain if is_national_for(c, location)), None)
         return [] if national is None else [(national, AssignmentReason.NATIONAL_FALLBACK)]
     targets = [(primary, AssignmentReason.ROUTED)]
-    if severity in COPY_UP_SEVERITIES:
-        above = next_above(session=session, committee=primary, category=category)
-        if above is not None:
-            targets.append((above, AssignmentReason.COPIED_UP))
+    if severity in COPY_UP_SEVERITIES or itsci_level == ItsciLevel.ONE:
+        targets += _copies_up(session, primary, category, every_level=itsci_level == ItsciLevel.ONE)
     return targets
+
+
+def _copies_up(
+    session: Session, committee: Committee, category: str, *, every_level: bool
+) -> list[tuple[Committee, AssignmentReason]]:
+    """The committees above `committee` a case is copied to: the nearest, or every one.
+
+    Each step climbs to a higher level, so the climb ends at the national committee.
+    """
+    copies: list[tuple[Committee, AssignmentReason]] = []
+    above = next_above(session=session, committee=committee, category=category)
+    while above is not None:
+        copies.append((above, AssignmentReason.COPIED_UP))
+        if not every_level:
+            break
+        above = next_above(session=session, committee=above, category=category)
+    return copies
 
 
 def _claim(session: Session, case_id: int, now: datetime) -> bool:
@@ -154,7 +180,11 @@ def route_case(*, session: Session, case_id: int, now: datetime) -> RoutingResul
     targets = []
     if case.location is not None:
         targets = plan_routing(
-            session=session, location=case.location, category=case.category, severity=case.severity
+            session=session,
+            location=case.location,
+            category=case.category,
+            severity=case.severity,
+            itsci_level=case.itsci_level,
         )
     _assign_all(session, case, targets, now)
     if not targets:

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from flows.i18n import Catalogs
-from storage import cases, outbox
+from storage import cases, outbox, timelines
 from storage.models import Case, Channel, MessageChannel, MessageKind, OutboxStatus, RecipientKind
 from storage.privacy import Crypto
 from workers.texts import confirmation_text
@@ -68,7 +68,8 @@ def queue_confirmation(
     per case (keyed `confirmation:{case}`); nothing when they did not ask for SMS news."""
     if cases.reporter_contact(crypto=crypto, case=case) is None:
         return []
-    body = confirmation_text(catalogs.translator(case.language), case.number)
+    within = timelines.within_values(timelines.answer_within(session=session, case=case))
+    body = confirmation_text(catalogs.translator(case.language), case.number, within)
     return queue_to_reporter(
         session=session,
         crypto=crypto,

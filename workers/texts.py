@@ -33,6 +33,7 @@ from flows.sms import (
 )
 from storage.casenumber import display
 from storage.inbox import CaseLine
+from storage.timelines import DAYS, HOURS
 
 ALERT_SEGMENTS = 2
 DIGEST_SEGMENTS = 3
@@ -103,6 +104,9 @@ CONFIRMATION = N_(
     "Sauti got your report: case {case}. Keep this number: it is the only way to check "
     "your case or add to it."
 )
+# When the committee answers, after the confirmation: in days, or in hours under a day.
+ANSWERS_WITHIN_DAYS = N_("The committee answers within {days} days.")
+ANSWERS_WITHIN_HOURS = N_("The committee answers within {hours} hours.")
 # The last sentence of every SMS to a reporter. The word is the status keyword of the
 # reporter's language (gateway/keywords.py), the number typed back as digits.
 FOLLOW_UP = N_("To follow your case, send STATUS {number}.")
@@ -336,10 +340,17 @@ def reporter_closed_text(translator: Translator, number: str, outcome: str) -> s
     return fill(translator, REPORTER_CLOSED, values, tail=(FOLLOW_UP,))
 
 
-def confirmation_text(translator: Translator, number: str) -> str:
-    """The case number by SMS, for a reporter who asked for SMS news: keep it, follow it."""
-    values = {"case": display(number), "number": number}
-    return fill(translator, CONFIRMATION, values, tail=(FOLLOW_UP,))
+def confirmation_text(
+    translator: Translator, number: str, within: Mapping[str, str] | None = None
+) -> str:
+    """The case number by SMS, for a reporter who asked for SMS news: keep it, when the
+    committee answers (`within`: `storage.timelines.within_values`), follow it."""
+    values = {"case": display(number), "number": number, **(within or {})}
+    timeline = {DAYS: ANSWERS_WITHIN_DAYS, HOURS: ANSWERS_WITHIN_HOURS}.get(
+        values.get("within", "")
+    )
+    tail = (FOLLOW_UP,) if timeline is None else (timeline, FOLLOW_UP)
+    return fill(translator, CONFIRMATION, values, tail=tail)
 
 
 def info_added_text(
@@ -395,6 +406,15 @@ SMS_TEMPLATES = (
         tail=(FOLLOW_UP,),
     ),
     Template(CONFIRMATION, SMS_SEGMENTS, {"case": CASE, "number": CASE_DIGITS}, tail=(FOLLOW_UP,)),
+    *(
+        Template(
+            CONFIRMATION,
+            SMS_SEGMENTS,
+            {"case": CASE, "number": CASE_DIGITS, name: "999"},
+            tail=(timeline, FOLLOW_UP),
+        )
+        for name, timeline in ((DAYS, ANSWERS_WITHIN_DAYS), (HOURS, ANSWERS_WITHIN_HOURS))
+    ),
     *(
         Template(msgid, ALERT_SEGMENTS, {"case": CASE, "category": longest(CATEGORY)})
         for msgid in (INFO_ADDED_SAME_PHONE, INFO_ADDED_OTHER_PHONE, INFO_ADDED)

@@ -37,12 +37,29 @@ def test_a_report_sent_by_sms_says_to_send_status_and_the_number(
     session: Callable[..., Session],
 ) -> None:
     inputs = ("1", "2", "1", "1", "1", "1", "2", "1", "1", "1")  # accident ... SMS news, Send
-    by_ussd = session(*inputs).text
-    by_sms = session(*inputs, channel="sms").text
-    assert by_ussd == f"Report sent. Case {CASE}. To follow it, dial *384*123# and choose 2."
-    assert (
-        by_sms == f"Report sent. Case {CASE}. Keep this number. To follow it, send STATUS {CASE}."
+    sent = {"case": CASE, "within": "days", "days": "3"}
+    by_ussd = session(*inputs, outcome=lambda effect: Outcome(True, sent)).text
+    by_sms = session(*inputs, channel="sms", outcome=lambda effect: Outcome(True, sent)).text
+    assert by_ussd == (
+        f"Report sent. Case {CASE}. To follow it, dial *384*123# and choose 2.\n"
+        "The committee answers within 3 days."
     )
+    assert by_sms == (
+        f"Report sent. Case {CASE}. Keep this number. To follow it, send STATUS {CASE}."
+        " The committee answers within 3 days."
+    )
+
+
+@pytest.mark.parametrize("channel", ["ussd", "sms"])
+def test_a_committee_that_answers_within_hours_is_said_in_hours(
+    session: Callable[..., Session], channel: str
+) -> None:
+    inputs = ("1", "2", "1", "1", "1", "1", "1", "1", "1", "1")  # accident, danger now ... Send
+    soon = {"case": CASE, "within": "hours", "hours": "2"}
+    found = session(*inputs, channel=channel, outcome=lambda effect: Outcome(True, soon))
+    assert found.state.node == "report.sent_soon"
+    assert found.text.endswith("The committee answers within 2 hours.")
+    assert "days" not in found.text
 
 
 @pytest.mark.parametrize("lang", SHIPPED)

@@ -122,7 +122,7 @@ def test_report_is_stored_with_number_place_and_received_event(
     assert case.pseudonym == crypto.pseudonym(PHONE)
     [event] = _events(session, case)
     assert (event.kind, event.actor, event.at) == ("received", "reporter", now)
-    assert event.data == {"channel": "ussd", "severity": "critical"}
+    assert event.data == {"channel": "ussd", "severity": "critical", "itsci_level": 2}
 
 
 def test_free_text_is_encrypted_in_the_row(session: Session, crypto: Crypto, now: datetime) -> None:
