@@ -1,6 +1,7 @@
 """The daily digest: at its `digest_at` local time, each committee's focal points get one
 SMS listing the committee's open cases, overdue first, then new since the last digest,
-then those with information added since the last digest, then the rest.
+then those with information added since the last digest, then the rest; the committee's
+actions not done, missed or due by tomorrow, come right after the overdue cases.
 
 Checked every minute; `mark_digest_sent` records the (committee, local date) pair in the
 transaction that queues the SMS, so with several schedulers or after a restart a
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from storage import outbox
+from storage.actions import DueAction, due_for_committee
 from storage.db import utcnow
 from storage.inbox import (
     DigestItems,
@@ -62,7 +64,9 @@ def _queue_digest(
     return queued
 
 
-def _facts(committee: Committee, items: DigestItems, now: datetime) -> DigestFacts:
+def _facts(
+    committee: Committee, items: DigestItems, due: list[DueAction], now: datetime
+) -> DigestFacts:
     return DigestFacts(
         local_date=digest_local_date(committee=committee, now=now).strftime("%d/%m"),
         committee=committee.name,
@@ -70,6 +74,7 @@ def _facts(committee: Committee, items: DigestItems, now: datetime) -> DigestFac
         new=items.new,
         open=items.open,
         informed=items.informed,
+        actions=due,
     )
 
 
@@ -91,10 +96,12 @@ def _digest_one(ctx: WorkerContext, committee_id: int, now: datetime) -> bool:
             since=since or now - FIRST_DIGEST_COVERS,
             now=now,
         )
+        due = due_for_committee(session=session, committee=committee, now=now)
         queued: list[int] = []
-        if items.overdue or items.new or items.open:
+        if items.overdue or items.new or items.open or due:
             key = f"digest:{committee_id}:{local_date.isoformat()}"
-            queued = _queue_digest(ctx, session, committee, _facts(committee, items, now), key, now)
+            facts = _facts(committee, items, due, now)
+            queued = _queue_digest(ctx, session, committee, facts, key, now)
     enqueue_sends(queued, connection=ctx.redis)
     log.info("digest committee_id=%s messages=%d", committee_id, len(queued))
     return True

@@ -31,8 +31,10 @@ from flows.sms import (
     joined,
     longest,
 )
+from storage.actions import DueAction
 from storage.casenumber import display
 from storage.inbox import CaseLine
+from storage.models import ActionStatus
 from storage.timelines import DAYS, HOURS
 
 ALERT_SEGMENTS = 2
@@ -121,6 +123,9 @@ INFO_ADDED_OTHER_PHONE = N_(
 )
 INFO_ADDED = N_("Sauti case {case} ({category}): information was added.")
 DIGEST_INFO = N_("INFO ADDED:")
+# Actions of the committee not done: missed ones, then those due today or tomorrow.
+DIGEST_ACTIONS_MISSED = N_("ACTIONS MISSED:")
+DIGEST_ACTIONS_DUE = N_("ACTIONS DUE:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +287,12 @@ class DigestFacts:
     new: Sequence[CaseLine]
     open: Sequence[CaseLine]
     informed: Sequence[CaseLine] = ()
+    actions: Sequence[DueAction] = ()
+
+
+def action_line(action: DueAction) -> str:
+    """One short line about an action: case number, action number and due date."""
+    return f"{display(action.case_number)} #{action.n} {action.due_on.strftime('%d/%m')}"
 
 
 def digest_text(translator: Translator, facts: DigestFacts) -> str:
@@ -307,6 +318,12 @@ def digest_text(translator: Translator, facts: DigestFacts) -> str:
             (DIGEST_INFO, facts.informed),
             (DIGEST_OPEN, facts.open),
         )
+    ]
+    missed = [action_line(a) for a in facts.actions if a.status == ActionStatus.MISSED]
+    due = [action_line(a) for a in facts.actions if a.status != ActionStatus.MISSED]
+    sections[1:1] = [
+        (gsm.transliterate(translator.gettext(title)), lines)
+        for title, lines in ((DIGEST_ACTIONS_MISSED, missed), (DIGEST_ACTIONS_DUE, due))
     ]
     return _with_lines(head, sections, DIGEST_MORE, translator, DIGEST_SEGMENTS)
 

@@ -15,6 +15,7 @@ from storage import actions, cases
 from storage.models import Case, CaseAction, CaseEvent, Committee, CommitteeMember
 from tests.workers.conftest import NOW, committee_yaml, outbox_rows
 from workers.context import WorkerContext
+from workers.digests import send_digests
 from workers.routing import route_report
 from workers.sweep import sweep
 
@@ -148,3 +149,19 @@ def test_a_missed_action_passes_the_case_up_at_the_end_of_its_local_day(
         assert found is not None
         assert actions.mark_done(session=session, action=found, actor="member:1", now=NOW)
     assert status(ctx, action) == "done"
+
+
+def test_the_digest_lists_actions_due_by_tomorrow_then_missed_ones(
+    ctx: WorkerContext, action: CaseAction
+) -> None:
+    number = f"{action.case.number[:3]}-{action.case.number[3:6]}-{action.case.number[6:]}"
+    assert send_digests(now=datetime(2026, 11, 30, 16, 0, tzinfo=UTC)) == 2  # 3 days before
+    [early] = [row for row in outbox_rows(ctx, kind="digest") if row.to == LOCAL]
+    assert f"{number} #1" not in early.body
+    send_digests(now=datetime(2026, 12, 2, 16, 0, tzinfo=UTC))  # 18:00 the day before
+    due = [row for row in outbox_rows(ctx, kind="digest") if row.to == LOCAL][-1]
+    assert f"ACTIONS DUE:\n{number} #1 03/12" in due.body
+    sweep(now=DAY_AFTER_0000)
+    send_digests(now=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
+    missed = [row for row in outbox_rows(ctx, kind="digest") if row.to == LOCAL][-1]
+    assert f"ACTIONS MISSED:\n{number} #1 03/12" in missed.body
