@@ -4,7 +4,7 @@ Each effect reads fixed answer names: `SubmitReport` takes every answer of the r
 (`category`, `hazard`, `country`, `province`, `territory`, `site`, `place_code`,
 `place_text`, `when`, `danger_now`, `description`, `sms_updates`), `LookupCase` reads
 `case_number`, `AddInformation` reads `case_number` and `information`, `SetLanguage`
-reads `language`.
+reads `language`, `AnswerClosing` reads `case_number` and `closing_answer`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,15 @@ class AddInformation:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerClosing:
+    """Take the reporter's answer to a closing (`solved`, `not_solved`); the outcome carries
+    `case` and `satisfaction`."""
+
+    number: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
 class SetLanguage:
     """Remember the language this number picked; needs no outcome."""
 
@@ -48,7 +57,7 @@ class DiscardDraft:
     """Forget the unfinished report kept for this number; needs no outcome."""
 
 
-Effect = SubmitReport | LookupCase | AddInformation | SetLanguage | DiscardDraft
+Effect = SubmitReport | LookupCase | AddInformation | SetLanguage | DiscardDraft | AnswerClosing
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,10 @@ def _add(answers: Mapping[str, str], draft: Mapping[str, str]) -> Effect:
     return AddInformation(answers.get("case_number", ""), answers.get("information", ""))
 
 
+def _answer(answers: Mapping[str, str], draft: Mapping[str, str]) -> Effect:
+    return AnswerClosing(answers.get("case_number", ""), answers.get("closing_answer", ""))
+
+
 def _language(answers: Mapping[str, str], draft: Mapping[str, str]) -> Effect:
     return SetLanguage(answers.get("language", ""))
 
@@ -86,6 +99,7 @@ BUILDERS: Mapping[str, Callable[[Mapping[str, str], Mapping[str, str]], Effect]]
         "AddInformation": _add,
         "SetLanguage": _language,
         "DiscardDraft": _discard,
+        "AnswerClosing": _answer,
     }
 )
 

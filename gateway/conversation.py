@@ -25,12 +25,14 @@ from flows.gsm import ASCII, GSM7, Alphabet, spell, transliterate
 from flows.state import DRAFT_NAME
 from flows.voice import speech_of
 from gateway import messages
+from gateway.closing_answers import ClosingAnswers, parse_answer
 from gateway.commands import Commands, parse_command
 from gateway.inbound import Channel, InboundMessage
 from gateway.keywords import Keyword, match
 from gateway.limits import Limit, Limits, Verdict
 from gateway.runtime import Runtime
 from storage import cases, prefs, timelines
+from storage.appeals import may_answer
 from storage.casenumber import display
 from storage.sessions import NO_LANGUAGE, DraftChange, HopLoad
 from workers import queues
@@ -395,9 +397,11 @@ class Conversation:
             return await self._submit(msg, record, effect)
         if isinstance(effect, fx.LookupCase):
             await self._within(msg, record, Limit.STATUS)
-            return await self.rt.db(self._lookup, effect.number)
+            return await self.rt.db(self._lookup, effect.number, msg.pseudonym)
         if isinstance(effect, fx.AddInformation):
             return await self.rt.db(self._add_information, msg, effect)
+        if isinstance(effect, fx.AnswerClosing):
+            return await self.rt.db(self._answer_closing, msg, effect)
         if isinstance(effect, fx.SetLanguage):
             await self.rt.db(self._set_language, msg.pseudonym, effect.lang)
             await self.rt.store.remember_language(msg.pseudonym, effect.lang, LANGUAGE_CACHE_TTL)
@@ -498,16 +502,20 @@ class Conversation:
             within = timelines.answer_within(session=session, case=case)
             return case.id, case.number, timelines.within_values(within)
 
-    def _lookup(self, number: str) -> Outcome:
+    def _lookup(self, number: str, pseudonym: str) -> Outcome:
         with self.rt.sessions() as session:
             case = cases.find_case(session=session, number=number)
             if case is None:
                 return Outcome(ok=False, values={})
             view = cases.status_view(session=session, crypto=self.rt.crypto, case=case)
+            # The number that made the report may say whether a recent closing solved it.
+            answerable = may_answer(case, pseudonym=pseudonym, now=datetime.now(UTC))
             timeline = timelines.status_timeline(session=session, case=case)
         values = {"case": display(view.number), "status": view.status, **timeline}
         if view.message:
             values["message"] = view.message
+        if answerable:
+            values["answerable"] = "yes"
         return Outcome(ok=True, values=values)
 
     def _add_information(self, msg: InboundMessage, effect: fx.AddInformation) -> Outcome:
@@ -525,6 +533,33 @@ class Conversation:
                 pseudonym=msg.pseudonym,
             )
             return Outcome(ok=True, values={"case": display(case.number)})
+
+    def _answer_closing(self, msg: InboundMessage, effect: fx.AnswerClosing) -> Outcome:
+        """The status check's answer to a closing (gateway/closing_answers.py)."""
+        answers = ClosingAnswers(self.rt, datetime.now(UTC))
+        taken = answers.in_flow(
+            pseudonym=msg.pseudonym,
+            number=effect.number,
+            answer=effect.answer,
+            channel=msg.channel.value,
+        )
+        if taken is None:
+            return Outcome(ok=False, values={})
+        return Outcome(ok=True, values={"case": display(effect.number), "satisfaction": taken})
+
+    async def _closing_answer(self, msg: InboundMessage, body: str) -> str | None:
+        """A bare "1" or "2" (or an answer word) to a recent closing, only when no SMS
+        conversation of this number waits for input (gateway/closing_answers.py)."""
+        answer = parse_answer(body)
+        if answer is None:
+            return None
+        load = await self.rt.store.load_hop(msg.session_key, hop_id(msg))
+        if load.record is not None or load.reply is not None:
+            return None
+        answers = ClosingAnswers(self.rt, datetime.now(UTC))
+        return await asyncio.to_thread(
+            answers.by_sms, pseudonym=msg.pseudonym, answer=answer, channel=msg.channel.value
+        )
 
     def _set_language(self, pseudonym: str, lang: str) -> None:
         with self.rt.sessions.begin() as session:
@@ -573,6 +608,9 @@ class Conversation:
                 return reply
         found = match(body)
         if found is None:
+            answered = await self._closing_answer(msg, body)
+            if answered is not None:
+                return answered
             return (await self.hop(msg)).text
         hint = found.languages
         if found.keyword in (Keyword.STOP, Keyword.START):

@@ -529,7 +529,7 @@ def acknowledge(
     changed = _acknowledge_assignment(session, case, committee_id, now)
     if case.acknowledged_at is None:
         case.acknowledged_at, changed = now, True
-    if case.status in (Status.RECEIVED, Status.ROUTED):
+    if case.status in (Status.RECEIVED, Status.ROUTED, Status.APPEALED):
         case.status, changed = Status.ACKNOWLEDGED, True
     if changed:
         data = {"committee": _committee_code(session, committee_id)}

@@ -63,21 +63,30 @@ def queue_alerts(
     committee_ids: Iterable[int],
     now: datetime,
     escalated: bool = False,
+    appeal: int | None = None,
 ) -> list[int]:
     """Queue an alert about `case` to every active member of each committee.
 
-    Keyed `alert:{case}:{member}:{committee}` (or `escalation:…`), so queueing again adds
-    nothing. Return the ids of the new rows to send (a member who sent STOP gets a
-    cancelled row, nothing to send).
+    Keyed `alert:{case}:{member}:{committee}` (or `escalation:…`, or `appeal:{event}:…` for
+    the appeal event `appeal`), so queueing again adds nothing. Return the ids of the new
+    rows to send (a member who sent STOP gets a cancelled row, nothing to send).
     """
     facts = facts_of(case, crypto)
     kind, prefix = (
         (MessageKind.ESCALATION, "escalation") if escalated else (MessageKind.ALERT, "alert")
     )
+    if appeal is not None:
+        kind, prefix = MessageKind.ESCALATION, f"appeal:{appeal}"
 
     def body(member: CommitteeMember, committee: Committee) -> str:
         translator = catalogs.translator(member.language)
-        return alert_text(translator, facts, timezone=committee.timezone, escalated=escalated)
+        return alert_text(
+            translator,
+            facts,
+            timezone=committee.timezone,
+            escalated=escalated,
+            appealed=appeal is not None,
+        )
 
     return _queue_to_members(
         session=session,

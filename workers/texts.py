@@ -101,6 +101,29 @@ LIST_EMPTY = N_("No open cases for your committee.")
 LIST_MORE = N_("+{count} more")
 REPORTER_MESSAGE = N_("Sauti case {case}. The committee says: {text}")
 REPORTER_CLOSED = N_("Sauti case {case} is closed: {outcome}. Thank you for reporting.")
+# The closing SMS ends with the reporter's say on it (storage/appeals.py), not FOLLOW_UP:
+# one SMS in every language, the outcome shortened first so the choice always arrives.
+CLOSING_CHOICE = N_("Reply 1 if solved, 2 if not.")
+CLOSING_SEGMENTS = 1
+# The reporter's answer taken, or no closing of theirs waiting for one (gateway/answers.py).
+ANSWER_SOLVED = N_("Thank you. Sauti case {case} is counted as solved.")
+ANSWER_APPEALED = N_(
+    "Sauti case {case} is open again: it goes to {committee}, the committee above. "
+    "To follow it, send STATUS {number}."
+)
+ANSWER_REOPENED = N_(
+    "Sauti case {case} is open again and goes back to the committee. "
+    "To follow it, send STATUS {number}."
+)
+NOTHING_TO_ANSWER = N_(
+    "Sauti: no closed case of yours waits for this answer. It is taken once, within 30 days "
+    "of the closing. To follow a case, send STATUS and its number."
+)
+# A focal point's alert that a reporter said a closed case is not solved.
+APPEAL_ALERT = N_(
+    "Sauti case {case} ({severity}) appealed to you: the reporter says it is not solved. "
+    "{category}, {place}. Reported {reported}. {words}Reply ACK {number} or HELP."
+)
 # Sent as soon as a report that asked for SMS news is handled: a USSD screen vanishes.
 CONFIRMATION = N_(
     "Sauti got your report: case {case}. Keep this number: it is the only way to check "
@@ -225,7 +248,12 @@ def label(translator: Translator, table: Mapping[str, str], code: str | None) ->
 
 
 def alert_text(
-    translator: Translator, facts: AlertFacts, *, timezone: str, escalated: bool = False
+    translator: Translator,
+    facts: AlertFacts,
+    *,
+    timezone: str,
+    escalated: bool = False,
+    appealed: bool = False,
 ) -> str:
     """A focal point's alert about a case, in two segments at most."""
     category = label(translator, CATEGORY, facts.category)
@@ -242,7 +270,7 @@ def alert_text(
         "reported": reported,
         "words": facts.excerpt or "",
     }
-    msgid = ESCALATED_ALERT if escalated else ALERT
+    msgid = APPEAL_ALERT if appealed else ESCALATED_ALERT if escalated else ALERT
     return fill(translator, msgid, values, budget=ALERT_SEGMENTS, shrink="words", frame='"{}" ')
 
 
@@ -354,7 +382,20 @@ def reporter_closed_text(translator: Translator, number: str, outcome: str) -> s
         "number": number,
         "outcome": label(translator, OUTCOME_FOR_REPORTER, outcome),
     }
-    return fill(translator, REPORTER_CLOSED, values, tail=(FOLLOW_UP,))
+    return fill(
+        translator,
+        REPORTER_CLOSED,
+        values,
+        budget=CLOSING_SEGMENTS,
+        shrink="outcome",
+        tail=(CLOSING_CHOICE,),
+    )
+
+
+def answer_text(translator: Translator, msgid: str, number: str, committee: str = "") -> str:
+    """The reply to a reporter's answer to a closing (a committee's long name may be cut)."""
+    values = {"case": display(number), "number": number, "committee": committee}
+    return fill(translator, msgid, values, shrink="committee" if committee else None)
 
 
 def confirmation_text(
@@ -418,9 +459,14 @@ SMS_TEMPLATES = (
     ),
     Template(
         REPORTER_CLOSED,
-        SMS_SEGMENTS,
+        CLOSING_SEGMENTS,
         {"case": CASE, "number": CASE_DIGITS, "outcome": longest(OUTCOME_FOR_REPORTER)},
-        tail=(FOLLOW_UP,),
+        tail=(CLOSING_CHOICE,),
+    ),
+    Template(APPEAL_ALERT, ALERT_SEGMENTS, _ALERT_SAMPLES),
+    *(
+        Template(msgid, SMS_SEGMENTS, {"case": CASE, "number": CASE_DIGITS, "committee": COMMITTEE})
+        for msgid in (ANSWER_SOLVED, ANSWER_APPEALED, ANSWER_REOPENED, NOTHING_TO_ANSWER)
     ),
     Template(CONFIRMATION, SMS_SEGMENTS, {"case": CASE, "number": CASE_DIGITS}, tail=(FOLLOW_UP,)),
     *(

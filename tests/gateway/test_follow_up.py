@@ -105,7 +105,7 @@ def test_report_alert_ack_msg_close_and_the_number_is_erased(
     to_reporter = [line for line in sent(settings) if line["to"] == mask_phone(REPORTER)]
     assert to_reporter[-1]["body"] == (
         f"Sauti case {number} is closed: the problem was resolved. Thank you for reporting. "
-        f"{follow}"
+        "Reply 1 if solved, 2 if not."
     )
 
     with db() as session:

@@ -23,6 +23,7 @@ from workers.reporters import queue_to_reporter
 from workers.routing import route_report
 from workers.sweep import sweep
 from workers.texts import (
+    CLOSING_CHOICE,
     MESSAGE,
     OUTCOME_FOR_REPORTER,
     SMS_SEGMENTS,
@@ -63,6 +64,10 @@ def assert_follow_up(text: str, lang: str, number: str) -> None:
     assert gsm.segments(text) <= SMS_SEGMENTS
 
 
+# A medium case of a committee with the default deadlines (storage/timelines.py).
+IN_3_DAYS = {"within": "days", "days": "3"}
+
+
 @pytest.mark.usefixtures("committee")
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_routing_job_sends_the_case_number_in_the_reporters_language(
@@ -80,7 +85,7 @@ def test_the_routing_job_sends_the_case_number_in_the_reporters_language(
     assert sms.row.recipient_kind == "reporter"
     assert sms.dedupe_key == f"confirmation:{case.id}"
     assert display(case.number) in sms.body
-    assert sms.body == confirmation_text(ctx.catalogs.translator(lang), case.number)
+    assert sms.body == confirmation_text(ctx.catalogs.translator(lang), case.number, IN_3_DAYS)
     assert_follow_up(sms.body, lang, case.number)
     sent = [line for line in console_lines(settings.console_outbox) if line["body"] == sms.body]
     assert len(sent) == 1
@@ -166,7 +171,7 @@ def test_a_reporter_on_the_stop_list_gets_nothing(
     assert [(row.to, row.status) for row in outbox_rows(ctx, kind="confirmation")] == [
         (None, "cancelled")
     ]
-    body = confirmation_text(ctx.catalogs.translator("en"), case.number)
+    body = confirmation_text(ctx.catalogs.translator("en"), case.number, IN_3_DAYS)
     assert all(line["body"] != body for line in console_lines(settings.console_outbox))
 
 
@@ -214,14 +219,30 @@ def test_every_sms_to_a_reporter_ends_with_the_status_keyword_of_their_language(
     number = "4821773506"
     texts = [
         confirmation_text(translator, number),
+        confirmation_text(translator, number, IN_3_DAYS),
+        confirmation_text(translator, number, {"within": "hours", "hours": "2"}),
         reporter_message_text(translator, number, MESSAGE),
         reporter_message_text(translator, number, MESSAGE * 3),  # shortened, never the end
-        *(reporter_closed_text(translator, number, outcome) for outcome in OUTCOME_FOR_REPORTER),
     ]
     for text in texts:
         assert_follow_up(text, lang, number)
         assert text.endswith(f"{status_word(lang)} {number}."), text
         assert display(number) in text
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_closing_sms_ends_with_the_reporters_choice_in_one_sms(
+    catalogs: Catalogs, lang: str
+) -> None:
+    """The closing asks instead: its answer comes back by SMS (gateway/closing_answers.py)."""
+    translator = catalogs.translator(lang)
+    number = "4821773506"
+    choice = gsm.transliterate(translator.gettext(CLOSING_CHOICE))
+    for outcome in OUTCOME_FOR_REPORTER:
+        text = reporter_closed_text(translator, number, outcome)
+        assert text.endswith(choice), text
+        assert display(number) in text
+        assert gsm.segments(text) == 1, text
 
 
 def test_a_committee_message_ends_a_sentence_before_the_follow_up(catalogs: Catalogs) -> None:
