@@ -15,8 +15,9 @@ from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from gateway.admin.web import Viewer, allow, back, flash, render
 from gateway.backoffice.exports import csv_export
@@ -32,7 +33,8 @@ from gateway.casework import (
 )
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
-from storage import casenumber, recordings
+from storage import actions, casenumber, recordings
+from storage.actions import MAX_DAYS, MIN_DAYS, NotVerifiable
 from storage.casequery import (
     CaseFilter,
     InvalidSearch,
@@ -49,7 +51,9 @@ from storage.committees import ack_deadline, list_committees
 from storage.db import utcnow
 from storage.models import (
     FREE_TEXT_ROLES,
+    OPEN_ACTION,
     Case,
+    CaseAction,
     CaseAssignment,
     CaseEvent,
     Category,
@@ -306,6 +310,33 @@ def _assignment_row(assignment: CaseAssignment, case: Case, now: datetime) -> di
     }
 
 
+def _action_row(action: CaseAction, names: dict[int, str], crypto: Crypto | None) -> dict[str, Any]:
+    def who(actor: str | None) -> str | None:
+        return None if actor is None else _who(actor, names)
+
+    return {
+        "n": action.n,
+        "what": None if crypto is None else actions.what(crypto=crypto, action=action),
+        "committee": action.committee.name,
+        "owner": who(action.owner),
+        "due_on": action.due_on,
+        "status": action.status,
+        "open": action.status in OPEN_ACTION,
+        "done": who(action.done_by),
+        "done_at": action.done_at,
+        "verified": who(action.verified_by),
+        "verified_at": action.verified_at,
+    }
+
+
+def _actions_view(session: Session, case: Case, crypto: Crypto | None) -> list[dict[str, Any]]:
+    found = actions.actions_of(session=session, case_id=case.id)
+    actors = [a.owner for a in found] + [a.done_by or "" for a in found]
+    ids = [int(m[1]) for actor in actors if (m := _MEMBER.fullmatch(actor))]
+    names = member_names(session=session, member_ids=ids)
+    return [_action_row(action, names, crypto) for action in found]
+
+
 def _free_text(case: Case, crypto: Crypto) -> dict[str, str | None]:
     def plain(value: bytes | None) -> str | None:
         return None if value is None else crypto.decrypt(value)
@@ -337,6 +368,7 @@ def case_page_view(runtime: Runtime, number: str, viewer: Viewer) -> dict[str, A
             if crypto is None
             else recordings.for_case(session=session, case_id=case.id),
             "committees": [(c.code, c.name) for c in list_committees(session=session)],
+            "actions": _actions_view(session, case, crypto),
             "by_sms": will_text_reporter(case),
             "closed": case.status == Status.CLOSED,
             "age": age(case.created_at, now),
@@ -426,14 +458,29 @@ async def _act(
         raise HTTPException(409, detail="This case is closed: it can no longer change.") from exc
     except InvalidAction as exc:
         raise HTTPException(422, detail=_invalid_text(exc)) from exc
+    except NotVerifiable as exc:
+        raise HTTPException(409, detail=NOT_VERIFIABLE[exc.reason]) from exc
     kind, text = _said(action, done)
     await flash(request, viewer, kind, text)
     return back(f"/admin/cases/{canonical}")
 
 
+NOT_VERIFIABLE = {
+    "not_done": "This action is not marked done yet: it cannot be verified.",
+    "own": "You own this action or marked it done: someone else must verify it.",
+    "below": "This action is verified by its own committee or the one above.",
+}
+INVALID_ACTION = {
+    "days": f"The action is due in {MIN_DAYS} to {MAX_DAYS} days.",
+    "n": "This case has no such action.",
+    "reason": "This case has actions not done: say in the closing note why it is resolved.",
+    "committee": "Choose one of the active committees.",
+}
+
+
 def _invalid_text(exc: InvalidAction) -> str:
-    if exc.field == "committee":
-        return "Choose one of the active committees."
+    if exc.field in INVALID_ACTION:
+        return INVALID_ACTION[exc.field]
     if exc.field == "outcome":
         return "Choose an outcome: resolved, persistent, unfounded or duplicate."
     if exc.field == "note":
@@ -444,6 +491,8 @@ def _invalid_text(exc: InvalidAction) -> str:
 def _said(action: ActionRequest, done: Done) -> tuple[str, str]:
     """The flash message that says what an action did."""
     name = done.committee_name or ""
+    n = "" if done.action is None else done.action.n
+    due = "" if done.action is None else done.action.due_on.isoformat()
     said: dict[Action, tuple[str, str]] = {
         Action.NOTE: ("ok", "Note added."),
         Action.ACKNOWLEDGE: ("ok", "Case acknowledged.")
@@ -459,6 +508,13 @@ def _said(action: ActionRequest, done: Done) -> tuple[str, str]:
         if done.changed
         else ("info", "The case cannot go higher: no committee above takes it."),
         Action.CLOSE: ("ok", f"Case closed: {action.outcome}."),
+        Action.ADD_ACTION: ("ok", f"Action {n} recorded, due {due}."),
+        Action.ACTION_DONE: ("ok", f"Action {n} marked done.")
+        if done.changed
+        else ("info", f"Action {n} was already done."),
+        Action.VERIFY_ACTION: ("ok", f"Action {n} verified.")
+        if done.changed
+        else ("info", f"Action {n} was already verified."),
     }
     return said[action.action]
 
@@ -519,4 +575,44 @@ async def close(
 ) -> RedirectResponse:
     """Close the case with an outcome and an optional note."""
     action = ActionRequest(Action.CLOSE, outcome=outcome, text=text)
+    return await _act(request, runtime, viewer, number, action)
+
+
+@router.post("/cases/{number}/actions")
+async def add_action(
+    number: str,
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ActorDep,
+    text: TextField = "",
+    days: Annotated[int, Form(ge=MIN_DAYS, le=MAX_DAYS)] = 7,
+    committee: Annotated[str, Form(max_length=64)] = "",
+) -> RedirectResponse:
+    """Record an action on the case, owned by the user, due in `days` days."""
+    action = ActionRequest(Action.ADD_ACTION, text=text, days=days, committee=committee)
+    return await _act(request, runtime, viewer, number, action)
+
+
+@router.post("/cases/{number}/actions/{n}/done")
+async def action_done(
+    number: str,
+    n: Annotated[int, Path(ge=1, le=9999)],
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ActorDep,
+) -> RedirectResponse:
+    """Mark an action done."""
+    return await _act(request, runtime, viewer, number, ActionRequest(Action.ACTION_DONE, n=n))
+
+
+@router.post("/cases/{number}/actions/{n}/verify")
+async def verify_action(
+    number: str,
+    n: Annotated[int, Path(ge=1, le=9999)],
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ActorDep,
+) -> RedirectResponse:
+    """Verify a done action (not by whoever owns it or marked it done)."""
+    action = ActionRequest(Action.VERIFY_ACTION, n=n)
     return await _act(request, runtime, viewer, number, action)
