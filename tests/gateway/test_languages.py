@@ -6,6 +6,7 @@ status check in the language they chose."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -115,7 +116,12 @@ def test_a_whole_round_in_each_language(
     sent = shown(
         r.lang, "Report sent. Case {case}. To follow it, dial {service_code} and choose 2."
     )
-    assert final == "END " + sent.format(case=number, service_code=settings.sauti_service_code)
+    first, timeline = final.split("\n")
+    assert first == "END " + sent.format(case=number, service_code=settings.sauti_service_code)
+    # Danger now: a critical case, answered within hours (the committee's deadline).
+    hours = re.sub(r"\D", "", timeline)
+    within = shown(r.lang, "The committee answers within {hours} hours.")
+    assert timeline == within.format(hours=hours)
 
     run_jobs()
     assert len(outbox(settings, r.focal)) == 1
@@ -129,7 +135,9 @@ def test_a_whole_round_in_each_language(
     run_jobs()
     translator = message_catalogs(("en",)).translator(r.lang)
     expected = texts.reporter_message_text(translator, number.replace("-", ""), MESSAGE)
-    confirmation = texts.confirmation_text(translator, number.replace("-", ""))
+    confirmation = texts.confirmation_text(
+        translator, number.replace("-", ""), {"within": "hours", "hours": hours}
+    )
     assert outbox(settings, mask_phone(r.reporter)) == [confirmation, expected]
 
     reporter.dial()  # the language is remembered: straight to the main menu
