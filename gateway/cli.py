@@ -410,6 +410,55 @@ def retention_run(dry_run: bool) -> None:
 
 
 @main.group()
+def report() -> None:
+    """Reports for committees."""
+
+
+@report.command("quarterly")
+@click.option("--committee", "code", required=True, help="The committee's code.")
+@click.option("--quarter", required=True, help="A calendar quarter in UTC, written like 2026Q4.")
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["html", "pdf"]),
+    default="html",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (default: standard output).",
+)
+def report_quarterly(code: str, quarter: str, kind: str, out: Path | None) -> None:
+    """Write a committee's quarterly report: its figures, categories, places and actions,
+    with no words of reporters (an internal committee document: counts are not hidden)."""
+    from gateway.backoffice.reports import report_html, report_pdf
+    from storage.performance import BadQuarter, Quarter
+    from storage.quarterly import quarterly_report
+    from storage.stats import UnknownFilter
+
+    try:
+        period = Quarter.parse(quarter)
+    except BadQuarter as exc:
+        raise click.BadParameter(str(exc), param_hint="--quarter") from None
+    settings = _settings()
+    with database(settings) as sessions, sessions() as session:
+        try:
+            found = quarterly_report(session=session, committee=code, quarter=period, now=_now())
+        except UnknownFilter:
+            raise click.BadParameter(
+                "no committee has this code", param_hint="--committee"
+            ) from None
+    data = report_pdf(found) if kind == "pdf" else report_html(found).encode()
+    if out is None:
+        sys.stdout.buffer.write(data)
+    else:
+        out.write_bytes(data)
+        click.echo(f"{out}: quarterly report {period} of {code} ({kind}, {len(data)} bytes)")
+
+
+@main.group()
 def keys() -> None:
     """Rotate the encryption and pseudonym keys (see docs/operations.md first)."""
 

@@ -23,6 +23,7 @@ from gateway.admin import (
     flows,
     login,
     outbox,
+    performance,
     places,
     public,
     translations,
@@ -95,6 +96,7 @@ def install(app: FastAPI, *, https: bool) -> None:
     for module in (
         login,
         dashboard,
+        performance,
         cases,
         committees,
         places,

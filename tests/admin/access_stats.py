@@ -5,6 +5,8 @@ from tests.admin.access_rows import ADMINS, ALL, Row
 ROWS = [
     Row("GET", "/admin/", ALL),
     Row("GET", "/admin/dashboard.csv", ALL),
+    Row("GET", "/admin/performance", ALL),
+    Row("GET", "/admin/performance/report", ALL),
     Row("GET", "/admin/audit", ADMINS),
     Row("GET", "/api/v1/stats", ALL),
     Row("GET", "/api/v1/audit", ADMINS),
