@@ -59,6 +59,7 @@ class CaseFilter:
     created_to: datetime | None = None
     number: str | None = None
     channel: str | None = None
+    level: int | None = None  # the ITSCI level
 
 
 def _province_clause(session: Session, code: str) -> ColumnElement[bool] | None:
@@ -94,6 +95,7 @@ def clauses(session: Session, where: CaseFilter) -> list[ColumnElement[bool]] | 
         (Case.category, where.category),
         (Case.severity, where.severity),
         (Case.channel, where.channel),
+        (Case.itsci_level, where.level),
     ):
         if value is not None:
             found.append(column == value)

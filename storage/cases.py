@@ -29,6 +29,7 @@ from storage.assignments import (
 )
 from storage.committees import members_for_pseudonym
 from storage.db import expire_loaded, utcnow
+from storage.levels import derive_level
 from storage.models import (
     AssignmentReason,
     Case,
@@ -44,7 +45,6 @@ from storage.models import (
     Outcome,
     Status,
 )
-from storage.levels import derive_level
 from storage.privacy import Crypto, DecryptionFailed, is_e164, is_pseudonym
 from storage.severity import derive_severity
 

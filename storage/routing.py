@@ -28,6 +28,7 @@ from storage.assignments import (
     active_assignments,
     assign,
     covering_committees,
+    height,
     is_national_for,
     next_above,
 )
@@ -195,6 +196,46 @@ def route_case(*, session: Session, case_id: int, now: datetime) -> RoutingResul
         case.status = Status.ROUTED
     session.flush()
     return _result(session, case, changed=True)
+
+
+def set_level(
+    *,
+    session: Session,
+    case: Case,
+    level: int,
+    actor: str,
+    reason_enc: bytes,
+    now: datetime,
+) -> bool:
+    """Change a case's ITSCI level; False when it already had it.
+
+    A `level_changed` event keeps the old and new level and the reason (encrypted: it is
+    free text). A routed, open case raised to level 1 is copied at once to every level above
+    its highest committee, as routing does for a level 1 case.
+    """
+    if level not in set(ItsciLevel):
+        raise ValueError(f"no ITSCI level {level!r}")
+    if case.itsci_level == level:
+        return False
+    data = {"from": case.itsci_level, "to": level}
+    case.itsci_level, case.updated_at = level, now
+    add_event(
+        session=session,
+        case_id=case.id,
+        kind=EventKind.LEVEL_CHANGED,
+        at=now,
+        actor=actor,
+        body_enc=reason_enc,
+        data=data,
+    )
+    assignments = active_assignments(session=session, case_id=case.id)
+    if level == ItsciLevel.ONE and case.status != Status.CLOSED and assignments:
+        top = max(assignments, key=lambda assignment: height(assignment.committee))
+        _assign_all(
+            session, case, _copies_up(session, top.committee, case.category, every_level=True), now
+        )
+    session.flush()
+    return True
 
 
 def triage_cases(*, session: Session, limit: int = 100) -> list[Case]:

@@ -33,7 +33,7 @@ from gateway.casework import (
 )
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
-from storage import actions, casenumber, recordings
+from storage import actions, casenumber, recordings, routing
 from storage.actions import MAX_DAYS, MIN_DAYS, NotVerifiable
 from storage.casequery import (
     CaseFilter,
@@ -58,6 +58,7 @@ from storage.models import (
     CaseEvent,
     Category,
     Channel,
+    ItsciLevel,
     Outcome,
     Severity,
     Status,
@@ -616,3 +617,62 @@ async def verify_action(
     """Verify a done action (not by whoever owns it or marked it done)."""
     action = ActionRequest(Action.VERIFY_ACTION, n=n)
     return await _act(request, runtime, viewer, number, action)
+
+
+LEVEL_CHOICES = {str(level.value): level for level in ItsciLevel}
+
+
+def _change_level(runtime: Runtime, number: str, level: int, reason: str, viewer: Viewer) -> bool:
+    """Set a case's ITSCI level, with its event (the reason encrypted) and its audit entry."""
+    now = utcnow()
+    with runtime.sessions.begin() as session:
+        case = find_case(session=session, number=number)
+        if case is None:
+            raise HTTPException(404, detail="No case has this number.")
+        if case.status == Status.CLOSED:
+            raise HTTPException(409, detail="This case is closed: it can no longer change.")
+        before = case.itsci_level
+        changed = routing.set_level(
+            session=session,
+            case=case,
+            level=level,
+            actor=f"user:{viewer.username}",
+            reason_enc=runtime.crypto.encrypt(reason),
+            now=now,
+        )
+        if changed:
+            audit(
+                session=session,
+                actor=viewer.username,
+                action="case.level",
+                target=case.number,
+                data={"from": before, "to": level},
+                ip_hash=viewer.ip_hash,
+                now=now,
+            )
+        return changed
+
+
+@router.post("/cases/{number}/level")
+async def change_level(
+    number: str,
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ActorDep,
+    level: Annotated[str, Form(max_length=1)] = "",
+    reason: TextField = "",
+) -> RedirectResponse:
+    """Change the case's ITSCI level (1 is copied up to every level); a reason is required."""
+    canonical = _canonical(number)
+    if level not in LEVEL_CHOICES:
+        raise HTTPException(422, detail="Choose ITSCI level 1, 2 or 3.")
+    if not reason.strip():
+        raise HTTPException(422, detail="Say why the level changes.")
+    changed = await runtime.db(
+        _change_level, runtime, canonical, int(level), reason.strip(), viewer
+    )
+    if changed:
+        await flash(request, viewer, "ok", f"ITSCI level set to {level}.")
+    else:
+        await flash(request, viewer, "info", f"The case already has ITSCI level {level}.")
+    return back(f"/admin/cases/{canonical}")

@@ -78,6 +78,7 @@ class CaseSummary(BaseModel):
     number: str
     category: Category
     severity: Severity
+    itsci_level: int
     status: Status
     outcome: str | None
     location: LocationOut | None
@@ -110,6 +111,7 @@ def _summary_fields(case: Case) -> dict[str, Any]:
         "number": casenumber.display(case.number),
         "category": case.category,
         "severity": case.severity,
+        "itsci_level": case.itsci_level,
         "status": case.status,
         "outcome": case.outcome,
         "location": None if location is None else {"code": location.code, "name": location.name},
@@ -130,6 +132,7 @@ def api_filters(
     status: Status | None = None,
     category: Category | None = None,
     severity: Severity | None = None,
+    level: Annotated[int | None, Query(ge=1, le=3)] = None,
     province: Code | None = None,
     committee: Code | None = None,
     created_from: Annotated[UtcTime | None, Query()] = None,
@@ -145,6 +148,7 @@ def api_filters(
         status=status,
         category=category,
         severity=severity,
+        level=level,
         province=province,
         committee=committee,
         created_from=created_from,

@@ -113,6 +113,7 @@ class EventKind(StrEnum):
     ACTION_DONE = "action_done"
     ACTION_VERIFIED = "action_verified"
     ACTION_MISSED = "action_missed"
+    LEVEL_CHANGED = "level_changed"
     PURGED = "purged"
 
 

@@ -15,6 +15,7 @@ ROWS = [
     Row("POST", "/admin/cases/{case}/actions", STAFF, {"text": "Visit the pit", "days": "7"}),
     Row("POST", "/admin/cases/{case}/actions/1/done", STAFF),
     Row("POST", "/admin/cases/{case}/actions/1/verify", STAFF),
+    Row("POST", "/admin/cases/{case}/level", STAFF, {"level": "1", "reason": "Children"}),
     Row("POST", "/api/v1/cases/{case}/notes", STAFF, {"text": "Called the site chief"}),
     Row("POST", "/api/v1/cases/{case}/acknowledge", STAFF),
     Row("POST", "/api/v1/cases/{case}/messages", STAFF, {"text": "We are looking into it"}),

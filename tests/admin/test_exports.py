@@ -44,6 +44,7 @@ def test_export_has_the_anonymised_columns(
         "number": display(number),
         "category": "illegal_tax",
         "severity": row["severity"],
+        "itsci_level": "2",  # an illegal tax
         "status": "routed",
         "outcome": "",
         "province": "cd-nk",

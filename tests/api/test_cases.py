@@ -34,6 +34,7 @@ def test_list_items_have_the_anonymised_fields(
         "number": display(number),
         "category": "illegal_tax",
         "severity": item["severity"],
+        "itsci_level": 2,  # an illegal tax
         "status": "routed",
         "outcome": None,
         "location": {"code": "cd-nk-walikale-mpama", "name": item["location"]["name"]},
@@ -94,6 +95,10 @@ def test_filters(app_client: TestClient, headers: Headers, file_case: Callable[.
     assert _numbers(app_client, auth, committee="uvira-local") == [lemera]
     assert _numbers(app_client, auth, committee="walikale-local") == [danger, walikale]
     assert _numbers(app_client, auth, severity="critical") == [danger]
+    assert _numbers(app_client, auth, level=1) == [danger]  # violence: ITSCI level 1
+    assert _numbers(app_client, auth, level=2) == [lemera, walikale]
+    assert _numbers(app_client, auth, level=3) == []
+    assert app_client.get("/api/v1/cases", params={"level": 4}, headers=auth).status_code == 422
     assert _numbers(app_client, auth, status="routed", category="violence") == [danger]
     assert _numbers(app_client, auth, status="closed") == []
     assert _numbers(
