@@ -16,6 +16,9 @@ places, severities, statuses, committees): no reporter's word, phone number or p
 - actions done on time: of the committees' actions due in the quarter (by due date) whose
   date has passed or that are done, the ones marked done by their due date in the
   committee's own calendar; a province counts the actions on its cases, a committee its own.
+- solved and appeals: the closings made in the quarter that the reporter answered
+  (storage.satisfaction), the share they called solved, and the number they called not
+  solved, each of which reopened its case as an appeal to the level above.
 
 `Raw` keeps the counts behind each share; `publish` (below) is the only way they reach the
 public, suppressed by the rules in its docstring.
@@ -44,7 +47,9 @@ from storage.models import (
     Committee,
     Level,
     Location,
+    Satisfaction,
 )
+from storage.satisfaction import closings
 from storage.stats import SUPPRESS_BELOW, UnknownFilter, province_code, provinces
 from storage.stats import public_counts as stats_counts
 
@@ -115,6 +120,9 @@ class Raw:
     actions_due: int = 0  # actions due in the quarter: the date passed, or done already
     actions_on_time: int = 0
     actions: Counter[str] = field(default_factory=Counter)  # every action due, by status
+    answered: int = 0  # closings made in the quarter that the reporter answered
+    solved: int = 0  # of those, "solved"
+    appeals: int = 0  # of those, "not solved": each reopened the case as an appeal
 
     @property
     def median_ack_days(self) -> float | None:
@@ -127,6 +135,10 @@ class Raw:
     @property
     def ack_on_time_share(self) -> float | None:
         return self.ack_on_time / self.ack_due if self.ack_due else None
+
+    @property
+    def solved_share(self) -> float | None:
+        return self.solved / self.answered if self.answered else None
 
     @property
     def actions_on_time_share(self) -> float | None:
@@ -264,6 +276,25 @@ def _count_actions(
             raw.actions_on_time += local_date(committee, action.done_at) <= action.due_on
 
 
+def _count_answers(
+    rows: dict[Any, Raw],
+    session: Session,
+    start: datetime,
+    end: datetime,
+    key: Callable[[str | None, Quarter], Any],
+    keep: Callable[[int, str | None], bool],
+) -> None:
+    """Add the closings made in [start, end) that the reporter answered, by the quarter of
+    the closing: solved, or not solved (an appeal)."""
+    for closing in closings(session=session, start=start, end=end):
+        if closing.answer is None or not keep(closing.case_id, closing.path):
+            continue
+        raw = rows[key(closing.path, Quarter.of(closing.closed_at))]
+        raw.answered += 1
+        raw.solved += closing.answer == Satisfaction.SOLVED
+        raw.appeals += closing.answer == Satisfaction.NOT_SOLVED
+
+
 def _by_province(
     session: Session, start: datetime, end: datetime, now: datetime, path: str | None
 ) -> dict[tuple[str, Quarter], Raw]:
@@ -282,6 +313,14 @@ def _by_province(
     first, last = Quarter.of(start), Quarter.of(end - timedelta(microseconds=1))
     clauses = [] if path is None else [Location.path.startswith(path, autoescape=True)]
     _count_actions(rows, session, first, last, now, lambda at, q: (province_code(at), q), *clauses)
+    _count_answers(
+        rows,
+        session,
+        start,
+        end,
+        lambda at, q: (province_code(at), q),
+        lambda _case, at: path is None or (at or "").startswith(path),
+    )
     return rows
 
 
@@ -337,6 +376,16 @@ def committee_by_quarter(
     _count_actions(
         rows, session, first, last, now, lambda _at, q: q, CaseAction.committee_id == committee_id
     )
+    inbox = set(
+        session.scalars(
+            select(CaseAssignment.case_id).where(
+                CaseAssignment.committee_id == committee_id, CaseAssignment.active.is_(True)
+            )
+        )
+    )
+    _count_answers(
+        rows, session, first.start, last.end, lambda _at, q: q, lambda case, _at: case in inbox
+    )
     return rows
 
 
@@ -359,6 +408,8 @@ class PublicRow:
     median_ack_days: float | None
     median_close_days: float | None
     actions_on_time_pct: int | None
+    solved_pct: int | None
+    appeals: int | None
     suppressed: tuple[str, ...]
 
 
@@ -422,12 +473,16 @@ def publish(
         ack = publish_median(raw.ack)
         close = publish_median(raw.close)
         actions = publish_share(raw.actions_on_time, raw.actions_due)
+        solved = publish_share(raw.solved, raw.answered)
+        appeals = publish_count(raw.appeals)
         for name, shown, measured in (
             ("received", received, raw.received),
             ("ack_on_time_pct", share, raw.ack_due),
             ("median_ack_days", ack, len(raw.ack)),
             ("median_close_days", close, len(raw.close)),
             ("actions_on_time_pct", actions, raw.actions_due),
+            ("solved_pct", solved, raw.answered),
+            ("appeals", appeals, raw.appeals),
         ):
             if shown is None and measured:
                 hidden.append(name)
@@ -441,6 +496,8 @@ def publish(
                 median_ack_days=ack,
                 median_close_days=close,
                 actions_on_time_pct=actions,
+                solved_pct=solved,
+                appeals=appeals,
                 suppressed=tuple(hidden),
             )
         )

@@ -79,6 +79,8 @@ HEADS = (
     "Median days to acknowledge",
     "Median days to close",
     "Actions done on time",
+    "Called solved by the reporter",
+    "Appeals",
 )
 ACTION_HEADS = ("Case", "Action", "Status", "Due", "Done")
 NOTE = (
@@ -104,6 +106,8 @@ def figure_cells(raw: Raw) -> list[str]:
         _days(raw.median_ack_days),
         _days(raw.median_close_days),
         _share(raw.actions_on_time, raw.actions_due),
+        _share(raw.solved, raw.answered),
+        str(raw.appeals),
     ]
 
 

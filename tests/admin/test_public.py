@@ -158,7 +158,7 @@ def test_performance_by_quarter_is_published_suppressed(app_client: TestClient, 
     assert south["received"] is None
     assert "received" in south["suppressed"]
     for row in rows.values():
-        for name in ("received", "ack_on_time_pct", "actions_on_time_pct"):
+        for name in ("received", "ack_on_time_pct", "actions_on_time_pct", "solved_pct", "appeals"):
             assert row[name] is None or not 1 <= row[name] <= 4
     page = _anonymous(app_client, "/public/stats").text
     assert "How the mechanism performs" in page

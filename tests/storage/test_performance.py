@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from storage import performance
 from storage.actions import add_action, mark_done
+from storage.appeals import answer_closing
 from storage.cases import acknowledge, close_case
 from storage.committees import ack_deadline, committee_by_code
 from storage.models import Case
@@ -230,6 +231,36 @@ def test_actions_done_on_time(session: Session, crypto: Crypto, quarter: list[Ca
     assert "actions_on_time_pct" in row.suppressed
 
 
+def test_solved_and_appeals(session: Session, quarter: list[Case]) -> None:
+    """Of the five closings of 2026Q3, four answered solved and one not solved (an appeal)."""
+    for n, case in enumerate(quarter[:5]):
+        assert case.closed_at is not None
+        answered = answer_closing(
+            session=session,
+            case=case,
+            pseudonym=case.pseudonym,
+            answer="not_solved" if n == 0 else "solved",
+            channel="sms",
+            now=case.closed_at + timedelta(hours=1),
+        )
+        assert answered is not None
+    session.flush()
+    north = performance.province_figures(session=session, quarter=Q3, province="cd-nk", now=NOW)
+    assert (north.answered, north.solved, north.appeals) == (5, 4, 1)
+    assert north.solved_share == pytest.approx(0.8)
+    mine = performance.committee_figures(
+        session=session, quarter=Q3, committee="walikale-local", now=NOW
+    )
+    assert (mine.answered, mine.solved, mine.appeals) == (5, 4, 1)
+    row = next(
+        r
+        for r in performance.public_rows(session=session, first=Q3, last=Q3, now=NOW)
+        if r.province == "cd-nk"
+    )
+    assert (row.solved_pct, row.appeals) == (None, None)  # 4 of 5; one appeal
+    assert {"solved_pct", "appeals"} <= set(row.suppressed)
+
+
 # -- suppression, by property ---------------------------------------------------------------
 
 SMALL = range(1, SUPPRESS_BELOW)
@@ -262,7 +293,12 @@ def _rows(draw: st.DrawFn) -> tuple[dict[tuple[str, Quarter], Raw], dict[Any, li
         acked = draw(st.integers(0, due))
         closed = draw(st.integers(0, received))
         actions_due = draw(st.integers(0, 12))
+        answered = draw(st.integers(0, 12))
+        solved = draw(st.integers(0, answered))
         rows[key] = Raw(
+            answered=answered,
+            solved=solved,
+            appeals=answered - solved,
             actions_due=actions_due,
             actions_on_time=draw(st.integers(0, actions_due)),
             received=received,
@@ -305,6 +341,11 @@ def test_no_published_figure_lets_a_hidden_count_be_worked_out(
             assert raw.actions_due >= SUPPRESS_BELOW
             assert raw.actions_on_time not in SMALL
             assert raw.actions_due - raw.actions_on_time not in SMALL
+        if row.solved_pct is not None:
+            assert raw.answered >= SUPPRESS_BELOW
+            assert raw.solved not in SMALL
+            assert raw.answered - raw.solved not in SMALL
+        assert row.appeals is None or row.appeals not in SMALL
         # A median never over fewer than 5.
         if row.median_ack_days is not None:
             assert len(raw.ack) >= SUPPRESS_BELOW
