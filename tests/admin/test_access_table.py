@@ -87,6 +87,7 @@ def values(
             "pseudonym": "0" * 64,
             "file": "t-0000000000.wav",
             "ref": "a" * 12,
+            "n": "1",
         }
 
 
