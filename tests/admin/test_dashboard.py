@@ -79,7 +79,7 @@ def seeded(
     b = file_case(category="illegal_tax", place="cd-nk-walikale-bisie", at=times[1])
     c = file_case(category="mineral_fraud", place="cd-sk-uvira-lemera", at=times[2])
     d = file_case(
-        category="child_labour", place="cd-nk-walikale-omate", at=now - timedelta(days=200)
+        category="other", place="cd-nk-walikale-omate", at=now - timedelta(days=200)
     )
     for number in (a, b, c, d):
         backdate(db, number)
