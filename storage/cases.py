@@ -622,7 +622,13 @@ def close_case(
     if case.status == Status.CLOSED:
         return False
     note = (note or "").strip()
+    # The committee that closes it: the highest holding it (whose closing the reporter
+    # then judges; the figures credit it with the answer).
+    top = _top_assignment(session, case)
     case.status, case.outcome, case.closed_at, case.updated_at = Status.CLOSED, outcome, now, now
+    data: dict[str, object] = {"outcome": outcome}
+    if top is not None:
+        data["committee_id"] = top.committee_id
     add_event(
         session=session,
         case_id=case.id,
@@ -630,7 +636,7 @@ def close_case(
         at=now,
         actor=actor,
         body_enc=crypto.encrypt(note) if note else None,
-        data={"outcome": outcome},
+        data=data,
     )
     session.flush()
     return True

@@ -49,7 +49,7 @@ from storage.models import (
     Location,
     Satisfaction,
 )
-from storage.satisfaction import closings
+from storage.satisfaction import Closing, closings
 from storage.stats import SUPPRESS_BELOW, UnknownFilter, province_code, provinces
 from storage.stats import public_counts as stats_counts
 
@@ -282,12 +282,12 @@ def _count_answers(
     start: datetime,
     end: datetime,
     key: Callable[[str | None, Quarter], Any],
-    keep: Callable[[int, str | None], bool],
+    keep: Callable[[Closing], bool],
 ) -> None:
     """Add the closings made in [start, end) that the reporter answered, by the quarter of
     the closing: solved, or not solved (an appeal)."""
     for closing in closings(session=session, start=start, end=end):
-        if closing.answer is None or not keep(closing.case_id, closing.path):
+        if closing.answer is None or not keep(closing):
             continue
         raw = rows[key(closing.path, Quarter.of(closing.closed_at))]
         raw.answered += 1
@@ -319,7 +319,7 @@ def _by_province(
         start,
         end,
         lambda at, q: (province_code(at), q),
-        lambda _case, at: path is None or (at or "").startswith(path),
+        lambda closing: path is None or (closing.path or "").startswith(path),
     )
     return rows
 
@@ -383,9 +383,15 @@ def committee_by_quarter(
             )
         )
     )
-    _count_answers(
-        rows, session, first.start, last.end, lambda _at, q: q, lambda case, _at: case in inbox
-    )
+
+    def closed_here(closing: Closing) -> bool:
+        """A committee answers for its own closings (an older closing that recorded no
+        committee counts for every committee holding the case)."""
+        if closing.committee_id is not None:
+            return closing.committee_id == committee_id
+        return closing.case_id in inbox
+
+    _count_answers(rows, session, first.start, last.end, lambda _at, q: q, closed_here)
     return rows
 
 

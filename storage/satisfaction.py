@@ -32,6 +32,7 @@ class Closing:
     closed_at: datetime
     path: str | None
     answer: str | None
+    committee_id: int | None = None  # the committee that closed it (None: not recorded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ def closings(*, session: Session, start: datetime, end: datetime) -> list[Closin
     """Every closing made in [start, end), oldest first, with the reporter's answer (None:
     no answer yet, or never). For figures per place, period or committee on top."""
     query = (
-        select(CaseEvent.id, CaseEvent.case_id, CaseEvent.at, Location.path)
+        select(CaseEvent.id, CaseEvent.case_id, CaseEvent.at, CaseEvent.data, Location.path)
         .join(Case, CaseEvent.case_id == Case.id)
         .outerjoin(Location, Case.location_id == Location.id)
         .where(
@@ -76,7 +77,15 @@ def closings(*, session: Session, start: datetime, end: datetime) -> list[Closin
     )
     rows = session.execute(query).all()
     answers = _answers(session, {row.case_id for row in rows})
-    return [Closing(row.case_id, row.at, row.path, answers.get(row.id)) for row in rows]
+    return [
+        Closing(row.case_id, row.at, row.path, answers.get(row.id), _closer(row.data))
+        for row in rows
+    ]
+
+
+def _closer(data: object) -> int | None:
+    found = data.get("committee_id") if isinstance(data, dict) else None
+    return found if isinstance(found, int) else None
 
 
 def satisfaction_by_month(

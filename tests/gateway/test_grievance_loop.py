@@ -401,11 +401,12 @@ def test_a_case_runs_the_whole_loop_by_ussd_and_sms(
     local = figures(db, "walikale-local", quarter)
     assert (local.received, local.ack_due, local.ack_on_time) == (1, 1, 1)
     assert len(local.ack) == 1
-    assert local.answered == 2  # both closings of a case in its inbox
-    assert (local.solved, local.appeals) == (1, 1)
+    # Each committee answers for its own closing: Walikale's was called not solved (the
+    # appeal), the province's solved.
+    assert (local.answered, local.solved, local.appeals) == (1, 0, 1)
     upper = figures(db, "north-kivu-provincial", quarter)
     assert (upper.received, upper.ack_due, upper.ack_on_time) == (1, 1, 1)
-    assert (upper.answered, upper.solved, upper.appeals) == (2, 1, 1)
+    assert (upper.answered, upper.solved, upper.appeals) == (1, 1, 0)
     assert upper.actions_due == 0  # the action was Walikale's
     on_time = figures(db, "walikale-local", action_quarter)
     assert (on_time.actions_due, on_time.actions_on_time) == (1, 1)
@@ -416,7 +417,7 @@ def test_a_case_runs_the_whole_loop_by_ussd_and_sms(
     cells = performance_row(html, quarter)
     assert cells[0] == "1"  # reports received
     assert cells[1] == "100% (1 of 1)"  # acknowledged on time
-    assert cells[5] == "50% (1 of 2)"  # called solved by the reporter
+    assert cells[5] == "0% (0 of 1)"  # its closing, called not solved by the reporter
     assert cells[6] == "1"  # appeals
     if action_quarter == quarter:
         assert cells[4] == "100% (1 of 1)"  # actions done on time
@@ -429,8 +430,8 @@ def test_a_case_runs_the_whole_loop_by_ussd_and_sms(
         "1",
         "100% (1 of 1)",
         "–",
-        "50% (1 of 2)",
-        "1",
+        "100% (1 of 1)",
+        "0",
     )
     for page in (tmp_path / "walikale.html", tmp_path / "nk.html"):
         text = page.read_text(encoding="utf-8")
