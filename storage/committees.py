@@ -56,6 +56,7 @@ __all__ = [
     "committee_by_code",
     "create_committee",
     "deactivate_committee",
+    "deadlines_of",
     "duration_text",
     "import_committees_yaml",
     "list_committees",
@@ -628,6 +629,15 @@ def close_deadline(committee: Committee, severity: str) -> timedelta:
     """Return how long `committee` has to close a case of `severity`."""
     own = committee.close_deadlines or {}
     return timedelta(seconds=own.get(severity, DEFAULT_CLOSE_DEADLINES[severity]))
+
+
+def deadlines_of(committee: Committee, field: str) -> dict[str, int]:
+    """One stage's deadlines of `committee` (a key of DEADLINE_FIELDS), in seconds by
+    severity, the defaults filling in the severities it does not set."""
+    own: Mapping[str, int] = getattr(committee, field) or {}
+    return {
+        severity.value: own.get(severity, DEADLINE_FIELDS[field][severity]) for severity in Severity
+    }
 
 
 # -- one committee or member at a time: the console's and the API's forms --------------------

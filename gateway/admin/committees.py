@@ -47,6 +47,12 @@ SETTINGS_FIELDS = ("code", "name", "level", "location", "language", "timezone", 
 MEMBER_FIELDS = ("name", "phone", "language", "channel")
 NOT_FOUND = "There is no committee with this code."
 CHANNEL_NAMES = {MessageChannel.SMS.value: "SMS", MessageChannel.WHATSAPP.value: "WhatsApp"}
+# Each stage's deadlines: the import's field, the form's input prefix, and how it is named.
+STAGES = (
+    ("ack_deadlines", "ack", "Acknowledge"),
+    ("action_deadlines", "action", "First action"),
+    ("close_deadlines", "close", "Close"),
+)
 
 
 # -- reading forms ----------------------------------------------------------------------------
@@ -62,8 +68,9 @@ def committee_values(form: Mapping[str, Any]) -> dict[str, object]:
     values: dict[str, object] = {key: form.get(key, "") for key in SETTINGS_FIELDS}
     categories = form.get("categories", "all")
     values["categories"] = categories
-    deadlines = form.get("ack_deadlines") or {}
-    values["ack_deadlines"] = {key: value for key, value in deadlines.items() if value}
+    for stage, _prefix, _label in STAGES:
+        deadlines = form.get(stage) or {}
+        values[stage] = {key: value for key, value in deadlines.items() if value}
     return values
 
 
@@ -73,9 +80,10 @@ def _form_values(form: FormData) -> dict[str, Any]:
         values["categories"] = [v for v in form.getlist("categories") if isinstance(v, str)]
     else:
         values["categories"] = "all"
-    values["ack_deadlines"] = {
-        severity.value: _text(form, f"ack_{severity.value}") for severity in Severity
-    }
+    for stage, prefix, _label in STAGES:
+        values[stage] = {
+            severity.value: _text(form, f"{prefix}_{severity.value}") for severity in Severity
+        }
     return values
 
 
@@ -109,7 +117,7 @@ class CommitteeView:
     categories: list[str] | None
     language: str
     timezone: str
-    deadlines: dict[str, str]
+    deadlines: dict[str, dict[str, str]]  # by stage (a key of STAGES), then by severity
     digest_at: str
     active: bool
     members: int = 0
@@ -128,10 +136,11 @@ def _view(committee: Committee, members: int = 0, open_cases: int = 0) -> Commit
         language=committee.language,
         timezone=committee.timezone,
         deadlines={
-            severity.value: store.duration_text(
-                int(store.ack_deadline(committee, severity).total_seconds())
-            )
-            for severity in Severity
+            stage: {
+                severity: store.duration_text(seconds)
+                for severity, seconds in store.deadlines_of(committee, stage).items()
+            }
+            for stage, _prefix, _label in STAGES
         },
         digest_at=committee.digest_at,
         active=committee.active,
@@ -186,7 +195,7 @@ def _form_of(view: CommitteeView) -> dict[str, Any]:
         "timezone": view.timezone,
         "digest_at": view.digest_at,
         "categories": "all" if view.categories is None else view.categories,
-        "ack_deadlines": view.deadlines,
+        **view.deadlines,
     }
     return values
 
@@ -224,6 +233,7 @@ async def _committee_form(
         levels=list(CommitteeLevel),
         categories=list(Category),
         severities=list(Severity),
+        stages=STAGES,
         languages=runtime.settings.languages,
         places=await runtime.db(_places, runtime),
     )
@@ -249,10 +259,11 @@ async def new_committee(request: Request, runtime: RuntimeDep, viewer: Staff) ->
         "timezone": "Africa/Lubumbashi",
         "digest_at": "18:00",
         "categories": "all",
-        "ack_deadlines": {
-            key: store.duration_text(value) for key, value in store.DEFAULT_ACK_DEADLINES.items()
-        },
     }
+    for stage, _prefix, _label in STAGES:
+        values[stage] = {
+            key: store.duration_text(value) for key, value in store.DEADLINE_FIELDS[stage].items()
+        }
     return await _committee_form(request, runtime, viewer, values, creating=True)
 
 
@@ -354,6 +365,7 @@ async def _committee_page(
         viewer,
         status_code=422 if problems else 200,
         committee=view,
+        stages=STAGES,
         member_form=member_form or blank,
         problems=_field_problems(problems),
         languages=runtime.settings.languages,

@@ -41,6 +41,9 @@ MemberId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Text = Annotated[str, Field(max_length=256)]
 Short = Annotated[str, Field(max_length=64)]
 Duration = Annotated[str, Field(max_length=16)]
+# A stage's deadlines by severity ("2h", "3d"); a severity left out takes the default.
+Deadlines = Annotated[dict[Short, Duration], Field(max_length=8)]
+DEADLINE_FIELDS = tuple(store.DEADLINE_FIELDS)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
 
@@ -67,7 +70,9 @@ class CommitteeOut(BaseModel):
     categories: list[Category] | None
     language: str
     timezone: str
-    ack_deadlines: dict[Severity, str]
+    ack_deadlines: dict[Severity, str] = Field(description="time to acknowledge a case")
+    action_deadlines: dict[Severity, str] = Field(description="time to a first action on it")
+    close_deadlines: dict[Severity, str] = Field(description="time to close it")
     digest_at: str
     active: bool
     members: int
@@ -90,7 +95,9 @@ class CommitteeIn(BaseModel):
     categories: Annotated[list[Short], Field(max_length=16)] | Short = "all"
     language: Short
     timezone: Short = "Africa/Lubumbashi"
-    ack_deadlines: Annotated[dict[Short, Duration], Field(max_length=8)] = {}
+    ack_deadlines: Deadlines = {}
+    action_deadlines: Deadlines = {}
+    close_deadlines: Deadlines = {}
     digest_at: Short = "18:00"
 
 
@@ -104,7 +111,9 @@ class CommitteePatch(BaseModel):
     categories: Annotated[list[Short], Field(max_length=16)] | Short | None = None
     language: Short | None = None
     timezone: Short | None = None
-    ack_deadlines: Annotated[dict[Short, Duration], Field(max_length=8)] | None = None
+    ack_deadlines: Deadlines | None = None
+    action_deadlines: Deadlines | None = None
+    close_deadlines: Deadlines | None = None
     digest_at: Short | None = None
     active: bool | None = None
 
@@ -152,11 +161,18 @@ def _member_out(member: CommitteeMember) -> MemberOut:
     )
 
 
-def _out(committee: Committee, members: int, open_cases: int) -> dict[str, Any]:
-    deadlines = {
-        severity: store.duration_text(int(store.ack_deadline(committee, severity).total_seconds()))
-        for severity in Severity
+def _deadlines(committee: Committee) -> dict[str, dict[str, str]]:
+    """Each stage's deadlines as text by severity, the defaults filled in."""
+    return {
+        stage: {
+            severity: store.duration_text(seconds)
+            for severity, seconds in store.deadlines_of(committee, stage).items()
+        }
+        for stage in DEADLINE_FIELDS
     }
+
+
+def _out(committee: Committee, members: int, open_cases: int) -> dict[str, Any]:
     return {
         "code": committee.code,
         "name": committee.name,
@@ -165,7 +181,7 @@ def _out(committee: Committee, members: int, open_cases: int) -> dict[str, Any]:
         "categories": committee.categories,
         "language": committee.language,
         "timezone": committee.timezone,
-        "ack_deadlines": deadlines,
+        **_deadlines(committee),
         "digest_at": committee.digest_at,
         "active": committee.active,
         "members": members,
@@ -326,9 +342,7 @@ def _current_values(committee: Committee) -> dict[str, Any]:
         "categories": "all" if committee.categories is None else committee.categories,
         "language": committee.language,
         "timezone": committee.timezone,
-        "ack_deadlines": {
-            key: store.duration_text(value) for key, value in committee.ack_deadlines.items()
-        },
+        **_deadlines(committee),
         "digest_at": committee.digest_at,
     }
 

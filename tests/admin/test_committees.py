@@ -26,6 +26,14 @@ GOOD_FORM: dict[str, Any] = {
     "ack_high": "",
     "ack_medium": "2d",
     "ack_low": "",
+    "action_critical": "1d",
+    "action_high": "",
+    "action_medium": "",
+    "action_low": "",
+    "close_critical": "5d",
+    "close_high": "",
+    "close_medium": "",
+    "close_low": "45d",
 }
 FOCAL_PHONE = "+243 81 000 0001"
 
@@ -73,10 +81,23 @@ def test_create_then_edit_a_committee(
     assert committee.ack_deadlines["critical"] == 3600
     assert committee.ack_deadlines["medium"] == 2 * 86400
     assert committee.ack_deadlines["high"] == 24 * 3600
+    assert committee.action_deadlines == {
+        "critical": 86400,
+        "high": 7 * 86400,
+        "medium": 14 * 86400,
+        "low": 30 * 86400,
+    }
+    assert committee.close_deadlines["critical"] == 5 * 86400
+    assert committee.close_deadlines["low"] == 45 * 86400
+    assert committee.close_deadlines["high"] == 30 * 86400
     assert committee.digest_at == "17:30"
     page = admin.follow(created)
     assert "Masisi local committee" in page.text
-    assert "1h" in page.text
+    for shown in ("1h", "5d", "45d", "14d"):
+        assert f"<td>{shown}</td>" in page.text, shown
+    form = admin.get("/admin/committees/masisi-local/edit")
+    assert 'name="action_critical" value="1d"' in form.text
+    assert 'name="close_low" value="45d"' in form.text
 
     edit = dict(GOOD_FORM, name="Masisi committee", categories_mode="all", digest_at="7:05")
     saved = admin.post("/admin/committees/masisi-local", edit)
@@ -93,6 +114,14 @@ def test_create_then_edit_a_committee(
     assert update[1] == "masisi-local"
     assert update[2] == {"fields": ["categories", "digest_at", "name"]}
 
+    later = dict(edit, action_high="3d", close_critical="")
+    assert admin.post("/admin/committees/masisi-local", later).status_code == 303
+    committee = _committee(db, "masisi-local")
+    assert committee.action_deadlines["high"] == 3 * 86400
+    assert committee.close_deadlines["critical"] == 7 * 86400  # empty: the default again
+    update = [a for a in _actions(db) if a[0] == "committee.update"][-1]
+    assert update[2] == {"fields": ["action_deadlines", "close_deadlines"]}
+
 
 def test_bad_committee_form_names_each_field_and_writes_nothing(
     browser: Callable[[str], Browser], db: sessionmaker[Session]
@@ -104,6 +133,8 @@ def test_bad_committee_form_names_each_field_and_writes_nothing(
         timezone="Mars/Olympus",
         digest_at="25:00",
         ack_high="soon",
+        action_low="0d",
+        close_medium="sixty days",
         language="xx",
     )
     page = browser("admin").post("/admin/committees", bad)
@@ -114,6 +145,8 @@ def test_bad_committee_form_names_each_field_and_writes_nothing(
         "timezone: not an IANA time zone name",
         "digest_at: a local time",
         "ack_deadlines: a duration such as 90m, 2h or 3d",
+        "action_deadlines: a duration such as 90m, 2h or 3d",
+        "close_deadlines: a duration such as 90m, 2h or 3d",
         "language: one of sw, fr",
     ):
         assert text in page.text, text

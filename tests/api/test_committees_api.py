@@ -20,6 +20,8 @@ NEW = {
     "categories": ["violence"],
     "language": "fr",
     "ack_deadlines": {"critical": "90m"},
+    "action_deadlines": {"high": "3d"},
+    "close_deadlines": {"low": "45d"},
 }
 YAML_BAD = b"""\
 - code: walikale-local
@@ -48,6 +50,19 @@ def test_list_and_show_with_masked_numbers(app_client: TestClient, headers: Head
     assert "walikale-local" in codes
     shown = app_client.get("/api/v1/committees/walikale-local", headers=auth).json()
     assert shown["ack_deadlines"] == {"critical": "2h", "high": "1d", "medium": "3d", "low": "7d"}
+    assert shown["action_deadlines"] == {
+        "critical": "2d",
+        "high": "7d",
+        "medium": "14d",
+        "low": "30d",
+    }
+    assert shown["close_deadlines"] == {
+        "critical": "7d",
+        "high": "30d",
+        "medium": "60d",
+        "low": "90d",
+    }
+    assert set(listed.json()[0]) >= {"ack_deadlines", "action_deadlines", "close_deadlines"}
     phones = [member["phone"] for member in shown["member_list"]]
     assert "+243 ••• ••• 001" in phones
     assert "+243810000001" not in listed.text + str(shown)
@@ -60,6 +75,13 @@ def test_create_patch_and_deactivate(
     created = app_client.post("/api/v1/committees", json=NEW, headers=auth)
     assert created.status_code == 201, created.text
     assert created.json()["ack_deadlines"]["critical"] == "90m"
+    assert created.json()["action_deadlines"] == {
+        "critical": "2d",
+        "high": "3d",
+        "medium": "14d",
+        "low": "30d",
+    }
+    assert created.json()["close_deadlines"]["low"] == "45d"
     assert created.json()["timezone"] == "Africa/Lubumbashi"
     patched = app_client.patch(
         "/api/v1/committees/masisi-local",
@@ -70,6 +92,25 @@ def test_create_patch_and_deactivate(
     body = patched.json()
     assert (body["digest_at"], body["categories"], body["active"]) == ("06:30", None, False)
     assert body["ack_deadlines"]["critical"] == "90m"
+    assert (body["action_deadlines"]["high"], body["close_deadlines"]["low"]) == ("3d", "45d")
+    deadlines = app_client.patch(
+        "/api/v1/committees/masisi-local",
+        json={"close_deadlines": {"critical": "5d", "low": "45d"}, "action_deadlines": None},
+        headers=auth,
+    )
+    assert deadlines.status_code == 200, deadlines.text
+    changed = deadlines.json()
+    assert (changed["close_deadlines"]["critical"], changed["close_deadlines"]["low"]) == (
+        "5d",
+        "45d",
+    )
+    assert changed["action_deadlines"]["high"] == "3d"  # null: left as it was
+    assert changed["ack_deadlines"]["critical"] == "90m"
+    with db() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "committee.update")
+        ).all()
+    assert entries[-1].data == {"fields": ["close_deadlines"]}
     actions = _audit(db)
     for action in ("committee.create", "committee.update", "committee.deactivate"):
         assert (action, "masisi-local") in actions
@@ -87,6 +128,19 @@ def test_bad_values_are_422_with_each_field(app_client: TestClient, headers: Hea
     fields = {p["field"] for p in response.json()["detail"]["problems"]}
     assert fields == {"level", "timezone", "language"}
     assert app_client.post("/api/v1/committees", json={"code": 1}, headers=auth).status_code == 422
+    for stage in ("action_deadlines", "close_deadlines"):
+        for wrong in ({"critical": "soon"}, {"urgent": "2d"}, {"low": "0d"}):
+            refused = app_client.patch(
+                "/api/v1/committees/walikale-local", json={stage: wrong}, headers=auth
+            )
+            assert refused.status_code == 422, (stage, wrong)
+            [problem] = refused.json()["detail"]["problems"]
+            assert problem["field"] == stage
+            assert problem["message"].startswith(("a duration such as", "severity one of"))
+        not_a_map = app_client.post(
+            "/api/v1/committees", json=dict(NEW, **{stage: "3d"}), headers=auth
+        )
+        assert not_a_map.status_code == 422
     unknown = app_client.patch("/api/v1/committees/nope", json={}, headers=auth)
     assert unknown.status_code == 404
     taken = app_client.post(
