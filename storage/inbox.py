@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -32,7 +32,8 @@ _SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(Severity)}
 
 @dataclass(frozen=True, slots=True)
 class OverdueAssignment:
-    """A case nobody acknowledged in time, in the inbox of the committee it is with."""
+    """A case nobody acknowledged in time, in the inbox of the committee it is with (for an
+    appealed case: nobody acknowledged since the appeal)."""
 
     assignment_id: int
     case_id: int
@@ -80,18 +81,34 @@ def _due_at(assignment: CaseAssignment, case: Case, committee: Committee) -> dat
     return assignment.assigned_at + ack_deadline(committee, case.severity)
 
 
+def awaits_acknowledgement(case: Case) -> bool:
+    """Tell whether the deadline sweep watches `case`: open, and acknowledged by nobody yet
+    or, once appealed, by nobody since the appeal (APPEALED until a committee acknowledges
+    it again; its first acknowledgement is kept in `acknowledged_at`)."""
+    if case.status == Status.CLOSED:
+        return False
+    return case.acknowledged_at is None or case.status == Status.APPEALED
+
+
+def _awaits_acknowledgement() -> Any:
+    """SQL: `awaits_acknowledgement`."""
+    return or_(Case.acknowledged_at.is_(None), Case.status == Status.APPEALED)
+
+
 def _unacknowledged(assignment: CaseAssignment, case: Case) -> bool:
-    return assignment.acknowledged_at is None and case.acknowledged_at is None
+    return assignment.acknowledged_at is None and awaits_acknowledgement(case)
 
 
 def overdue_assignments(*, session: Session, now: datetime) -> list[OverdueAssignment]:
     """Return the cases to escalate: one entry per case, soonest due first.
 
-    An assignment is overdue when it is active, neither it nor its case was acknowledged,
-    it was not escalated already, the case is open, and the committee's deadline for the
-    case's severity has passed since it was assigned. Only the highest committee holding
-    the case counts: a local committee's missed deadline does not escalate a case that was
-    copied up to its provincial committee, whose own deadline is still running.
+    An assignment is overdue when it is active, neither it nor its case was acknowledged
+    (an appealed case: not since the appeal), it was not escalated already, the case is
+    open, and the committee's deadline for the case's severity has passed since it was
+    assigned (for the committee an appeal went to: since the appeal). Only the highest
+    committee holding the case counts: a local committee's missed deadline does not
+    escalate a case that was copied up to its provincial committee, whose own deadline is
+    still running.
     """
     query = (
         select(CaseAssignment, Case, Committee)
@@ -101,7 +118,7 @@ def overdue_assignments(*, session: Session, now: datetime) -> list[OverdueAssig
             CaseAssignment.active.is_(True),
             CaseAssignment.acknowledged_at.is_(None),
             CaseAssignment.escalated_at.is_(None),
-            Case.acknowledged_at.is_(None),
+            _awaits_acknowledgement(),
             Case.status != Status.CLOSED,
         )
     )

@@ -9,7 +9,8 @@ works to the same clock.
 
 The status check says, while a case waits for its acknowledgement, the date it is due by
 in the answering committee's timezone, or, once it was passed up for being late, the
-committee it was passed up to.
+committee it was passed up to. An appealed case waits in the same way for the committee
+the appeal went to, due by that committee's deadline counted from the appeal.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ __all__ = [
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 DAYS, HOURS = "days", "hours"
-WAITING = frozenset({Status.RECEIVED, Status.ROUTED})
+WAITING = frozenset({Status.RECEIVED, Status.ROUTED, Status.APPEALED})
 
 
 def answering_committee(*, session: Session, case: Case) -> Committee | None:
@@ -90,8 +91,8 @@ def _answering(assignments: list[CaseAssignment]) -> CaseAssignment | None:
 
 
 def due(*, session: Session, case: Case) -> Due | None:
-    """Where `case` stands while it waits for its acknowledgement; None once acknowledged,
-    closed or in triage."""
+    """Where `case` stands while it waits for its acknowledgement (after an appeal: for its
+    acknowledgement since); None once acknowledged, closed or in triage."""
     if case.status not in WAITING or case.triaged_at is not None:
         return None
     assignments = active_assignments(session=session, case_id=case.id)

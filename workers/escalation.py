@@ -1,4 +1,5 @@
-"""Escalation: a case nobody acknowledged in time climbs to the committee above.
+"""Escalation: a case nobody acknowledged in time climbs to the committee above (an
+appealed case too, when the committee the appeal went to does not acknowledge it in time).
 
 The sweep calls `escalate_overdue`; a focal point's `ESC` calls `escalate_and_alert`.
 Either way the case is assigned to the nearest committee above that takes its category
@@ -16,8 +17,8 @@ from sqlalchemy.orm import Session
 from flows.i18n import Catalogs
 from storage import cases
 from storage.db import utcnow
-from storage.inbox import overdue_assignments
-from storage.models import Case, Committee, Status
+from storage.inbox import awaits_acknowledgement, overdue_assignments
+from storage.models import Case, Committee
 from storage.privacy import Crypto
 from workers import context
 from workers.alerts import queue_alerts
@@ -64,7 +65,7 @@ def _escalate_one(ctx: WorkerContext, case_id: int, now: datetime) -> bool:
     with ctx.sessions.begin() as session:
         case = session.get(Case, case_id)
         # Acknowledged or closed since the overdue list was read: leave it.
-        if case is None or case.acknowledged_at is not None or case.status == Status.CLOSED:
+        if case is None or not awaits_acknowledgement(case):
             return False
         target, alerts = escalate_and_alert(
             session=session,

@@ -1,6 +1,7 @@
 """Escalation with deadlines of seconds: a case nobody acknowledges climbs local >
-provincial > national, each committee alerted when it gets the case; the sweep is given
-the time instead of waiting for it."""
+provincial > national, each committee alerted when it gets the case, and so does an
+appeal the committee above never acknowledges; the sweep is given the time instead of
+waiting for it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from storage import cases
+from storage.appeals import answer_closing
 from storage.models import Case, CaseAssignment, CaseEvent, Committee
 from tests.workers.conftest import NOW, committee_yaml, outbox_rows
 from workers.context import WorkerContext
@@ -114,4 +116,58 @@ def test_an_acknowledged_case_stays(ctx: WorkerContext, case: Case) -> None:
             now=NOW + timedelta(seconds=5),
         )
     assert after(3600)["escalated"] == 0
+    assert escalations(ctx, case) == []
+
+
+def _appeal(ctx: WorkerContext, case: Case, seconds: int) -> None:
+    """Walikale's committee acknowledges and closes the case; its reporter answers "not
+    solved" `seconds` after NOW, which takes it to the provincial committee."""
+    with ctx.sessions.begin() as session:
+        stored = session.get(Case, case.id)
+        assert stored is not None
+        local = session.scalar(select(Committee).where(Committee.code == "walikale-local"))
+        assert local is not None
+        at = NOW + timedelta(seconds=5)
+        cases.acknowledge(session=session, case=stored, actor="x", committee_id=local.id, now=at)
+        cases.close_case(
+            session=session,
+            crypto=ctx.crypto,
+            case=stored,
+            actor="x",
+            outcome="resolved",
+            note=None,
+            now=at,
+        )
+        answered = answer_closing(
+            session=session,
+            case=stored,
+            pseudonym=stored.pseudonym,
+            answer="not_solved",
+            channel="sms",
+            now=NOW + timedelta(seconds=seconds),
+        )
+        assert answered is not None
+
+
+def test_an_appeal_nobody_acknowledges_is_passed_up_too(ctx: WorkerContext, case: Case) -> None:
+    _appeal(ctx, case, 1000)
+    assert holders(ctx, case) == [("walikale-local", True), ("nk-provincial", False)]
+    assert after(1000 + 59)["escalated"] == 0  # the provincial minute runs from the appeal
+    assert after(1000 + 60)["escalated"] == 1
+    assert holders(ctx, case)[-1] == ("cd-national", False)
+    [alert] = outbox_rows(ctx, kind="escalation")
+    assert alert.to == NATIONAL
+    assert escalations(ctx, case) == [
+        {"reason": "overdue", "from": "nk-provincial", "to": "cd-national"}
+    ]
+
+
+def test_an_appeal_acknowledged_in_time_stays(ctx: WorkerContext, case: Case) -> None:
+    _appeal(ctx, case, 1000)
+    with ctx.sessions.begin() as session:
+        stored = session.get(Case, case.id)
+        assert stored is not None
+        at = NOW + timedelta(seconds=1010)
+        cases.acknowledge(session=session, case=stored, actor="x", committee_id=None, now=at)
+    assert after(1000 + 3600)["escalated"] == 0
     assert escalations(ctx, case) == []
