@@ -1,5 +1,6 @@
 """Console pages: the case list (filters, search, pages), a case's page and its actions, and
-the CSV export of the listed cases.
+the CSV export of the listed cases. The case page also shows what the reporter said of
+each closing (solved, or not solved and where the appeal went).
 
 Actions go through `gateway.casework`, the code the focal points' SMS commands and the
 API use, so a note from the console and a NOTE by SMS write the same event. Free text is
@@ -19,7 +20,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from gateway.admin.web import Viewer, allow, back, flash, render
+from gateway.admin.web import Viewer, allow, back, channel_name, flash, render
 from gateway.backoffice.exports import csv_export
 from gateway.casework import (
     MAX_TEXT,
@@ -35,6 +36,7 @@ from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
 from storage import actions, casenumber, recordings, routing
 from storage.actions import MAX_DAYS, MIN_DAYS, NotVerifiable
+from storage.appeals import ANSWER_WINDOW, awaits_answer
 from storage.casequery import (
     CaseFilter,
     InvalidSearch,
@@ -49,6 +51,7 @@ from storage.casequery import (
 from storage.cases import InvalidAction, find_case
 from storage.committees import ack_deadline, list_committees
 from storage.db import utcnow
+from storage.inbox import awaits_acknowledgement
 from storage.models import (
     FREE_TEXT_ROLES,
     OPEN_ACTION,
@@ -58,8 +61,10 @@ from storage.models import (
     CaseEvent,
     Category,
     Channel,
+    EventKind,
     ItsciLevel,
     Outcome,
+    Satisfaction,
     Severity,
     Status,
 )
@@ -279,7 +284,54 @@ def _details(data: dict[str, Any]) -> str:
     return "; ".join(shown)
 
 
-def _event_row(event: CaseEvent, names: dict[int, str], crypto: Crypto | None) -> dict[str, Any]:
+SAID = {Satisfaction.SOLVED: "solved", Satisfaction.NOT_SOLVED: "not solved"}
+_ANSWER_KINDS = {EventKind.SOLVED: Satisfaction.SOLVED, EventKind.APPEALED: Satisfaction.NOT_SOLVED}
+
+
+def _committee_name(code: object, committees: dict[str, str]) -> str:
+    return "the admins' triage" if code is None else committees.get(str(code), str(code))
+
+
+def _answer_line(event: CaseEvent, committees: dict[str, str]) -> str:
+    """What the reporter said of a closing, by which channel, and where an appeal went."""
+    data = event.data or {}
+    said = f"The reporter said {SAID[_ANSWER_KINDS[EventKind(event.kind)]]}"
+    if data.get("channel"):
+        said += f", by {channel_name(str(data['channel']))}"
+    if event.kind != EventKind.APPEALED:
+        return said + "."
+    moved = f"to {_committee_name(data.get('to'), committees)}"
+    if data.get("from") is not None:
+        moved = f"from {_committee_name(data['from'], committees)} {moved}"
+    return f"{said}: appealed {moved}."
+
+
+def _answers_by_closing(events: list[CaseEvent]) -> dict[int, CaseEvent]:
+    """Each answered closing's event id, with the reporter's answer to it."""
+    found: dict[int, CaseEvent] = {}
+    for event in events:
+        closing = (event.data or {}).get("closing")
+        if event.kind in _ANSWER_KINDS and isinstance(closing, int):
+            found.setdefault(closing, event)
+    return found
+
+
+def _closing_answer(event: CaseEvent, case: Case, answer: CaseEvent | None, now: datetime) -> str:
+    """The reporter's answer to one closing, as its timeline line says it."""
+    if answer is not None:
+        said = SAID[_ANSWER_KINDS[EventKind(answer.kind)]]
+        return f"Reporter's answer: {said}, {answer.at:%Y-%m-%d %H:%M}."
+    if case.closed_at == event.at and awaits_answer(case, now):
+        return f"Waiting for the reporter's answer until {event.at + ANSWER_WINDOW:%Y-%m-%d}."
+    return "The reporter did not answer."
+
+
+def _event_row(
+    event: CaseEvent,
+    names: dict[int, str],
+    crypto: Crypto | None,
+    said: str | None = None,
+) -> dict[str, Any]:
     body = None
     if crypto is not None and event.body_enc is not None:
         body = crypto.decrypt(event.body_enc)
@@ -287,8 +339,46 @@ def _event_row(event: CaseEvent, names: dict[int, str], crypto: Crypto | None) -
         "at": event.at,
         "kind": event.kind,
         "who": _who(event.actor, names),
-        "details": _details(event.data or {}),
+        "details": "" if event.kind in _ANSWER_KINDS else _details(event.data or {}),
+        "said": said,
         "body": recordings.readable(body),
+    }
+
+
+def _timeline(
+    case: Case,
+    names: dict[int, str],
+    crypto: Crypto | None,
+    committees: dict[str, str],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The case's events, the reporter's answers spelled out and each closing with its answer."""
+    answers = _answers_by_closing(case.events)
+    rows = []
+    for event in case.events:
+        said = None
+        if event.kind in _ANSWER_KINDS:
+            said = _answer_line(event, committees)
+        elif event.kind == EventKind.CLOSED:
+            said = _closing_answer(event, case, answers.get(event.id), now)
+        rows.append(_event_row(event, names, crypto, said))
+    return rows
+
+
+def satisfaction_view(case: Case, now: datetime) -> dict[str, Any]:
+    """The case facts' line on the reporter's say: the latest answer, whether the latest
+    closing waits for one (and until when), and how many times the case was appealed."""
+    answered = case.satisfaction_at is not None and (
+        case.closed_at is None or case.satisfaction_at >= case.closed_at
+    )
+    return {
+        "said": SAID[Satisfaction(case.satisfaction)] if case.satisfaction else None,
+        "at": case.satisfaction_at,
+        "current": answered,
+        "waiting_until": case.closed_at + ANSWER_WINDOW
+        if case.closed_at is not None and awaits_answer(case, now)
+        else None,
+        "appeals": sum(event.kind == EventKind.APPEALED for event in case.events),
     }
 
 
@@ -296,7 +386,7 @@ def _assignment_row(assignment: CaseAssignment, case: Case, now: datetime) -> di
     committee = assignment.committee
     due = assignment.assigned_at + ack_deadline(committee, case.severity)
     waiting = assignment.active and assignment.acknowledged_at is None
-    waiting = waiting and case.acknowledged_at is None and case.status != Status.CLOSED
+    waiting = waiting and awaits_acknowledgement(case)
     return {
         "code": committee.code,
         "name": committee.name,
@@ -357,19 +447,21 @@ def case_page_view(runtime: Runtime, number: str, viewer: Viewer) -> dict[str, A
         if case is None:
             return None
         names = member_names(session=session, member_ids=_member_ids(case.events))
+        committees = [(c.code, c.name) for c in list_committees(session=session)]
         view: dict[str, Any] = {
             "case": case,
             "assignments": [
                 _assignment_row(a, case, now)
                 for a in assignments_of(session=session, case_id=case.id)
             ],
-            "events": [_event_row(event, names, crypto) for event in case.events],
+            "events": _timeline(case, names, crypto, dict(committees), now),
             "text": None if crypto is None else _free_text(case, crypto),
             "recordings": []
             if crypto is None
             else recordings.for_case(session=session, case_id=case.id),
-            "committees": [(c.code, c.name) for c in list_committees(session=session)],
+            "committees": committees,
             "actions": _actions_view(session, case, crypto),
+            "satisfaction": satisfaction_view(case, now),
             "by_sms": will_text_reporter(case),
             "closed": case.status == Status.CLOSED,
             "age": age(case.created_at, now),
