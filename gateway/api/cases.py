@@ -1,17 +1,19 @@
 """`GET /api/v1/cases` and `GET /api/v1/cases/{number}`.
 
-Every role sees the anonymised fields. Only admins and coordinators get free text (the
-description, the typed place, the bodies of notes and messages), and each such read is
-audited. Contacts are never returned.
+Every role sees the anonymised fields, among them the case's actions (number, committee,
+status, due date, when done and verified), the reporter's answer to the latest closing and
+the appeals. Only admins and coordinators get free text (the description, the typed place,
+the bodies of notes and messages, what each action is), and each such read is audited.
+Contacts are never returned, nor who owns or did an action.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import AfterValidator, BaseModel, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from gateway.api.deps import PrincipalDep, api_allow
 from gateway.backoffice.tokens import Claims
@@ -25,7 +27,7 @@ from gateway.casework import (
 )
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
-from storage import casenumber
+from storage import actions, casenumber
 from storage.casequery import (
     CaseFilter,
     InvalidSearch,
@@ -37,11 +39,14 @@ from storage.cases import InvalidAction
 from storage.db import utcnow
 from storage.models import (
     FREE_TEXT_ROLES,
+    ActionStatus,
     Case,
+    CaseAction,
     CaseEvent,
     Category,
     EventKind,
     Outcome,
+    Satisfaction,
     Severity,
     Status,
 )
@@ -99,8 +104,34 @@ class EventOut(BaseModel):
     body: str | None = None
 
 
+class ActionOut(BaseModel):
+    n: int = Field(description="the action's number within the case, as DONE <case> <n> types it")
+    committee: str = Field(description="the code of the committee that took it on")
+    status: ActionStatus
+    due_on: date = Field(description="a day in the committee's time zone")
+    done_at: datetime | None
+    verified_at: datetime | None
+    what: str | None = Field(default=None, description="admins and coordinators only")
+
+
+class AppealOut(BaseModel):
+    at: datetime
+    from_committee: str | None = Field(description="the highest committee that held the case")
+    to_committee: str | None = Field(description="where it went; null: the triage inbox")
+
+
 class CaseDetail(CaseSummary):
     events: list[EventOut]
+    actions: list[ActionOut] = []
+    satisfaction: Satisfaction | None = Field(
+        default=None,
+        description="the reporter's latest answer to a closing (not_solved: an appeal); "
+        "one older than the latest closing leaves that closing unanswered",
+    )
+    satisfaction_at: datetime | None = None
+    appeals: list[AppealOut] = Field(
+        default=[], description="each 'not solved' that reopened the case, oldest first"
+    )
     description: str | None = None
     place_text: str | None = None
 
@@ -176,6 +207,32 @@ def _event(event: CaseEvent, runtime: Runtime, free_text: bool) -> EventOut:
     return EventOut(**fields)
 
 
+def _action(action: CaseAction, runtime: Runtime, free_text: bool) -> ActionOut:
+    fields: dict[str, Any] = {
+        "n": action.n,
+        "committee": action.committee.code,
+        "status": action.status,
+        "due_on": action.due_on,
+        "done_at": action.done_at,
+        "verified_at": action.verified_at,
+    }
+    if free_text:
+        fields["what"] = actions.what(crypto=runtime.crypto, action=action)
+    return ActionOut(**fields)
+
+
+def _appeals(events: list[CaseEvent]) -> list[AppealOut]:
+    found: list[AppealOut] = []
+    for event in events:
+        if event.kind != EventKind.APPEALED:
+            continue
+        data = event.data or {}
+        found.append(
+            AppealOut(at=event.at, from_committee=data.get("from"), to_committee=data.get("to"))
+        )
+    return found
+
+
 def _decrypt(runtime: Runtime, value: bytes | None) -> str | None:
     return None if value is None else runtime.crypto.decrypt(value)
 
@@ -188,6 +245,13 @@ def _detail(runtime: Runtime, number: str, principal: Claims) -> CaseDetail | No
             return None
         fields = _summary_fields(case)
         fields["events"] = [_event(event, runtime, free_text) for event in case.events]
+        fields["actions"] = [
+            _action(action, runtime, free_text)
+            for action in actions.actions_of(session=session, case_id=case.id)
+        ]
+        fields["satisfaction"] = case.satisfaction
+        fields["satisfaction_at"] = case.satisfaction_at
+        fields["appeals"] = _appeals(case.events)
         if free_text:
             fields["description"] = _decrypt(runtime, case.description_enc)
             fields["place_text"] = _decrypt(runtime, case.place_text_enc)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.actions import add_action, mark_done, verify
+from storage.appeals import answer_closing
+from storage.assignments import active_assignments
 from storage.casenumber import display
+from storage.cases import close_case
+from storage.keys import load_crypto
+from storage.models import Case
+from storage.settings import Settings
 from storage.users import audit_entries
 from tests.api.conftest import DESCRIPTION, NOTE, PLACE_TEXT
 
@@ -162,3 +171,97 @@ def test_analyst_read_writes_no_free_text_audit(
     assert app_client.get(f"/api/v1/cases/{number}", headers=headers("analyst")).status_code == 200
     with db() as session:
         assert audit_entries(session=session, action="case.view_text") == []
+
+
+ACTION_TEXT = "Remove the barrier on the Mpama road"
+
+
+def _with_action_and_appeal(db: sessionmaker[Session], settings: Settings, number: str) -> None:
+    """Give the case an action (done and verified), close it, and have its reporter say
+    "not solved", as the console, the focal points and the reporter would."""
+    crypto = load_crypto(settings)
+    now = datetime.now(UTC)
+    with db.begin() as session:
+        case = session.scalars(select(Case).where(Case.number == number)).one()
+        held = active_assignments(session=session, case_id=case.id)
+        assignment = next(a for a in held if a.committee.code == "walikale-local")
+        action = add_action(
+            session=session,
+            crypto=crypto,
+            case=case,
+            committee=assignment.committee,
+            owner="user:cora",
+            actor="user:cora",
+            what=ACTION_TEXT,
+            days=3,
+            now=now,
+        )
+        mark_done(session=session, action=action, actor="user:cora", now=now)
+        verify(session=session, action=action, actor="user:ada", now=now)
+        close_case(
+            session=session,
+            crypto=crypto,
+            case=case,
+            actor="user:cora",
+            outcome="persistent",
+            note=None,
+            now=now,
+        )
+        answered = answer_closing(
+            session=session,
+            case=case,
+            pseudonym=case.pseudonym,
+            answer="not_solved",
+            channel="sms",
+            now=now,
+        )
+        assert answered is not None
+
+
+def test_the_case_json_has_its_actions_answer_and_appeals(
+    app_client: TestClient,
+    headers: Headers,
+    file_case: Callable[..., str],
+    db: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    number = file_case()
+    _with_action_and_appeal(db, settings, number)
+    bodies = {
+        role: app_client.get(f"/api/v1/cases/{number}", headers=headers(role)).json()
+        for role in ("admin", "coordinator", "analyst")
+    }
+    for role, body in bodies.items():
+        [action] = body["actions"]
+        assert action["n"] == 1
+        assert action["status"] == "verified"
+        assert action["committee"] == "walikale-local"
+        assert None not in (action["due_on"], action["done_at"], action["verified_at"])
+        assert (action.get("what") == ACTION_TEXT) is (role != "analyst"), role
+        assert set(action) <= {
+            "n",
+            "committee",
+            "status",
+            "due_on",
+            "done_at",
+            "verified_at",
+            "what",
+        }
+        assert body["satisfaction"] == "not_solved"
+        assert body["satisfaction_at"]
+        assert body["status"] == "appealed"
+        [appeal] = body["appeals"]
+        assert appeal["at"] == body["satisfaction_at"]
+        assert (appeal["from_committee"], appeal["to_committee"]) == (
+            "walikale-local",
+            "north-kivu-provincial",
+        )
+    assert "what" not in bodies["analyst"]["actions"][0]
+    assert ACTION_TEXT not in json.dumps(bodies["analyst"])
+
+
+def test_a_case_without_actions_or_answers_says_so(
+    app_client: TestClient, headers: Headers, file_case: Callable[..., str]
+) -> None:
+    body = app_client.get(f"/api/v1/cases/{file_case()}", headers=headers("analyst")).json()
+    assert (body["actions"], body["appeals"], body["satisfaction"]) == ([], [], None)
