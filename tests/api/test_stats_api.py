@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import utcnow
+from storage.performance import Quarter
 from storage.settings import Settings
 from tests.admin.test_dashboard import ack, backdate, close
 from tests.api.conftest import DESCRIPTION, NOTE, PLACE_TEXT
+
+T0 = datetime(2026, 7, 15, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -89,3 +93,61 @@ def test_bad_parameters_get_a_json_error(
 
 def test_a_token_is_needed(app_client: TestClient) -> None:
     assert app_client.get("/api/v1/stats").status_code == 401
+
+
+def _row(rows: list[dict[str, Any]], code: str, quarter: str) -> dict[str, Any]:
+    return next(row for row in rows if (row["code"], row["quarter"]) == (code, quarter))
+
+
+def test_performance_is_whole_for_staff_and_published_for_analysts(
+    app_client: TestClient, headers: Callable[[str], dict[str, str]], seeded: None
+) -> None:
+    quarter = str(Quarter.of(utcnow() - timedelta(days=4)))
+    whole = app_client.get("/api/v1/stats", headers=headers("coordinator")).json()["performance"]
+    assert whole["published"] is False
+    walikale = _row(whole["committees"], "walikale-local", quarter)
+    assert walikale["received"] == 1
+    assert (walikale["median_ack_days"], walikale["suppressed"]) == (0.0, [])
+    assert _row(whole["provinces"], "cd-nk", quarter)["received"] == 1
+
+    published = app_client.get("/api/v1/stats", headers=headers("analyst")).json()["performance"]
+    assert published["published"] is True
+    assert "hidden" in published["rule"]
+    for row in (
+        _row(published["committees"], "walikale-local", quarter),
+        _row(published["provinces"], "cd-nk", quarter),
+    ):
+        assert row["received"] is None
+        assert row["median_ack_days"] is None
+        assert {"received", "median_ack_days"} <= set(row["suppressed"])
+    for row in published["provinces"] + published["committees"]:
+        assert row["received"] is None or row["received"] == 0 or row["received"] >= 5
+
+
+def test_published_performance_shows_what_is_safe(
+    app_client: TestClient,
+    headers: Callable[[str], dict[str, str]],
+    file_case: Callable[..., str],
+    db: sessionmaker[Session],
+) -> None:
+    numbers = [file_case(at=T0 + timedelta(hours=hour)) for hour in range(6)]
+    for number in numbers:
+        backdate(db, number)
+    for number in numbers[:5]:
+        ack(db, number, timedelta(minutes=30))
+    query = "/api/v1/stats?from=2026-07-01&to=2026-09-30"
+    whole = app_client.get(query, headers=headers("admin")).json()["performance"]
+    published = app_client.get(query, headers=headers("analyst")).json()["performance"]
+    assert (whole["first_quarter"], whole["last_quarter"]) == ("2026Q3", "2026Q3")
+    for kind, code in (("provinces", "cd-nk"), ("committees", "walikale-local")):
+        full, shown = _row(whole[kind], code, "2026Q3"), _row(published[kind], code, "2026Q3")
+        assert (full["received"], shown["received"]) == (6, 6)
+        assert (full["median_ack_days"], shown["median_ack_days"]) == (0.0, 0.0)
+        # Five of six on time: the one late case is a count under 5, so the share is hidden.
+        assert (full["ack_on_time_pct"], shown["ack_on_time_pct"]) == (83, None)
+        assert "ack_on_time_pct" in shown["suppressed"]
+    filtered = app_client.get(
+        query + "&province=cd-nk&committee=walikale-local", headers=headers("analyst")
+    ).json()["performance"]
+    assert {row["code"] for row in filtered["provinces"]} == {"cd-nk"}
+    assert {row["code"] for row in filtered["committees"]} == {"walikale-local"}
