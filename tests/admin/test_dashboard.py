@@ -78,9 +78,7 @@ def seeded(
     a = file_case(category="illegal_tax", place="cd-nk-walikale-mpama", at=times[0])
     b = file_case(category="illegal_tax", place="cd-nk-walikale-bisie", at=times[1])
     c = file_case(category="mineral_fraud", place="cd-sk-uvira-lemera", at=times[2])
-    d = file_case(
-        category="other", place="cd-nk-walikale-omate", at=now - timedelta(days=200)
-    )
+    d = file_case(category="other", place="cd-nk-walikale-omate", at=now - timedelta(days=200))
     for number in (a, b, c, d):
         backdate(db, number)
     ack(db, a, timedelta(hours=2))

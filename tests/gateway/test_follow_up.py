@@ -93,7 +93,7 @@ def test_report_alert_ack_msg_close_and_the_number_is_erased(
     follow = f"To follow your case, send STATUS {number.replace('-', '')}."
     assert [line["body"] for line in to_reporter] == [
         f"Sauti got your report: case {number}. Keep this number: it is the only way "
-        f"to check your case or add to it. {follow}",
+        f"to check your case or add to it. The committee answers within 3 days. {follow}",
         f"Sauti case {number}. The committee says: {MESSAGE}. {follow}",
     ]
 

@@ -106,13 +106,16 @@ def test_a_report_by_sms_ends_with_the_status_keyword_and_its_number_comes_by_sm
     number = case_number(final)
     assert final == (
         f"Report sent. Case {number}. Keep this number. To follow it, send STATUS {number}."
+        " The committee answers within 3 days."
     )
-    assert number in sms.send(final.rsplit("send ", 1)[1].rstrip("."))  # as the SMS says
+    command = final.split("send ", 1)[1].split(".", 1)[0]  # "STATUS <case>", as the SMS says
+    assert number in sms.send(command)
     run_jobs()
     digits = number.replace("-", "")
     assert reporter_sms(db, settings, "confirmation") == [
         f"Sauti got your report: case {number}. Keep this number: it is the only way to "
-        f"check your case or add to it. To follow your case, send STATUS {digits}."
+        f"check your case or add to it. The committee answers within 3 days. To follow your "
+        f"case, send STATUS {digits}."
     ]
 
 

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from flows.gsm import GSM7, spell
+from flows.i18n import Catalogs
 from storage import actions, cases
 from storage.models import Case, CaseAction, CaseEvent, Committee, CommitteeMember
 from tests.workers.conftest import NOW, committee_yaml, outbox_rows
@@ -151,6 +153,11 @@ def test_a_missed_action_passes_the_case_up_at_the_end_of_its_local_day(
     assert status(ctx, action) == "done"
 
 
+def heading(msgid: str) -> str:
+    """A digest heading as the Walikale member reads it: in French, spelled in GSM-7."""
+    return spell(Catalogs.load(("fr",)).translator("fr").gettext(msgid), GSM7)
+
+
 def test_the_digest_lists_actions_due_by_tomorrow_then_missed_ones(
     ctx: WorkerContext, action: CaseAction
 ) -> None:
@@ -160,8 +167,8 @@ def test_the_digest_lists_actions_due_by_tomorrow_then_missed_ones(
     assert f"{number} #1" not in early.body
     send_digests(now=datetime(2026, 12, 2, 16, 0, tzinfo=UTC))  # 18:00 the day before
     due = [row for row in outbox_rows(ctx, kind="digest") if row.to == LOCAL][-1]
-    assert f"ACTIONS DUE:\n{number} #1 03/12" in due.body
+    assert f"{heading('ACTIONS DUE:')}\n{number} #1 03/12" in due.body
     sweep(now=DAY_AFTER_0000)
     send_digests(now=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
     missed = [row for row in outbox_rows(ctx, kind="digest") if row.to == LOCAL][-1]
-    assert f"ACTIONS MISSED:\n{number} #1 03/12" in missed.body
+    assert f"{heading('ACTIONS MISSED:')}\n{number} #1 03/12" in missed.body
