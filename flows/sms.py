@@ -67,14 +67,26 @@ class TemplateError(ValueError):
     """A template cannot be filled: a placeholder without a sample, or broken braces."""
 
 
-def longest(*msgids: str | Iterable[str]) -> Callable[[Translator], str]:
-    """A sample: the longest translation of these msgids (strings or tables of them)."""
-    choices = [msgid for item in msgids for msgid in ([item] if isinstance(item, str) else item)]
+def longest(*msgids: str | Mapping[str, str] | Iterable[str]) -> Callable[[Translator], str]:
+    """A sample: the longest translation of these msgids, in the language filled.
+
+    Each is a msgid, a sequence of them, or a label table (stored key to English text),
+    whose texts, not its keys, are what an SMS shows once translated.
+    """
+    choices = [msgid for item in msgids for msgid in _msgids(item)]
 
     def pick(tr: Translator) -> str:
         return max((tr.gettext(msgid) for msgid in choices), key=_length)
 
     return pick
+
+
+def _msgids(item: str | Mapping[str, str] | Iterable[str]) -> Iterable[str]:
+    if isinstance(item, str):
+        return [item]
+    if isinstance(item, Mapping):
+        return item.values()
+    return item
 
 
 def joined(*parts: Sample, sep: str = "") -> Callable[[Translator], str]:
