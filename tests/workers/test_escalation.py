@@ -76,7 +76,7 @@ def test_an_unacknowledged_case_climbs_to_the_national_committee(
     [alert] = outbox_rows(ctx, kind="escalation")
     assert alert.to == PROVINCIAL
     assert alert.body.startswith(f"Sauti dossier {case.number[:3]}-")
-    assert "transmis à vous, non pris en charge plus bas" in alert.body
+    assert "transmis à vous, non vu plus bas" in alert.body
 
     assert after(30 + 59)["escalated"] == 0  # the provincial committee's own minute
     assert after(30 + 60)["escalated"] == 1
