@@ -19,8 +19,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/sauti run
 
+# The suite on every core (pytest-xdist: each worker its own embedded Redis and SQLite
+# files); `.ci/run`'s PostgreSQL pass shares one database, so it runs on one.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # The fault tests alone (they are part of `make test` too): Redis, PostgreSQL, workers and
 # Twilio failing under a running service, each on servers the tests start themselves.
