@@ -11,9 +11,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from storage.recordings import Source
+import httpx
 
-__all__ = ["Downloaded", "FetchError", "Recorder", "Recorders", "Source"]
+from storage.recordings import Source
+from workers.outbound import retryable_http
+
+__all__ = ["Downloaded", "FetchError", "Recorder", "Recorders", "Source", "download_audio"]
+
+TIMEOUT_SECONDS = 30.0
+MAX_BYTES = 16 * 1024 * 1024  # a recording is at most minutes of speech
+NOT_FOUND = 404
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +71,35 @@ class Recorders:
 
     def __len__(self) -> int:
         return len(self._by_provider)
+
+
+def download_audio(
+    client: httpx.Client,
+    url: str | httpx.URL,
+    *,
+    provider: str,
+    auth: httpx.Auth | tuple[str, str] | None = None,
+) -> Downloaded:
+    """GET a recording's audio, following no redirect (a 3xx is final: its target is not
+    where the provider's credentials, or the worker, may go). A 5xx, a 429, a timeout and
+    a 404 (the file not written yet) may pass if tried again; a body over MAX_BYTES never."""
+    try:
+        with client.stream(
+            "GET", url, auth=auth, timeout=TIMEOUT_SECONDS, follow_redirects=False
+        ) as got:
+            status = got.status_code
+            if not httpx.codes.is_success(status):
+                retry = httpx.codes.is_error(status) and (
+                    retryable_http(status) or status == NOT_FOUND
+                )
+                raise FetchError(f"{provider} http {status}", retry=retry)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in got.iter_bytes():
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise FetchError(f"{provider} audio too large", retry=False)
+                chunks.append(chunk)
+    except httpx.HTTPError as exc:  # timeouts, connection errors
+        raise FetchError(f"{provider} {type(exc).__name__}", retry=True) from None
+    return Downloaded(content=b"".join(chunks), content_type=got.headers.get("content-type", ""))

@@ -22,11 +22,13 @@ import asyncio
 import logging
 import re
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import Request
+from fastapi.responses import Response
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -192,6 +194,42 @@ async def answer(
     runtime.metrics.hops.labels(channel="voice", provider=msg.provider).inc()
     runtime.metrics.hop_seconds.labels(channel="voice").observe(time.perf_counter() - started)
     return speech
+
+
+@dataclass(frozen=True, slots=True)
+class Spoken:
+    """One spoken answer as a provider's XML is written from it: the screen, its prompts'
+    addresses (None: a pause), where the provider posts back, and the waits."""
+
+    speech: Speech
+    urls: Sequence[str | None]
+    base_url: str
+    turn: Turn
+    timeout: int
+    record_seconds: int
+
+
+async def spoken(
+    runtime: Services, conversation: Replier, msg: InboundMessage, turn: Turn
+) -> Spoken:
+    """The next spoken screen of a call with its prompts' addresses (`answer`)."""
+    speech = await answer(runtime, conversation, msg, turn)
+    settings = runtime.settings
+    base = settings.sauti_public_url
+    return Spoken(
+        speech=speech,
+        urls=prompt_urls(base, speech, runtime.voice_prompts),
+        base_url=base,
+        turn=turn,
+        timeout=settings.sauti_voice_timeout,
+        record_seconds=settings.sauti_voice_record_seconds,
+    )
+
+
+def xml_response(root: ET.Element, media_type: str) -> Response:
+    """An XML document as the provider takes it."""
+    body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
+    return Response('<?xml version="1.0" encoding="UTF-8"?>' + body, media_type=media_type)
 
 
 def prompt_urls(base_url: str, speech: Speech, files: PromptFiles | None) -> list[str | None]:

@@ -229,13 +229,12 @@ def test_every_screen_is_a_valid_document_for_both_providers(
             or re.fullmatch(rf"{BASE}/voice/prompts/[a-z]{{2}}/[lpt]-[0-9a-z]+\.wav", url)
             for url in urls
         ), where
-        tw = twiml(speech, urls, base_url=BASE, turn=turn, timeout=5, record_seconds=60)
+        said = voicecall.Spoken(speech, urls, BASE, turn, timeout=5, record_seconds=60)
+        tw = twiml(said)
         _check_shape(tw, TWIML, where)
         body = ET.tostring(tw, encoding="unicode")
         assert _canonical(body) == _canonical(_twilio_reference(speech, urls, turn)), where
-        at = voice_xml(
-            speech, urls, base_url=BASE, token=TOKEN, turn=turn, timeout=5, record_seconds=60
-        )
+        at = voice_xml(said, token=TOKEN)
         _check_shape(at, AT_XML, where)
         plays = [e.get("url") for e in at.iter("Play")]
         if speech.input == RECORD:  # the line asking for the answer is played by <Record>

@@ -23,16 +23,9 @@ import httpx
 from gateway.channels.africastalking import settings as at_settings
 from storage import recordings
 from storage.settings import Settings
-from workers.outbound import retryable_http
-from workers.recorders import Downloaded, FetchError, Source
+from workers.recorders import TIMEOUT_SECONDS, Downloaded, FetchError, Source, download_audio
 
 NAME = at_settings.PROVIDER
-TIMEOUT_SECONDS = 30.0
-MAX_BYTES = 16 * 1024 * 1024
-OK = 200
-REDIRECT = 300
-BAD_REQUEST = 400
-NOT_FOUND = 404
 
 
 class AfricasTalkingRecorder:
@@ -44,22 +37,7 @@ class AfricasTalkingRecorder:
         self.client = client or httpx.Client(timeout=TIMEOUT_SECONDS)
 
     def download(self, source: Source) -> Downloaded:
-        url = _checked(source.url)
-        try:
-            with self.client.stream(
-                "GET", url, timeout=TIMEOUT_SECONDS, follow_redirects=False
-            ) as got:
-                status = got.status_code
-                if not OK <= status < REDIRECT:
-                    # A 3xx is final: the worker goes to Africa's Talking and nowhere else.
-                    retry = status >= BAD_REQUEST and (
-                        retryable_http(status) or status == NOT_FOUND
-                    )
-                    raise FetchError(f"africastalking http {status}", retry=retry)
-                content = _read(got)
-        except httpx.HTTPError as exc:  # timeouts, connection errors
-            raise FetchError(f"africastalking {type(exc).__name__}", retry=True) from None
-        return Downloaded(content=content, content_type=got.headers.get("content-type", ""))
+        return download_audio(self.client, _checked(source.url), provider=NAME)
 
     def delete(self, source: Source) -> bool:
         """AT offers no deletion of a recording: the copy stays with AT."""
@@ -79,17 +57,6 @@ def _checked(url: str) -> httpx.URL:
     if not recordings.is_africastalking_host(parsed.host):
         raise FetchError("africastalking not its recording URL", retry=False)
     return parsed
-
-
-def _read(response: httpx.Response) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > MAX_BYTES:
-            raise FetchError("africastalking audio too large", retry=False)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def build(settings: Settings, *, client: httpx.Client | None = None) -> AfricasTalkingRecorder:

@@ -21,7 +21,7 @@ from fastapi.responses import PlainTextResponse, Response
 from redis.exceptions import RedisError
 from starlette.datastructures import ImmutableMultiDict
 
-from flows.voice import DIGITS, FINAL, GO_ON, KEY, RECORD, VOICE_TEXTS, Speech, text_stem
+from flows.voice import DIGITS, FINAL, GO_ON, KEY, RECORD, VOICE_TEXTS, text_stem
 from gateway.channels import voicecall
 from gateway.channels.africastalking.callbacks import checked_form
 from gateway.channels.africastalking.fields import voice_problem
@@ -39,9 +39,7 @@ DIGITS_TIMEOUT = 10  # seconds for the keys of a case number
 RECORD_LINE = text_stem(VOICE_TEXTS["voice.record"], 0)
 
 
-def _xml(root: ET.Element) -> Response:
-    body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
-    return Response('<?xml version="1.0" encoding="UTF-8"?>' + body, media_type="application/xml")
+MEDIA_TYPE = "application/xml"
 
 
 def _play(parent: ET.Element, urls: Sequence[str]) -> None:
@@ -53,23 +51,15 @@ def _is(url: str, stem: str) -> bool:
     return url.endswith("/" + stem + ".wav")
 
 
-def voice_xml(
-    speech: Speech,
-    urls: Sequence[str | None],
-    *,
-    base_url: str,
-    token: str | None,
-    turn: voicecall.Turn,
-    timeout: int,
-    record_seconds: int,
-) -> ET.Element:
+def voice_xml(said: voicecall.Spoken, *, token: str | None) -> ET.Element:
     """AT's voice XML of one spoken screen (AT has no pause: pauses are left out)."""
+    speech, turn, timeout = said.speech, said.turn, said.timeout
     root = ET.Element("Response")
-    plays = voicecall.plays(urls)
+    plays = voicecall.plays(said.urls)
     if speech.input == FINAL:
         _play(root, plays)
         return root
-    address = base_url.rstrip("/") + VOICE_PATH + "?"
+    address = said.base_url.rstrip("/") + VOICE_PATH + "?"
     following = turn.number + 1
     gather = ET.SubElement(
         root,
@@ -93,7 +83,7 @@ def voice_xml(
             root,
             "Record",
             finishOnKey="#",
-            maxLength=str(record_seconds),
+            maxLength=str(said.record_seconds),
             trimSilence="true",
             playBeep="true",
             callbackUrl=address + voicecall.turn_query(token, following, speech.lang, spoken=True),
@@ -122,7 +112,7 @@ async def call(request: Request) -> Response:
         except RedisError as exc:
             log.warning("call end not recorded (%s)", type(exc).__name__)
         runtime.metrics.calls.labels(provider=PROVIDER, status="completed").inc()
-        return _xml(ET.Element("Response"))
+        return voicecall.xml_response(ET.Element("Response"), MEDIA_TYPE)
     turn = voicecall.read_turn(request)
     pressed = clean(form.get("dtmfDigits", ""), limit=64).strip()
     number = clean(form.get("callerNumber", ""), limit=40).strip()
@@ -138,21 +128,9 @@ async def call(request: Request) -> Response:
         turn=turn,
         pressed=pressed,
     )
-    speech = await voicecall.answer(runtime, conversation, msg, turn)
-    settings = runtime.settings
-    base = settings.sauti_public_url
-    urls = voicecall.prompt_urls(base, speech, runtime.voice_prompts)
-    return _xml(
-        voice_xml(
-            speech,
-            urls,
-            base_url=base,
-            token=settings.sauti_at_token or None,
-            turn=turn,
-            timeout=settings.sauti_voice_timeout,
-            record_seconds=settings.sauti_voice_record_seconds,
-        )
-    )
+    said = await voicecall.spoken(runtime, conversation, msg, turn)
+    token = runtime.settings.sauti_at_token or None
+    return voicecall.xml_response(voice_xml(said, token=token), MEDIA_TYPE)
 
 
 async def _spoken(runtime: Services, form: ImmutableMultiDict[str, str], owner: str) -> str | None:

@@ -22,15 +22,12 @@ from gateway.channels.twilio import settings as twilio_settings
 from storage.recordings import TWILIO_HOST
 from storage.settings import Settings
 from workers.outbound import retryable_http
-from workers.recorders import Downloaded, FetchError, Source
+from workers.recorders import TIMEOUT_SECONDS, Downloaded, FetchError, Source, download_audio
 
 NAME = twilio_settings.PROVIDER
-TIMEOUT_SECONDS = 30.0
-MAX_BYTES = 16 * 1024 * 1024
 API_VERSION = "2010-04-01"
 OK = 200
 REDIRECT = 300
-BAD_REQUEST = 400
 NOT_FOUND = 404
 _SID = re.compile(r"RE[0-9a-f]{32}")
 
@@ -67,21 +64,7 @@ class TwilioRecorder:
 
     def download(self, source: Source) -> Downloaded:
         url = self.recording_url(self._sid(source)) + ".mp3"
-        try:
-            with self.client.stream(
-                "GET", url, auth=self.auth, timeout=TIMEOUT_SECONDS, follow_redirects=False
-            ) as got:
-                status = got.status_code
-                if not OK <= status < REDIRECT:
-                    # A 3xx is final: its target is not where the credentials may go.
-                    retry = status >= BAD_REQUEST and (
-                        retryable_http(status) or status == NOT_FOUND
-                    )
-                    raise FetchError(f"twilio http {status}", retry=retry)
-                content = _read(got)
-        except httpx.HTTPError as exc:  # timeouts, connection errors
-            raise FetchError(f"twilio {type(exc).__name__}", retry=True) from None
-        return Downloaded(content=content, content_type=got.headers.get("content-type", ""))
+        return download_audio(self.client, url, provider=NAME, auth=self.auth)
 
     def delete(self, source: Source) -> bool:
         url = self.recording_url(self._sid(source)) + ".json"
@@ -94,20 +77,8 @@ class TwilioRecorder:
         status = answer.status_code
         if OK <= status < REDIRECT or status == NOT_FOUND:
             return True
-        retry = status >= BAD_REQUEST and retryable_http(status)
+        retry = httpx.codes.is_error(status) and retryable_http(status)
         raise FetchError(f"twilio http {status}", retry=retry)
-
-
-def _read(response: httpx.Response) -> bytes:
-    """The body, refused past MAX_BYTES (a recording is at most minutes of speech)."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > MAX_BYTES:
-            raise FetchError("twilio audio too large", retry=False)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def build(settings: Settings, *, client: httpx.Client | None = None) -> TwilioRecorder | None:

@@ -23,7 +23,7 @@ from fastapi.responses import PlainTextResponse, Response
 from redis.exceptions import RedisError
 from starlette.datastructures import ImmutableMultiDict
 
-from flows.voice import DIGITS, FINAL, GO_ON, KEY, RECORD, Speech
+from flows.voice import DIGITS, FINAL, GO_ON, KEY, RECORD
 from gateway.channels import voicecall
 from gateway.channels.host import Services, replier, services
 from gateway.channels.twilio.fields import call_problem, call_status_problem
@@ -47,11 +47,7 @@ RECORD_SILENCE = 10  # seconds of silence that end a spoken answer
 WITHHELD = frozenset({"+266696687", "+7378742833", "+8656696", "+2562533", "+86282452253"})
 
 
-def _xml(root: ET.Element) -> Response:
-    body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
-    return Response(
-        '<?xml version="1.0" encoding="UTF-8"?>' + body, media_type="text/xml; charset=utf-8"
-    )
+MEDIA_TYPE = "text/xml; charset=utf-8"
 
 
 def _play(parent: ET.Element, urls: Sequence[str | None]) -> None:
@@ -62,22 +58,15 @@ def _play(parent: ET.Element, urls: Sequence[str | None]) -> None:
             ET.SubElement(parent, "Play").text = url
 
 
-def twiml(
-    speech: Speech,
-    urls: Sequence[str | None],
-    *,
-    base_url: str,
-    turn: voicecall.Turn,
-    timeout: int,
-    record_seconds: int,
-) -> ET.Element:
+def twiml(said: voicecall.Spoken) -> ET.Element:
     """The TwiML document of one spoken screen."""
+    speech, urls, turn, timeout = said.speech, said.urls, said.turn, said.timeout
     root = ET.Element("Response")
     if speech.input == FINAL:
         _play(root, urls)
         ET.SubElement(root, "Hangup")
         return root
-    action = base_url.rstrip("/") + VOICE_PATH + "?"
+    action = said.base_url.rstrip("/") + VOICE_PATH + "?"
     following = turn.number + 1
     next_turn = action + voicecall.turn_query(None, following, speech.lang)
     gather = ET.SubElement(root, "Gather", input="dtmf", action=next_turn, method="POST")
@@ -100,7 +89,7 @@ def twiml(
             "Record",
             action=action + voicecall.turn_query(None, following, speech.lang, spoken=True),
             method="POST",
-            maxLength=str(record_seconds),
+            maxLength=str(said.record_seconds),
             timeout=str(RECORD_SILENCE),
             finishOnKey="#",
             playBeep="true",
@@ -142,20 +131,8 @@ async def call(request: Request) -> Response:
         pressed=pressed,
         region=region,
     )
-    speech = await voicecall.answer(runtime, conversation, msg, turn)
-    settings = runtime.settings
-    base = settings.sauti_public_url
-    urls = voicecall.prompt_urls(base, speech, runtime.voice_prompts)
-    return _xml(
-        twiml(
-            speech,
-            urls,
-            base_url=base,
-            turn=turn,
-            timeout=settings.sauti_voice_timeout,
-            record_seconds=settings.sauti_voice_record_seconds,
-        )
-    )
+    said = await voicecall.spoken(runtime, conversation, msg, turn)
+    return voicecall.xml_response(twiml(said), MEDIA_TYPE)
 
 
 async def _spoken(runtime: Services, form: ImmutableMultiDict[str, str], owner: str) -> str | None:
