@@ -153,7 +153,11 @@ def _print_prompt_coverage(settings: Settings, files: tuple[Path, ...]) -> None:
         with database(settings) as sessions, sessions() as session:
             found = coverages(session, settings, load_sources(session, settings, bundle=bundle))
     except SQLAlchemyError as exc:
-        click.echo(f"voice prompts: cannot read the database ({type(exc).__name__})")
+        # A checkout with no database yet (a fresh clone): nothing to count prompts in.
+        click.echo(
+            f"voice prompts: not checked, the database cannot be read ({type(exc).__name__});"
+            " `sauti db upgrade` then `sauti voice build` make it"
+        )
         return
     click.echo("voice prompts:")
     for coverage in found.values():
