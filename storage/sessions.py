@@ -86,15 +86,23 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_CHARS]
 
 
+PREFIX = "sauti:"
+
+
+def draft_key(pseudonym: str, prefix: str = PREFIX) -> str:
+    """The key of a number's unfinished report (also read by the retention job)."""
+    if not is_pseudonym(pseudonym):
+        raise ValueError("drafts are keyed by pseudonym only")
+    return f"{prefix}d:{pseudonym}"
+
+
 class SessionStore:
     """Async access to everything a conversation keeps between hops.
 
     Each hop costs one round trip to read (`load_hop`) and one to write (`save_hop`).
     """
 
-    def __init__(
-        self, redis: Redis, *, crypto: Crypto | None = None, prefix: str = "sauti:"
-    ) -> None:
+    def __init__(self, redis: Redis, *, crypto: Crypto | None = None, prefix: str = PREFIX) -> None:
         self._redis = redis
         self._crypto = crypto
         self._prefix = prefix
@@ -109,9 +117,7 @@ class SessionStore:
         return f"{self._prefix}h:{_digest(session_key)}:{_digest(hop_id)}"
 
     def _draft_key(self, pseudonym: str) -> str:
-        if not is_pseudonym(pseudonym):
-            raise ValueError("drafts are keyed by pseudonym only")
-        return f"{self._prefix}d:{pseudonym}"
+        return draft_key(pseudonym, self._prefix)
 
     def _message_key(self, kind: str, message_id: str) -> str:
         return f"{self._prefix}{kind}:{_digest(message_id)}"

@@ -9,13 +9,10 @@ import redis
 
 from storage import recordings, retention
 from storage.db import utcnow
+from storage.sessions import draft_key
 from workers import context
 
 log = logging.getLogger(__name__)
-
-# Where the gateway keeps a number's unfinished report: `storage.sessions.SessionStore`'s
-# draft key (its default prefix, then ``d:`` and the pseudonym).
-DRAFT_KEY = "sauti:d:{}"
 
 
 def purge_closed_cases(*, now: datetime | None = None) -> dict[str, int]:
@@ -70,5 +67,5 @@ def _with_drafts(client: redis.Redis, owners: set[str]) -> set[str]:
     ordered = sorted(owners)
     pipe = client.pipeline(transaction=False)
     for owner in ordered:
-        pipe.exists(DRAFT_KEY.format(owner))
+        pipe.exists(draft_key(owner))
     return {owner for owner, found in zip(ordered, pipe.execute(), strict=True) if found}

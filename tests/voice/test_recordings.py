@@ -29,7 +29,7 @@ from storage.models import AuditEntry, CallRecording, Case, RecordingStatus
 from storage.privacy import Crypto
 from storage.recordings import InvalidRecording, spoken_refs, spoken_text
 from storage.seed import load_demo_if_empty
-from storage.sessions import DraftChange, SessionStore
+from storage.sessions import DraftChange, SessionStore, draft_key
 from storage.settings import Settings
 from tests.conftest import TWILIO_TOKEN
 from tests.leaks import database_rows, find_leaks, number_forms
@@ -658,7 +658,7 @@ def test_retention_spares_an_unlinked_recording_whose_owner_has_a_live_draft(
     assert row(ctx, kept).status == RecordingStatus.STORED
     assert row(ctx, gone).status == RecordingStatus.ERASED
     # Once the draft is gone (sent elsewhere, discarded or expired), so is the recording.
-    redis_client.delete(retention_job.DRAFT_KEY.format(mine))
+    redis_client.delete(draft_key(mine))
     assert retention_job.erase_unlinked_recordings(now=later) == 1
     assert row(ctx, kept).status == RecordingStatus.ERASED
 
