@@ -24,6 +24,15 @@ from storage.models.committees import (
     DigestRun,
 )
 from storage.models.flows import BundleStatus, FlowBundle
+from storage.models.incidents import (
+    CaseDuplicate,
+    Incident,
+    IncidentCase,
+    Signal,
+    SignalCase,
+    SignalRule,
+    SignalStatus,
+)
 from storage.models.outbox import (
     MessageChannel,
     MessageKind,
@@ -51,6 +60,7 @@ __all__ = [
     "Case",
     "CaseAction",
     "CaseAssignment",
+    "CaseDuplicate",
     "CaseEvent",
     "Category",
     "Channel",
@@ -60,8 +70,11 @@ __all__ = [
     "DigestRun",
     "EventKind",
     "FlowBundle",
+    "Incident",
+    "IncidentCase",
     "ItsciLevel",
     "Level",
+    "LinkState",
     "Location",
     "MessageChannel",
     "MessageKind",
@@ -78,6 +91,10 @@ __all__ = [
     "Role",
     "Satisfaction",
     "Severity",
+    "Signal",
+    "SignalCase",
+    "SignalRule",
+    "SignalStatus",
     "Status",
     "User",
     "VoicePrompt",

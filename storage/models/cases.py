@@ -115,6 +115,10 @@ class EventKind(StrEnum):
     ACTION_MISSED = "action_missed"
     LEVEL_CHANGED = "level_changed"
     PURGED = "purged"
+    # Grouping into incidents: data {"incident": id, "state": "suggested"|"confirmed",
+    # "with": case number} / {"incident": id}.
+    LINKED = "linked"
+    UNLINKED = "unlinked"
 
 
 class Case(Base):

@@ -35,6 +35,10 @@ class MessageKind(StrEnum):
     CONFIRMATION = "confirmation"
     INFO_ALERT = "info_alert"
     REPLY = "reply"
+    # "Another report (N) on incident X": a short alert for a case grouped in an incident.
+    INCIDENT_REPORT = "incident_report"
+    # A signal raised to a provincial committee.
+    SIGNAL = "signal"
 
 
 class RecipientKind(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, String, true
+from sqlalchemy import Boolean, Float, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.db import Base, one_of
@@ -45,5 +45,8 @@ class Location(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
     path: Mapped[str] = mapped_column(String(512), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # WGS 84 degrees, from the places import's optional `lat,lon` columns (for the map).
+    lat: Mapped[float | None] = mapped_column(Float, default=None)
+    lon: Mapped[float | None] = mapped_column(Float, default=None)
 
     parent: Mapped[Location | None] = relationship(remote_side=[id])
