@@ -28,6 +28,7 @@ from storage.models.incidents import (
     CaseDuplicate,
     Incident,
     IncidentCase,
+    LinkState,
     Signal,
     SignalCase,
     SignalRule,
