@@ -11,7 +11,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage import redis_connect
-from storage.models import Provider
+from storage.models import Category, Provider, Severity
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 # Characters an Africa's Talking token has at least behind a public URL.
@@ -45,6 +45,21 @@ def sms_provider_map(value: str) -> dict[str, str]:
     if EVERY_COUNTRY not in found:
         raise ValueError("name a provider for every other country too, e.g. *=twilio")
     return found
+
+
+@lru_cache(maxsize=16)
+def spike_absolute_rules(value: str) -> frozenset[tuple[str, str | None]]:
+    """Read SAUTI_SPIKE_ABSOLUTE ("sexual_violence,violence:critical"): (category, severity
+    or None for any severity) pairs; raise ValueError on an unknown category or severity."""
+    found: set[tuple[str, str | None]] = set()
+    for part in filter(None, (piece.strip() for piece in value.split(","))):
+        category, sep, severity = (piece.strip() for piece in part.partition(":"))
+        if category not in set(Category):
+            raise ValueError(f"{category!r} is not a category ({', '.join(Category)})")
+        if sep and severity not in set(Severity):
+            raise ValueError(f"{severity!r} is not a severity ({', '.join(Severity)})")
+        found.add((category, severity if sep else None))
+    return frozenset(found)
 
 
 @lru_cache(maxsize=16)
@@ -131,6 +146,9 @@ class Settings(BaseSettings):
     sauti_console_lifetime: int = Field(default=43200, ge=300)
     # Closed cases lose their free text and contacts this many days after closing.
     sauti_retention_days: int = Field(default=365, ge=30)
+    # A new report joins the incident of open reports of its category at its place whose
+    # latest report is at most this many hours older (storage/incidents.py).
+    sauti_incident_window_hours: int = Field(default=72, ge=1)
     # Abuse limits, counted per pseudonym in fixed windows: reports a day, case status
     # checks an hour, inbound SMS an hour that get a reply; failed sign-ins per username
     # and per client address within the sign-in window (seconds).
@@ -153,6 +171,16 @@ class Settings(BaseSettings):
     sauti_voice_timeout: int = Field(default=5, ge=2, le=30)
     sauti_voice_silences: int = Field(default=2, ge=1, le=5)
     sauti_voice_session_ttl: int = Field(default=900, ge=60)
+    # Spikes raised as signals (docs/operations.md "Signals"): a day's reports of one
+    # category in one territory are a signal when above the mean plus SD sample standard
+    # deviations of the BASELINE_DAYS days that end GAP_DAYS days before it, and at least
+    # MIN_COUNT. ABSOLUTE lists what is a signal by itself: a category, or
+    # category:severity.
+    sauti_spike_baseline_days: int = Field(default=7, ge=2, le=56)
+    sauti_spike_gap_days: int = Field(default=2, ge=0, le=14)
+    sauti_spike_sd: float = Field(default=3.0, gt=0, le=10)
+    sauti_spike_min_count: int = Field(default=3, ge=1)
+    sauti_spike_absolute: str = "sexual_violence,violence:critical"
 
     @field_validator("redis_url")
     @classmethod
@@ -174,6 +202,12 @@ class Settings(BaseSettings):
     @classmethod
     def _fallback_pairs(cls, value: str) -> str:
         voice_fallback_map(value)
+        return value
+
+    @field_validator("sauti_spike_absolute")
+    @classmethod
+    def _absolute_rules(cls, value: str) -> str:
+        spike_absolute_rules(value)
         return value
 
     @field_validator("sauti_ussd_ascii")
