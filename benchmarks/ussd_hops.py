@@ -1,26 +1,42 @@
-"""USSD hop benchmark: complete report sessions over HTTP against the real app under uvicorn.
+"""USSD hop benchmark: the ladder, from a bare endpoint to Sauti on PostgreSQL, in one run.
 
-Prints, for the same server settings and the same aiohttp client:
-  - a bare FastAPI form endpoint at full speed (the yardstick),
-  - the Sauti USSD callback at full speed (complete report sessions),
-  - the Sauti USSD callback paced at a steady rate (latency percentiles at that rate),
-and the reports submitted versus stored. Everything runs on 127.0.0.1 and stops by itself.
+Every rung is a uvicorn server on 127.0.0.1 with the same settings (1 worker unless told,
+uvloop, httptools, no access log), driven by the same aiohttp client:
 
-    python benchmarks/ussd_hops.py [--seconds 10] [--rate 200] [--connections 16]
-        [--database-url URL] [--redis-url URL]
+  1. bare      a bare FastAPI form endpoint answering `CON` (the yardstick, 1.00);
+  2. +redis    the same plus a hop's Redis work (one MGET of 4 keys, one Lua script
+               writing 3 keys), on the embedded Redis the SQLite rung uses;
+  3. raw+redis the same Redis work as a raw ASGI callable (`parse_qsl`, no framework);
+  4. sqlite    Sauti's USSD callback on SQLite and the embedded Redis: complete report
+               sessions, each from a new number, dial to case number (12 hops);
+  5. postgres  the same on this machine's PostgreSQL (a fresh database) and Redis.
+
+The full-speed phases are interleaved: `--rounds` rounds, each running every rung for
+`--seconds`, in a rotating order, so that the machine's drift touches every rung alike.
+Then each Sauti rung is paced at `--rate` hops/s for latency by screen, and the SQLite
+rung takes `--memory-hops` hops from `--memory-numbers` distinct numbers while its RSS is
+read before and after. It prints hops/s, p50/p95/p99, each ratio to the bare rung and to
+the "+redis" rung, the p95 of every screen at the paced rate, reports submitted versus
+stored, RSS, and whether each target was met. Everything stops by itself.
+
+    python benchmarks/ussd_hops.py [--rounds 3] [--seconds 5] [--rate 200]
+        [--paced-seconds 10] [--connections 16] [--workers 1]
+        [--memory-hops 50000] [--memory-numbers 30000]
+        [--postgres-admin-url URL] [--postgres-redis-url URL] [--no-postgres] [--strict]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import re
-import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +45,18 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import free_port, key, percentile, service_home, wait_up  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    free_port,
+    fresh_postgres,
+    key,
+    percentile,
+    service_home,
+    wait_up,
+)
 from gateway.release import database  # noqa: E402
 from storage.settings import Settings  # noqa: E402
 
+URL_PATH = "/ussd/africastalking"
 DESCRIPTION = "Wall of shaft 3 fell, two diggers trapped"
 PLAN: tuple[str, ...] = (
     "English",
@@ -47,24 +71,78 @@ PLAN: tuple[str, ...] = (
     "No",
     "Send",
 )
+# Screen names for the per-screen figures: the hop that answers with this screen's reply.
+SCREENS = ("dial", "language", "menu", "category", "province", "territory", "site", "when",
+           "danger", "description", "sms news", "send")  # fmt: skip
+# Targets of issue 16, as (rung, reference rung, ratio).
+RATIO_TARGETS = (("sqlite", "bare", 0.4), ("sqlite", "+redis", 0.8), ("postgres", "bare", 0.3))
+SCREEN_P95_TARGET_MS = 10.0
 
 
 @dataclass
 class Tally:
     latencies: list[float] = field(default_factory=list)
-    by_step: dict[str, list[float]] = field(default_factory=dict)
+    by_screen: dict[str, list[float]] = field(default_factory=dict)
     hops: int = 0
     reports: int = 0
     errors: int = 0
+    seconds: float = 0.0
+
+    def add(self, other: Tally) -> None:
+        self.latencies += other.latencies
+        for screen, values in other.by_screen.items():
+            self.by_screen.setdefault(screen, []).extend(values)
+        self.hops += other.hops
+        self.reports += other.reports
+        self.errors += other.errors
+        self.seconds += other.seconds
+
+    @property
+    def rate(self) -> float:
+        return self.hops / self.seconds if self.seconds else 0.0
+
+    def ms(self, p: float) -> float:
+        return percentile([v * 1000 for v in self.latencies], p)
 
 
-def serve(app: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
-        "--port", str(port), "--log-level", "warning", "--no-access-log",
-        "--loop", "uvloop", "--http", "httptools", "--workers", str(workers),
-    ]  # fmt: skip
-    return subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
+@dataclass
+class Rung:
+    name: str
+    label: str
+    app: str
+    env: dict[str, str]
+    sauti: bool
+    settings: Settings | None = None
+    port: int = field(default_factory=free_port)
+    server: subprocess.Popen[bytes] | None = None
+    full: Tally = field(default_factory=Tally)
+    paced: Tally = field(default_factory=Tally)
+    submitted: int = 0
+    stored_before: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{URL_PATH}"
+
+    @property
+    def up_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/healthz"
+
+    def start(self, workers: int) -> None:
+        command = [
+            sys.executable, "-m", "uvicorn", self.app, "--factory", "--host", "127.0.0.1",
+            "--port", str(self.port), "--log-level", "warning", "--no-access-log",
+            "--loop", "uvloop", "--http", "httptools", "--workers", str(workers),
+        ]  # fmt: skip
+        self.server = subprocess.Popen(command, env=self.env, cwd=ROOT)  # noqa: S603
+
+    def stop(self) -> None:
+        if self.server is not None and self.server.poll() is None:
+            self.server.terminate()
+            try:
+                self.server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
 
 
 def pick(screen: str, label: str) -> str:
@@ -72,7 +150,7 @@ def pick(screen: str, label: str) -> str:
 
 
 async def post(
-    client: aiohttp.ClientSession, url: str, form: dict[str, str], tally: Tally, step: str = ""
+    client: aiohttp.ClientSession, url: str, form: dict[str, str], tally: Tally, screen: str
 ) -> str:
     started = time.perf_counter()
     async with client.post(url, data=form) as response:
@@ -80,208 +158,370 @@ async def post(
         status = response.status
     elapsed = time.perf_counter() - started
     tally.latencies.append(elapsed)
-    tally.by_step.setdefault(step, []).append(elapsed)
+    tally.by_screen.setdefault(screen, []).append(elapsed)
     tally.hops += 1
     if status != 200:
         tally.errors += 1
     return body
 
 
-async def report_session(
-    client: aiohttp.ClientSession,
-    url: str,
-    tally: Tally,
-    pace: asyncio.Queue[None] | None,
-    until: float | None = None,
-) -> None:
-    """One complete report, first dial to case number, from a new number."""
-    phone = f"+24381{random.randrange(10**7):07d}"
-    form = {"sessionId": f"B{random.getrandbits(64):x}", "serviceCode": "*384*123#",
+class Pace:
+    """Tokens at a steady rate; `take` waits for one, or returns False when time is up."""
+
+    def __init__(self, rate: float, until: float) -> None:
+        self.queue: asyncio.Queue[None] = asyncio.Queue()
+        self.rate, self.until = rate, until
+
+    async def feed(self) -> None:
+        started, sent = time.monotonic(), 0
+        while time.monotonic() < self.until:
+            due = int((time.monotonic() - started) * self.rate)
+            for _ in range(due - sent):
+                self.queue.put_nowait(None)
+            sent = max(sent, due)
+            await asyncio.sleep(0.001)
+
+    async def take(self) -> bool:
+        try:
+            await asyncio.wait_for(
+                self.queue.get(), timeout=max(0.001, self.until - time.monotonic())
+            )
+        except TimeoutError:
+            return False
+        return True
+
+
+def new_form(phone: str) -> dict[str, str]:
+    return {"sessionId": f"B{random.getrandbits(64):x}", "serviceCode": "*384*123#",
             "phoneNumber": phone, "networkCode": "63001", "text": ""}  # fmt: skip
+
+
+def new_phone() -> str:
+    return f"+24381{random.randrange(10**7):07d}"
+
+
+async def report_session(
+    client: aiohttp.ClientSession, url: str, tally: Tally, pace: Pace | None
+) -> bool:
+    """One complete report, first dial to case number, from a new number; False if the
+    phase ended first (the session is abandoned, its hops counted)."""
+    form = new_form(new_phone())
     inputs: list[str] = []
     screen = ""
-    for label in (None, *PLAN):
+    for name, label in zip(SCREENS, (None, *PLAN), strict=True):
         if label is not None:
             inputs.append(pick(screen, label))
-        if pace is not None and until is not None:
-            try:
-                await asyncio.wait_for(pace.get(), timeout=max(0.001, until - time.monotonic()))
-            except TimeoutError:
-                return  # the phase is over: this session is abandoned, not counted
-        step = label.lstrip("=")[:12] if label else "dial"
-        screen = (await post(client, url, {**form, "text": "*".join(inputs)}, tally, step))[4:]
+        if pace is not None and not await pace.take():
+            return False
+        screen = (await post(client, url, {**form, "text": "*".join(inputs)}, tally, name))[4:]
     if screen.startswith("Report sent."):
         tally.reports += 1
+    return True
 
 
 async def bare_loop(client: aiohttp.ClientSession, url: str, tally: Tally, until: float) -> None:
-    form = {"sessionId": "B", "serviceCode": "*384*123#", "phoneNumber": "+243", "text": "1*2"}
     while time.monotonic() < until:
-        await post(client, url, form, tally)
-
-
-async def session_loop(
-    client: aiohttp.ClientSession,
-    url: str,
-    tally: Tally,
-    until: float,
-    pace: asyncio.Queue[None] | None,
-) -> None:
-    while time.monotonic() < until:
-        await report_session(client, url, tally, pace, until)
-
-
-async def pacer(rate: float, queue: asyncio.Queue[None], until: float) -> None:
-    started = time.monotonic()
-    sent = 0
-    while time.monotonic() < until:
-        due = int((time.monotonic() - started) * rate)
-        for _ in range(due - sent):
-            queue.put_nowait(None)
-        sent = max(sent, due)
-        await asyncio.sleep(0.001)
+        form = new_form("+243810000000")
+        await post(client, url, {**form, "text": "1*2"}, tally, "bare")
 
 
 async def run_phase(
-    url: str, seconds: float, connections: int, *, bare: bool = False, rate: float | None = None
-) -> tuple[Tally, float]:
+    rung: Rung, seconds: float, connections: int, rate: float | None = None
+) -> Tally:
     tally = Tally()
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector) as client:
-        # Warm up the server process (imports, caches, connection pools) outside the count.
-        warm = Tally()
-        await asyncio.gather(
-            *(report_session(client, url, warm, None) for _ in range(2))
-        ) if not bare else None
         until = time.monotonic() + seconds
-        pace: asyncio.Queue[None] | None = asyncio.Queue() if rate else None
+        pace = Pace(rate, until) if rate else None
+
+        async def sessions() -> None:
+            while time.monotonic() < until:
+                if not await report_session(client, rung.url, tally, pace):
+                    return
+
         started = time.monotonic()
         tasks = [
-            bare_loop(client, url, tally, until)
-            if bare
-            else session_loop(client, url, tally, until, pace)
+            sessions() if rung.sauti else bare_loop(client, rung.url, tally, until)
             for _ in range(connections)
         ]
-        if rate and pace is not None:
-            tasks.append(pacer(rate, pace, until))
+        if pace is not None:
+            tasks.append(pace.feed())
         await asyncio.gather(*tasks)
-        elapsed = time.monotonic() - started
-    return tally, elapsed
+        tally.seconds = time.monotonic() - started
+    rung.submitted += tally.reports
+    return tally
 
 
-def describe_steps(tally: Tally) -> None:
-    """p95 by screen: where the slow hops are (those that touch the database)."""
-    parts = [
-        f"{step} {percentile([v * 1000 for v in values], 95):.1f}"
-        for step, values in tally.by_step.items()
-    ]
-    print("  p95 ms by hop: " + ", ".join(parts))
+async def warm_up(rung: Rung, connections: int) -> None:
+    """Imports, caches and connection pools warmed outside the count (reports counted)."""
+    if rung.sauti:
+        rung.stored_before = stored_reports(rung)
+    tally = await run_phase(rung, 1.0, min(4, connections))
+    if tally.errors:
+        raise RuntimeError(f"{rung.label}: {tally.errors} errors while warming up")
 
 
-def describe(name: str, tally: Tally, elapsed: float) -> float:
-    rate = tally.hops / elapsed
-    ms = [v * 1000 for v in tally.latencies]
-    print(
-        f"{name:<28} {rate:8.0f} hops/s  p50 {percentile(ms, 50):6.2f} ms  "
-        f"p95 {percentile(ms, 95):6.2f} ms  p99 {percentile(ms, 99):6.2f} ms  "
-        f"errors {tally.errors}  reports {tally.reports}"
-    )
-    return rate
+async def memory_phase(rung: Rung, hops: int, numbers: int, connections: int) -> Tally:
+    """`hops` hops from `numbers` distinct numbers: every number dials; the first
+    `hops - numbers` of them choose their language too. No report is filed."""
+    tally = Tally()
+    twice = max(0, min(numbers, hops - numbers))
+    plan: Iterator[int] = iter(range(numbers))
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(connector=connector) as client:
+
+        async def worker() -> None:
+            for index in plan:
+                form = new_form(f"+24382{index:07d}")
+                screen = (await post(client, rung.url, form, tally, "dial"))[4:]
+                if index < twice:
+                    choice = {**form, "text": key(screen, "English")}
+                    await post(client, rung.url, choice, tally, "language")
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        tally.seconds = time.monotonic() - started
+    return tally
 
 
-async def server_p95(metrics_url: str, before: dict[str, float]) -> tuple[float, dict[str, float]]:
-    """The bucket bound under which 95% of the server's own hop timings fell in this phase."""
-    async with aiohttp.ClientSession() as client, client.get(metrics_url) as response:
-        text = await response.text()
-    now = {
-        le: float(v)
-        for le, v in re.findall(
-            r'sauti_hop_seconds_bucket\{channel="ussd",le="([^"]+)"\} (\S+)', text
-        )
-    }
-    delta = {le: now[le] - before.get(le, 0.0) for le in now}
-    total = delta.get("+Inf", 0.0)
-    for le, count in sorted(
-        ((k, v) for k, v in delta.items() if k != "+Inf"), key=lambda kv: float(kv[0])
-    ):
-        if total and count >= 0.95 * total:
-            return float(le) * 1000, now
-    return float("inf"), now
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn workers), in MiB."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{current}/status").read_text()
+            found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+            total += int(found.group(1)) if found else 0
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending += [int(child) for child in children]
+    return total / 1024
 
 
-def stored_reports(settings: Settings) -> int:
+def stored_reports(rung: Rung) -> int:
     from sqlalchemy import func, select
 
     from storage.models import Case
 
-    with database(settings) as sessions, sessions() as session:
+    assert rung.settings is not None
+    with database(rung.settings) as sessions, sessions() as session:
         return int(session.scalar(select(func.count()).select_from(Case)) or 0)
 
 
-async def main_async(args: argparse.Namespace, settings: Settings, env: dict[str, str]) -> None:
-    app_port, bare_port = free_port(), free_port()
-    servers = [
-        serve("gateway.app:create_app", app_port, env, args.workers),
-        serve("benchmarks.bare_app:create_app", bare_port, env, args.workers),
-    ]
+def ratio(rungs: dict[str, Rung], name: str, reference: str) -> float | None:
+    if name not in rungs or reference not in rungs or not rungs[reference].full.rate:
+        return None
+    return rungs[name].full.rate / rungs[reference].full.rate
+
+
+def report(rungs: dict[str, Rung], args: argparse.Namespace, memory: dict[str, float]) -> bool:
+    """Print the figures; return whether every target was met."""
+    met_all = True
+    print()
+    print(f"Full speed, {args.rounds} interleaved rounds of {args.seconds:g} s per rung:")
+    print(f"  {'rung':<34} {'hops/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} "
+          f"{'errors':>6} {'×bare':>6} {'×+redis':>8}")  # fmt: skip
+    for name, rung in rungs.items():
+        to_bare, to_redis = ratio(rungs, name, "bare"), ratio(rungs, name, "+redis")
+        print(
+            f"  {rung.label:<34} {rung.full.rate:8.0f} {rung.full.ms(50):6.2f}ms "
+            f"{rung.full.ms(95):6.2f}ms {rung.full.ms(99):6.2f}ms {rung.full.errors:6d} "
+            f"{to_bare or 0:6.2f} {to_redis or 0:8.2f}"
+        )
+    for name, rung in rungs.items():
+        if not rung.sauti:
+            continue
+        paced = rung.paced
+        print()
+        print(
+            f"{rung.label}, paced at {args.rate:g} hops/s for {args.paced_seconds:g} s: "
+            f"{paced.rate:.0f} hops/s, p50 {paced.ms(50):.2f} ms, p95 {paced.ms(95):.2f} ms, "
+            f"p99 {paced.ms(99):.2f} ms, errors {paced.errors}"
+        )
+        worst = 0.0
+        parts = []
+        for screen in SCREENS:
+            values = [v * 1000 for v in paced.by_screen.get(screen, [])]
+            p95 = percentile(values, 95)
+            worst = max(worst, p95)
+            parts.append(f"{screen} {p95:.1f}")
+        print("  p95 ms by screen: " + ", ".join(parts))
+        if name == "postgres":
+            met = worst <= SCREEN_P95_TARGET_MS and bool(paced.hops)
+            met_all &= met
+            print(
+                f"  target: every screen's p95 <= {SCREEN_P95_TARGET_MS:g} ms at "
+                f"{args.rate:g} hops/s: {'MET' if met else 'MISSED'} (worst {worst:.1f} ms)"
+            )
+    print()
+    for rung in rungs.values():
+        if rung.sauti:
+            stored = stored_reports(rung) - rung.stored_before
+            lost = rung.submitted - stored
+            met_all &= lost == 0
+            print(
+                f"{rung.label}: reports submitted {rung.submitted}, stored {stored}, "
+                f"lost {lost} ({'MET' if lost == 0 else 'MISSED'}: zero lost)"
+            )
+    if memory:
+        print()
+        print(
+            f"RSS of the SQLite rung's web process: idle {memory['idle']:.1f} MiB, "
+            f"after the ladder {memory['before']:.1f} MiB, after {memory['hops']:.0f} more "
+            f"hops from {memory['numbers']:.0f} distinct numbers {memory['after']:.1f} MiB "
+            f"({memory['after'] - memory['before']:+.1f} MiB; {memory['rate']:.0f} hops/s)"
+        )
+    print()
+    for name, reference, wanted in RATIO_TARGETS:
+        found = ratio(rungs, name, reference)
+        if found is None:
+            print(f"target {name} >= {wanted} x {reference}: NOT MEASURED")
+            met_all = False
+            continue
+        met = found >= wanted
+        met_all &= met
+        print(
+            f"target {rungs[name].label} >= {wanted} x {rungs[reference].label}: "
+            f"{found:.2f}, {'MET' if met else 'MISSED'}"
+        )
+    return met_all
+
+
+def load_average() -> str:
+    with contextlib.suppress(OSError):
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return "?"
+
+
+async def measure(rungs: dict[str, Rung], args: argparse.Namespace) -> dict[str, float]:
+    for rung in rungs.values():
+        rung.start(args.workers)
+    for rung in rungs.values():
+        await wait_up(rung.up_url, timeout=60)
+    for rung in rungs.values():
+        await warm_up(rung, args.connections)
+    memory: dict[str, float] = {}
+    sqlite = rungs["sqlite"]
+    assert sqlite.server is not None
+    memory["idle"] = rss_mib(sqlite.server.pid)
+    print(
+        f"{os.cpu_count()} cores, load average {load_average()}, {args.connections} "
+        f"connections, {args.workers} uvicorn worker(s) a rung (uvloop, httptools)"
+    )
+    order = list(rungs.values())
+    for round_number in range(args.rounds):
+        shift = round_number % len(order)
+        for rung in order[shift:] + order[:shift]:
+            rung.full.add(await run_phase(rung, args.seconds, args.connections))
+    for rung in order:
+        if rung.sauti:
+            rung.paced.add(await run_phase(rung, args.paced_seconds, args.connections, args.rate))
+    if args.memory_hops:
+        memory["before"] = rss_mib(sqlite.server.pid)
+        tally = await memory_phase(sqlite, args.memory_hops, args.memory_numbers, args.connections)
+        memory.update(
+            after=rss_mib(sqlite.server.pid),
+            hops=tally.hops,
+            numbers=args.memory_numbers,
+            rate=tally.rate,
+        )
+        if tally.errors:
+            print(f"memory phase: {tally.errors} errors")
+    print(f"load average at the end {load_average()}")
+    return memory
+
+
+@contextlib.contextmanager
+def postgres_home(args: argparse.Namespace) -> Iterator[tuple[Settings, dict[str, str]] | None]:
+    """The PostgreSQL rung's home (a fresh database, a flushed Redis database), or None
+    when told to leave it out or when either server does not answer (said so)."""
+    if args.no_postgres:
+        yield None
+        return
     try:
-        app = f"http://127.0.0.1:{app_port}"
-        bare = f"http://127.0.0.1:{bare_port}"
-        await wait_up(app + "/healthz")
-        await wait_up(bare + "/docs")
-        print(
-            f"{os.cpu_count()} cores, {args.connections} connections, "
-            f"{args.seconds:.0f} s a phase, "
-            f"database {settings.db_url.split(':')[0]}, "
-            f"{args.workers} uvicorn worker(s) each (uvloop, httptools)"
-        )
-        bare_tally, bare_time = await run_phase(
-            bare + "/ussd/africastalking", args.seconds, args.connections, bare=True
-        )
-        bare_rate = describe("bare FastAPI endpoint", bare_tally, bare_time)
-        _, before = await server_p95(app + "/metrics", {})
-        full, full_time = await run_phase(
-            app + "/ussd/africastalking", args.seconds, args.connections
-        )
-        full_rate = describe("Sauti, full speed", full, full_time)
-        p95_full, before = await server_p95(app + "/metrics", before)
-        paced, paced_time = await run_phase(
-            app + "/ussd/africastalking", args.seconds, args.connections, rate=args.rate
-        )
-        describe(f"Sauti, paced at {args.rate:.0f}/s", paced, paced_time)
-        describe_steps(paced)
-        p95_paced, _ = await server_p95(app + "/metrics", before)
-        submitted = full.reports + paced.reports
-        stored = stored_reports(settings) - 4  # the warm-up sessions of the two app phases
-        print(
-            f"server-side p95 (histogram bucket bound): full speed <= {p95_full:g} ms, "
-            f"paced <= {p95_paced:g} ms"
-        )
-        print(f"ratio to bare endpoint: {full_rate / bare_rate:.2f}")
-        print(f"reports submitted {submitted}, stored {stored}, lost {submitted - stored}")
-        print(f"mean hop at full speed {statistics.fmean(full.latencies) * 1000:.2f} ms")
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
+        import psycopg
+        import redis
+
+        redis.Redis.from_url(args.postgres_redis_url, socket_timeout=2).flushdb()
+        psycopg.connect(args.postgres_admin_url, connect_timeout=3).close()
+    except Exception as error:  # a missing server leaves the rung out, said so
+        print(f"PostgreSQL rung left out: {error}")
+        yield None
+        return
+    with (
+        fresh_postgres(args.postgres_admin_url, "sauti_bench_hops") as url,
+        service_home(
+            "sauti-bench-pg-", database_url=url, redis_url=args.postgres_redis_url
+        ) as home,
+    ):
+        yield home
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument(
-        "--rate", type=float, default=200.0, help="hops per second in the paced phase"
-    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0, help="a rung's time per round")
+    parser.add_argument("--rate", type=float, default=200.0, help="hops/s of the paced phase")
+    parser.add_argument("--paced-seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers, both servers")
-    parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
-    parser.add_argument("--redis-url", default="", help="default: an embedded redis-server")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers, every rung")
+    parser.add_argument("--memory-hops", type=int, default=50_000, help="0: no memory phase")
+    parser.add_argument("--memory-numbers", type=int, default=30_000)
+    parser.add_argument(
+        "--postgres-admin-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="where the fresh database sauti_bench_hops is made",
+    )
+    parser.add_argument(
+        "--postgres-redis-url",
+        default="redis://127.0.0.1:6379/8",
+        help="the PostgreSQL rung's Redis (flushed first)",
+    )
+    parser.add_argument("--no-postgres", action="store_true", help="leave out the PostgreSQL rung")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
-    home = service_home("sauti-bench-", database_url=args.database_url, redis_url=args.redis_url)
-    with home as (settings, env):
-        asyncio.run(main_async(args, settings, env))
+    if args.memory_hops and args.memory_numbers > args.memory_hops:
+        parser.error("--memory-numbers cannot exceed --memory-hops")
+    met = True
+    with (
+        service_home("sauti-bench-", database_url="", redis_url="") as (settings, env),
+        postgres_home(args) as pg,
+    ):
+        rungs = {
+            "bare": Rung("bare", "bare FastAPI form", "benchmarks.bare_app:create_app", env, False),
+            "+redis": Rung(
+                "+redis", "bare + a hop's Redis work", "benchmarks.bare_app:create_redis_app",
+                env, False,
+            ),
+            "raw+redis": Rung(
+                "raw+redis", "raw ASGI + a hop's Redis work",
+                "benchmarks.bare_app:create_raw_redis_app", env, False,
+            ),
+            "sqlite": Rung(
+                "sqlite", "Sauti, SQLite + embedded Redis", "gateway.app:create_app", env, True,
+                settings,
+            ),
+        }  # fmt: skip
+        if pg is not None:
+            pg_settings, pg_env = pg
+            rungs["postgres"] = Rung(
+                "postgres", "Sauti, PostgreSQL + Redis", "gateway.app:create_app", pg_env,
+                True, pg_settings,
+            )  # fmt: skip
+        try:
+            memory = asyncio.run(measure(rungs, args))
+            met = report(rungs, args, memory)
+        finally:
+            for rung in rungs.values():
+                rung.stop()
+    print()
+    print("every target met" if met else "some targets missed (see above)")
+    if args.strict and not met:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
