@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ __all__ = [
 ]
 
 HEADER = ("code", "name", "parent_code", "level")
+# Optional columns after the four: a place's WGS 84 coordinates in decimal degrees, for the
+# console's map. A file without them leaves every place's coordinates as they were.
+COORDINATES = ("lat", "lon")
+_RANGES = {"lat": 90.0, "lon": 180.0}
 MAX_CODE = 64
 MAX_NAME = 128
 _CODE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -82,6 +87,33 @@ class _Row:
     name: str
     parent_code: str | None
     level: Level
+    # None: the file has no coordinate columns; (None, None): this place has none.
+    coordinates: tuple[float | None, float | None] | None = None
+
+
+def _degrees(line: int, field: str, text: str) -> tuple[float | None, Problem | None]:
+    limit = _RANGES[field]
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or abs(value) > limit:
+        return None, Problem(line, field, f"give decimal degrees from -{limit:g} to {limit:g}")
+    return value, None
+
+
+def _coordinates(
+    line: int, lat: str, lon: str
+) -> tuple[tuple[float | None, float | None], list[Problem]]:
+    if not lat and not lon:
+        return (None, None), []
+    if not lat or not lon:
+        return (None, None), [
+            Problem(line, "lat" if not lat else "lon", "give both lat and lon, or neither")
+        ]
+    lat_value, lat_problem = _degrees(line, "lat", lat)
+    lon_value, lon_problem = _degrees(line, "lon", lon)
+    return (lat_value, lon_value), [p for p in (lat_problem, lon_problem) if p is not None]
 
 
 def _field_problems(line: int, code: str, name: str, level: str) -> list[Problem]:
@@ -104,24 +136,42 @@ def _records(source: TextIO) -> Iterator[tuple[int, list[str]]]:
         raise LocationImportError([Problem(reader.line_num, "row", str(exc))]) from None
 
 
+def _header(line: int, header: list[str]) -> tuple[str, ...]:
+    columns = tuple(cell.strip().removeprefix("\ufeff") for cell in header)
+    if columns not in (HEADER, HEADER + COORDINATES):
+        expected = ",".join(HEADER) + " (then lat,lon if you give coordinates)"
+        raise LocationImportError([Problem(line, "header", "expected " + expected)])
+    return columns
+
+
+def _row(line: int, cells: list[str]) -> tuple[_Row | None, list[Problem]]:
+    code, name, parent, level = cells[:4]
+    found = _field_problems(line, code, name, level)
+    coordinates = None
+    if len(cells) > len(HEADER):
+        coordinates, bad = _coordinates(line, cells[4], cells[5])
+        found += bad
+    if found:
+        return None, found
+    return _Row(line, code, name, parent or None, Level(level), coordinates), []
+
+
 def _parse(source: TextIO) -> tuple[list[_Row], list[Problem]]:
     records = _records(source)
     line, header = next(records, (1, []))
-    if tuple(cell.removeprefix("\ufeff") for cell in header) != HEADER:
-        raise LocationImportError([Problem(line, "header", "expected " + ",".join(HEADER))])
+    columns = _header(line, header)
     rows: list[_Row] = []
     problems: list[Problem] = []
     for line, record in records:
         if not any(cell.strip() for cell in record):
             continue
-        if len(record) != len(HEADER):
-            problems.append(Problem(line, "row", f"expected {len(HEADER)} fields"))
+        if len(record) != len(columns):
+            problems.append(Problem(line, "row", f"expected {len(columns)} fields"))
             continue
-        code, name, parent, level = (cell.strip() for cell in record)
-        found = _field_problems(line, code, name, level)
+        row, found = _row(line, [cell.strip() for cell in record])
         problems.extend(found)
-        if not found:
-            rows.append(_Row(line, code, name, parent or None, Level(level)))
+        if row is not None:
+            rows.append(row)
     return rows, problems
 
 
@@ -173,18 +223,27 @@ def _move_subtree(existing: dict[str, Location], old: str, new: str) -> None:
             location.path = new + location.path[len(old) :]
 
 
+def _apply_coordinates(location: Location, row: _Row) -> bool:
+    if row.coordinates is None or (location.lat, location.lon) == row.coordinates:
+        return False
+    location.lat, location.lon = row.coordinates
+    return True
+
+
 def _apply_row(session: Session, row: _Row, existing: dict[str, Location]) -> str:
     parent = existing[row.parent_code] if row.parent_code else None
     path = (parent.path if parent else "/") + row.code + "/"
     location = existing.get(row.code)
     if location is None:
         location = Location(code=row.code, name=row.name, level=row.level, parent=parent, path=path)
+        _apply_coordinates(location, row)
         session.add(location)
         existing[row.code] = location
         return "created"
+    moved = _apply_coordinates(location, row)
     # The path spells the whole chain of parents, so it stands for the parent here.
     if (location.name, location.path, location.active) == (row.name, path, True):
-        return "unchanged"
+        return "updated" if moved else "unchanged"
     if location.path != path:
         _move_subtree(existing, location.path, path)
     location.name, location.parent, location.active = row.name, parent, True
@@ -192,11 +251,12 @@ def _apply_row(session: Session, row: _Row, existing: dict[str, Location]) -> st
 
 
 def import_locations_csv(*, session: Session, source: TextIO) -> ImportResult:
-    """Create or update locations from `code,name,parent_code,level` CSV.
+    """Create or update locations from `code,name,parent_code,level[,lat,lon]` CSV.
 
     Parents come before children or already exist; every row is checked before anything
     is written, and any problem refuses the whole file. Rows update by code; a place
-    moved to another parent takes its subtree along.
+    moved to another parent takes its subtree along. With the `lat,lon` columns each row
+    sets its place's coordinates (both blank: none); without them they stay as they were.
     """
     rows, problems = _parse(source)
     existing = {location.code: location for location in session.scalars(select(Location))}
