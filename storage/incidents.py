@@ -144,7 +144,7 @@ def incidents_of_cases(session: Session, case_ids: list[int]) -> dict[int, Incid
         .join(Incident, Incident.id == IncidentCase.incident_id)
         .where(IncidentCase.case_id.in_(case_ids))
     )
-    return dict(session.execute(query).tuples())
+    return {row[0]: row[1] for row in session.execute(query)}
 
 
 def open_incidents(*, session: Session, committee_id: int) -> list[tuple[Incident, list[Case]]]:
@@ -163,7 +163,7 @@ def open_incidents(*, session: Session, committee_id: int) -> list[tuple[Inciden
         .order_by(Incident.last_report_at.desc(), Incident.id.desc(), Case.created_at, Case.id)
     )
     grouped: dict[int, tuple[Incident, list[Case]]] = {}
-    for incident, case in session.execute(query).tuples():
+    for incident, case in session.execute(query):
         grouped.setdefault(incident.id, (incident, []))[1].append(case)
     return list(grouped.values())
 

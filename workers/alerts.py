@@ -1,29 +1,50 @@
 """Alerts: a case in a committee's inbox is told at once to each of its active focal
 points, in the focal point's own language, as one outbox row each; so is information added
-to a case the committee has."""
+to a case the committee has.
+
+A case grouped in an incident (storage/incidents.py) whose committee already got a full
+alert about an earlier case of that incident gets, instead of another full alert, one
+short "another report (N) on incident X" SMS per member. A critical case, or one whose
+reporter says someone is in danger now, still gets a full alert: a rising danger must not
+be muted by the reports before it. Escalation and appeal alerts are always full.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.i18n import Catalogs
 from flows.render import clean_value, shorten
-from storage import outbox
+from storage import incidents, outbox
 from storage.models import (
     Case,
     CaseEvent,
     Committee,
     CommitteeMember,
+    Incident,
+    IncidentCase,
     Level,
     MessageKind,
+    OutboxMessage,
     OutboxStatus,
     RecipientKind,
+    Severity,
 )
 from storage.privacy import Crypto
-from workers.texts import PLACE_CHARS, AlertFacts, alert_text, excerpt, info_added_text
+from workers.texts import (
+    PLACE_CHARS,
+    AlertFacts,
+    alert_text,
+    excerpt,
+    incident_report_text,
+    info_added_text,
+)
+
+FULL_ALERT_KINDS = (MessageKind.ALERT, MessageKind.ESCALATION)
 
 
 def _place(case: Case, crypto: Crypto) -> str | None:
@@ -64,13 +85,31 @@ def queue_alerts(
     now: datetime,
     escalated: bool = False,
     appeal: int | None = None,
+    incident: Incident | None = None,
 ) -> list[int]:
     """Queue an alert about `case` to every active member of each committee.
 
     Keyed `alert:{case}:{member}:{committee}` (or `escalation:…`, or `appeal:{event}:…` for
-    the appeal event `appeal`), so queueing again adds nothing. Return the ids of the new
+    the appeal event `appeal`), so queueing again adds nothing. With the `incident` the case
+    was grouped in, committees already alerted about an earlier case of it get the short
+    `queue_incident_reports` instead (see the module docstring). Return the ids of the new
     rows to send (a member who sent STOP gets a cancelled row, nothing to send).
     """
+    committee_ids = list(dict.fromkeys(committee_ids))
+    queued: list[int] = []
+    if incident is not None and not (escalated or appeal is not None or must_alert_fully(case)):
+        alerted = alerted_committees(session=session, incident=incident, case=case)
+        short = [c for c in committee_ids if c in alerted]
+        committee_ids = [c for c in committee_ids if c not in alerted]
+        queued = queue_incident_reports(
+            session=session,
+            crypto=crypto,
+            catalogs=catalogs,
+            case=case,
+            incident=incident,
+            committee_ids=short,
+            now=now,
+        )
     facts = facts_of(case, crypto)
     kind, prefix = (
         (MessageKind.ESCALATION, "escalation") if escalated else (MessageKind.ALERT, "alert")
@@ -88,13 +127,68 @@ def queue_alerts(
             appealed=appeal is not None,
         )
 
-    return _queue_to_members(
+    return queued + _queue_to_members(
         session=session,
         crypto=crypto,
         case=case,
         committee_ids=committee_ids,
         key=f"{prefix}:{case.id}",
         kind=kind,
+        body=body,
+        now=now,
+    )
+
+
+def must_alert_fully(case: Case) -> bool:
+    """Tell whether a case gets a full alert even within an incident already alerted:
+    critical, or someone in danger now."""
+    return case.severity == Severity.CRITICAL or case.danger_now
+
+
+def alerted_committees(*, session: Session, incident: Incident, case: Case) -> set[int]:
+    """Return the committees whose members got a full alert (or an escalation alert)
+    about another case of `incident`."""
+    query = (
+        select(CommitteeMember.committee_id)
+        .join(OutboxMessage, OutboxMessage.member_id == CommitteeMember.id)
+        .join(IncidentCase, IncidentCase.case_id == OutboxMessage.case_id)
+        .where(
+            IncidentCase.incident_id == incident.id,
+            OutboxMessage.case_id != case.id,
+            OutboxMessage.kind.in_(FULL_ALERT_KINDS),
+        )
+        .distinct()
+    )
+    return set(session.scalars(query))
+
+
+def queue_incident_reports(
+    *,
+    session: Session,
+    crypto: Crypto,
+    catalogs: Catalogs,
+    case: Case,
+    incident: Incident,
+    committee_ids: Iterable[int],
+    now: datetime,
+) -> list[int]:
+    """Queue the short "another report (N) on incident X" SMS about `case` to every active
+    member of each committee, N being how many cases the incident holds now. Keyed
+    `incident:{case}:{member}:{committee}`; return the ids of the new rows to send."""
+    facts = facts_of(case, crypto)
+    count = incidents.size_of(session, incident.id)
+
+    def body(member: CommitteeMember, committee: Committee) -> str:
+        translator = catalogs.translator(member.language)
+        return incident_report_text(translator, incident=incident.number, count=count, facts=facts)
+
+    return _queue_to_members(
+        session=session,
+        crypto=crypto,
+        case=case,
+        committee_ids=committee_ids,
+        key=f"incident:{case.id}",
+        kind=MessageKind.INCIDENT_REPORT,
         body=body,
         now=now,
     )

@@ -6,19 +6,26 @@ actions not done, missed or due by tomorrow, come right after the overdue cases.
 Checked every minute; `mark_digest_sent` records the (committee, local date) pair in the
 transaction that queues the SMS, so with several schedulers or after a restart a
 committee still gets one digest a day. A committee with no open case gets no SMS.
+
+The open cases of one incident (storage/incidents.py) that the committee holds are one
+line ("Incident 482-177-3501: 5 reports, Accident, Bisie"), counted once, in the most
+urgent group any of them is in; a case standing alone is listed as before. So the
+header's counts are the lines of each group, and they add up.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from storage import outbox
+from storage import incidents, outbox
 from storage.actions import DueAction, due_for_committee
 from storage.db import utcnow
 from storage.inbox import (
+    CaseLine,
     DigestItems,
     committees_due_for_digest,
     digest_items,
@@ -30,7 +37,7 @@ from storage.models import Committee, MessageKind, OutboxStatus, RecipientKind
 from workers import context
 from workers.context import WorkerContext
 from workers.notify import enqueue_sends
-from workers.texts import DigestFacts, digest_text
+from workers.texts import DigestFacts, IncidentLine, digest_text
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +71,57 @@ def _queue_digest(
     return queued
 
 
+Line = CaseLine | IncidentLine
+
+
+def incident_lines(session: Session, committee_id: int) -> dict[str, IncidentLine]:
+    """The digest line of each incident of which the committee holds at least two open
+    cases, by the number of each of those cases (one such case alone is a case line)."""
+    lines: dict[str, IncidentLine] = {}
+    for incident, held in incidents.open_incidents(session=session, committee_id=committee_id):
+        if len(held) < 2:
+            continue
+        place = None if incident.location is None else incident.location.name
+        line = IncidentLine(incident.number, len(held), incident.category, place)
+        lines.update(dict.fromkeys((case.number for case in held), line))
+    return lines
+
+
+def fold_incidents(
+    groups: Sequence[Sequence[CaseLine]], by_case: dict[str, IncidentLine]
+) -> list[list[Line]]:
+    """The groups (most urgent first) with each incident's cases replaced by one line, in
+    the first group that holds one of them."""
+    placed: set[str] = set()
+    folded: list[list[Line]] = []
+    for group in groups:
+        lines: list[Line] = []
+        for line in group:
+            incident = by_case.get(line.number)
+            if incident is None:
+                lines.append(line)
+            elif incident.number not in placed:
+                placed.add(incident.number)
+                lines.append(incident)
+        folded.append(lines)
+    return folded
+
+
 def _facts(
-    committee: Committee, items: DigestItems, due: list[DueAction], now: datetime
+    session: Session,
+    committee: Committee,
+    items: DigestItems,
+    due: list[DueAction],
+    now: datetime,
 ) -> DigestFacts:
+    by_case = incident_lines(session, committee.id)
+    overdue, new, open_ = fold_incidents((items.overdue, items.new, items.open), by_case)
     return DigestFacts(
         local_date=digest_local_date(committee=committee, now=now).strftime("%d/%m"),
         committee=committee.name,
-        overdue=items.overdue,
-        new=items.new,
-        open=items.open,
+        overdue=overdue,
+        new=new,
+        open=open_,
         informed=items.informed,
         actions=due,
     )
@@ -100,7 +149,7 @@ def _digest_one(ctx: WorkerContext, committee_id: int, now: datetime) -> bool:
         queued: list[int] = []
         if items.overdue or items.new or items.open or due:
             key = f"digest:{committee_id}:{local_date.isoformat()}"
-            facts = _facts(committee, items, due, now)
+            facts = _facts(session, committee, items, due, now)
             queued = _queue_digest(ctx, session, committee, facts, key, now)
     enqueue_sends(queued, connection=ctx.redis)
     log.info("digest committee_id=%s messages=%d", committee_id, len(queued))

@@ -1,16 +1,17 @@
-"""Route a committed report to the committees that cover its place, and alert them; give
-a reporter who asked for SMS news their case number by SMS."""
+"""Route a committed report to the committees that cover its place, group it with the
+reports of the same event (storage/incidents.py), and alert them; give a reporter who
+asked for SMS news their case number by SMS."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from storage import cases
+from storage import cases, incidents
 from storage.db import utcnow
 from storage.models import Case
 from storage.routing import route_case
-from workers import context
+from workers import context, queues, signals
 from workers.alerts import queue_alerts
 from workers.notify import enqueue_sends
 from workers.reporters import queue_confirmation
@@ -38,8 +39,8 @@ def confirm_report(report_id: int, *, now: datetime | None = None) -> int:
 
 def route_report(report_id: int, *, now: datetime | None = None) -> bool:
     """Give the reporter their case number by SMS (`confirm_report`, its own transaction,
-    so a routing problem cannot hold it back); then route the report and queue its alerts
-    in one transaction, then enqueue the sending.
+    so a routing problem cannot hold it back); then route the report, group it into its
+    incident and queue its alerts in one transaction, then enqueue the sending.
 
     The alerts commit with the routing or not at all, so only the run that routed the report
     queues them: a second run changes nothing. Return whether this run routed the report.
@@ -53,6 +54,8 @@ def route_report(report_id: int, *, now: datetime | None = None) -> bool:
         case = session.get(Case, report_id)
         to_send: list[int] = []
         if case is not None and result.changed:
+            window = timedelta(hours=ctx.settings.sauti_incident_window_hours)
+            grouped = incidents.group_case(session=session, case=case, now=at, window=window)
             to_send = queue_alerts(
                 session=session,
                 crypto=ctx.crypto,
@@ -60,8 +63,10 @@ def route_report(report_id: int, *, now: datetime | None = None) -> bool:
                 case=case,
                 committee_ids=[a.committee_id for a in result.assignments],
                 now=at,
+                incident=None if grouped is None else grouped.incident,
             )
     enqueue_sends(to_send, connection=ctx.redis)
+    queues.enqueue(queues.ROUTING, signals.check_report, report_id, connection=ctx.redis)
     log.info(
         "route_report case_id=%s routed=%s committees=%d alerts=%d confirmation=%d",
         report_id,

@@ -149,6 +149,14 @@ DIGEST_INFO = N_("INFO ADDED:")
 # Actions of the committee not done: missed ones, then those due today or tomorrow.
 DIGEST_ACTIONS_MISSED = N_("ACTIONS MISSED:")
 DIGEST_ACTIONS_DUE = N_("ACTIONS DUE:")
+# A case grouped in an incident (storage/incidents.py) whose committee was alerted about
+# an earlier case of it: this one short SMS instead of a full alert.
+INCIDENT_REPORT = N_(
+    "Another report ({count}) on incident {incident}: {category} at {place}. Case {case}."
+)
+INCIDENT_REPORT_SEGMENTS = 1
+# One digest line for the open cases of one incident in the committee's inbox.
+DIGEST_INCIDENT = N_("Incident {incident}: {count} reports, {category}, {place}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,8 +282,49 @@ def alert_text(
     return fill(translator, msgid, values, budget=ALERT_SEGMENTS, shrink="words", frame='"{}" ')
 
 
-def case_line(translator: Translator, line: CaseLine) -> str:
-    """One short line about a case: number, severity, category and place."""
+@dataclass(frozen=True, slots=True)
+class IncidentLine:
+    """What one digest line about an incident shows: its number, how many of its open
+    cases the committee holds, its category and its place's own name."""
+
+    number: str
+    count: int
+    category: str
+    place: str | None
+
+
+def incident_report_text(
+    translator: Translator, *, incident: str, count: int, facts: AlertFacts
+) -> str:
+    """The short alert about one more report on an incident, in one segment."""
+    values = {
+        "count": str(count),
+        "incident": display(incident),
+        "category": label(translator, CATEGORY, facts.category),
+        "place": shorten(facts.place or translator.gettext(NO_PLACE), PLACE_CHARS),
+        "case": display(facts.number),
+    }
+    return fill(
+        translator, INCIDENT_REPORT, values, budget=INCIDENT_REPORT_SEGMENTS, shrink="place"
+    )
+
+
+def incident_line(translator: Translator, line: IncidentLine) -> str:
+    """One short digest line about an incident: its number, reports, category and place."""
+    values = {
+        "incident": display(line.number),
+        "count": str(line.count),
+        "category": label(translator, CATEGORY, line.category),
+        "place": shorten(clean_value(line.place or translator.gettext(NO_PLACE)), PLACE_CHARS),
+    }
+    return _format(translator, DIGEST_INCIDENT, values)
+
+
+def case_line(translator: Translator, line: CaseLine | IncidentLine) -> str:
+    """One short line about a case (number, severity, category and place), or about an
+    incident (`incident_line`)."""
+    if isinstance(line, IncidentLine):
+        return incident_line(translator, line)
     severity = label(translator, SEVERITY, line.severity)
     text = f"{display(line.number)} {severity} {label(translator, CATEGORY, line.category)}"
     if line.place:
@@ -311,9 +360,9 @@ class DigestFacts:
 
     local_date: str
     committee: str
-    overdue: Sequence[CaseLine]
-    new: Sequence[CaseLine]
-    open: Sequence[CaseLine]
+    overdue: Sequence[CaseLine | IncidentLine]
+    new: Sequence[CaseLine | IncidentLine]
+    open: Sequence[CaseLine | IncidentLine]
     informed: Sequence[CaseLine] = ()
     actions: Sequence[DueAction] = ()
 
@@ -424,6 +473,52 @@ def info_added_text(
     return fill(translator, msgid, values, budget=ALERT_SEGMENTS)
 
 
+# A signal raised to a provincial committee (storage/signals.py): a day's count above its
+# usual range in a territory, or one report that is a signal by itself.
+SIGNAL_THRESHOLD = N_(
+    "Sauti signal, {category}: {count} reports in {place} on {date} (usual {usual}). "
+    "Cases: {cases}. See the console."
+)
+SIGNAL_ABSOLUTE = N_("Sauti signal, {category}: a report in {place}, case {case}. See the console.")
+SIGNAL_SEGMENTS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class SignalFacts:
+    """What a signal's SMS says: the rule, category and place, and for a threshold signal
+    the day, its count, the usual range (`usual_range`) and the case numbers behind it."""
+
+    threshold: bool
+    category: str
+    place: str | None
+    day: str
+    count: int
+    usual: tuple[int, int]
+    numbers: Sequence[str]
+
+
+def usual_text(low: int, high: int) -> str:
+    """The usual daily count as said in a signal: "0-1", or "2" when it does not vary."""
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def signal_text(translator: Translator, facts: SignalFacts) -> str:
+    """A focal point's SMS about a signal, in two segments; a long list of cases is cut
+    with "..." so the count and the place always arrive."""
+    values = {
+        "category": label(translator, CATEGORY, facts.category),
+        "place": shorten(clean_value(facts.place or translator.gettext(NO_PLACE)), PLACE_CHARS),
+        "case": display(facts.numbers[0]) if facts.numbers else "",
+        "count": str(facts.count),
+        "date": facts.day,
+        "usual": usual_text(*facts.usual),
+        "cases": ", ".join(display(number) for number in facts.numbers),
+    }
+    if not facts.threshold:
+        return fill(translator, SIGNAL_ABSOLUTE, values, budget=SIGNAL_SEGMENTS)
+    return fill(translator, SIGNAL_THRESHOLD, values, budget=SIGNAL_SEGMENTS, shrink="cases")
+
+
 _ALERT_SAMPLES: dict[str, Sample] = {
     "case": CASE,
     "number": CASE_DIGITS,
@@ -448,6 +543,22 @@ SMS_TEMPLATES = (
     Template(ESCALATED_ALERT, ALERT_SEGMENTS, _ALERT_SAMPLES),
     Template(DIGEST_HEADER, DIGEST_SEGMENTS, _DIGEST_SAMPLES),
     Template(DIGEST_MORE, 1, {"count": "999"}),
+    Template(
+        INCIDENT_REPORT,
+        INCIDENT_REPORT_SEGMENTS,
+        {
+            "count": "99",
+            "incident": CASE,
+            "category": longest(CATEGORY),
+            "place": PLACE[:PLACE_CHARS],
+            "case": CASE,
+        },
+    ),
+    Template(
+        DIGEST_INCIDENT,
+        1,
+        {"incident": CASE, "count": "99", "category": longest(CATEGORY), "place": PLACE},
+    ),
     Template(LIST_HEADER, 1, {"count": "999"}),
     Template(LIST_EMPTY, 1),
     Template(LIST_MORE, 1, {"count": "999"}),
@@ -481,5 +592,23 @@ SMS_TEMPLATES = (
     *(
         Template(msgid, ALERT_SEGMENTS, {"case": CASE, "category": longest(CATEGORY)})
         for msgid in (INFO_ADDED_SAME_PHONE, INFO_ADDED_OTHER_PHONE, INFO_ADDED)
+    ),
+    Template(
+        SIGNAL_THRESHOLD,
+        SIGNAL_SEGMENTS,
+        {
+            "category": longest(CATEGORY),
+            "count": "999",
+            "place": PLACE[:PLACE_CHARS],
+            "date": "26/11",
+            "usual": "99-99",
+            # The list as `signal_text` cuts it: at least three numbers arrive whole.
+            "cases": f"{CASE}, {CASE}, {CASE}, 482-17...",
+        },
+    ),
+    Template(
+        SIGNAL_ABSOLUTE,
+        SIGNAL_SEGMENTS,
+        {"category": longest(CATEGORY), "place": PLACE[:PLACE_CHARS], "case": CASE},
     ),
 )
