@@ -66,6 +66,7 @@ __all__ = [
     "acknowledge_signal",
     "baseline_days",
     "check_case",
+    "check_since",
     "check_threshold",
     "close_signal",
     "closing_note",
@@ -77,7 +78,6 @@ __all__ = [
     "local_day",
     "open_signals",
     "raise_absolute",
-    "recent_cases",
     "territory_of",
     "usual_range",
     "verdict",
@@ -245,6 +245,25 @@ def _insert(session: Session, signal: Signal, case_ids: Iterable[int]) -> Signal
     return signal
 
 
+def _gather(session: Session, signal: Signal, territory_id: int, start: datetime) -> None:
+    """Add the day's later reports to a threshold signal raised already; its count follows."""
+    rows = _counted_cases(session, territory_id, signal.category, start, start + DAY)
+    known = set(
+        session.scalars(select(SignalCase.case_id).where(SignalCase.signal_id == signal.id))
+    )
+    missing = [case_id for case_id, _ in rows if case_id not in known]
+    if not missing:
+        return
+    try:
+        with session.begin_nested():
+            session.add_all(SignalCase(signal_id=signal.id, case_id=cid) for cid in missing)
+            session.flush()
+    except IntegrityError:
+        return  # another run gathered them at the same time
+    signal.count = len(known) + len(missing)
+    session.flush()
+
+
 def check_threshold(
     *,
     session: Session,
@@ -255,12 +274,18 @@ def check_threshold(
     now: datetime,
 ) -> Signal | None:
     """Raise the territory's threshold signal for `category` on `day` when the rule says so
-    and none was raised yet; return it, or None."""
+    and none was raised yet; return it, or None.
+
+    When it was raised already, the day's reports received since join it (and its count
+    follows them) and None is returned: the committee was told once.
+    """
     key = f"threshold:{territory.id}:{category}:{day.isoformat()}"
-    if session.scalar(select(Signal.id).where(Signal.key == key)) is not None:
-        return None
     committee = committee_for(session=session, location=territory, category=category)
-    zone = _zone(committee)
+    start = _day_start(day, _zone(committee))
+    existing = session.scalar(select(Signal).where(Signal.key == key))
+    if existing is not None:
+        _gather(session, existing, territory.id, start)
+        return None
     days = [*baseline_days(day, rule), day]
     counts = daily_counts(
         session=session,
@@ -272,7 +297,6 @@ def check_threshold(
     found = verdict(counts=counts, day=day, rule=rule)
     if not found.raised:
         return None
-    start = _day_start(day, zone)
     case_ids = [
         cid for cid, _ in _counted_cases(session, territory.id, category, start, start + DAY)
     ]
@@ -340,14 +364,41 @@ def check_case(*, session: Session, case_id: int, rule: SpikeRule, now: datetime
     return [signal for signal in raised if signal is not None]
 
 
-def recent_cases(*, session: Session, since: datetime) -> list[int]:
-    """The ids of the non-test cases received since `since`, oldest first (the sweep's)."""
+def check_since(
+    *, session: Session, since: datetime, rule: SpikeRule, now: datetime
+) -> list[Signal]:
+    """Check again every report received since `since` (the sweep): each absolute report,
+    and each territory, category and day they fall on once; return the signals raised."""
     query = (
-        select(Case.id)
+        select(Case)
         .where(Case.created_at >= since, Case.is_test.is_(False))
+        .options(selectinload(Case.location))
         .order_by(Case.created_at, Case.id)
     )
-    return list(session.scalars(query))
+    raised: list[Signal | None] = []
+    seen: set[tuple[int, str, date]] = set()
+    for case in list(session.scalars(query)):
+        if is_absolute(case, rule):
+            raised.append(raise_absolute(session=session, case=case, now=now))
+        territory = territory_of(case.location)
+        if territory is None:
+            continue
+        committee = committee_for(session=session, location=territory, category=case.category)
+        group = (territory.id, case.category, local_day(case.created_at, committee))
+        if group in seen:
+            continue
+        seen.add(group)
+        raised.append(
+            check_threshold(
+                session=session,
+                territory=territory,
+                category=case.category,
+                day=group[2],
+                rule=rule,
+                now=now,
+            )
+        )
+    return [signal for signal in raised if signal is not None]
 
 
 def get_signal(*, session: Session, signal_id: int) -> Signal | None:

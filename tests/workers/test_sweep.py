@@ -16,7 +16,8 @@ from workers import queues
 from workers.context import WorkerContext
 from workers.digests import send_digests
 from workers.retention import purge_closed_cases
-from workers.schedule import DIGEST_CHECK_SECONDS, build_scheduler
+from workers.schedule import DIGEST_CHECK_SECONDS, SIGNAL_SWEEP_SECONDS, build_scheduler
+from workers.signals import sweep_signals
 from workers.sweep import sweep
 
 MEMBER = "+243810000011"
@@ -72,6 +73,7 @@ def test_the_schedule_registers_the_sweep_and_the_digests(
         (sweep, queues.MAINTENANCE, settings.sauti_sweep_interval),
         (send_digests, queues.MAINTENANCE, DIGEST_CHECK_SECONDS),
         (purge_closed_cases, queues.MAINTENANCE, None),
+        (sweep_signals, queues.MAINTENANCE, SIGNAL_SWEEP_SECONDS),
     }
 
 
