@@ -1,4 +1,10 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory, and the webhooks served ahead of it.
+
+`Sauti` answers the provider webhooks named in `gateway.channels.registry.WEBHOOKS` (the
+USSD callback) itself, as plain ASGI, and hands every other request to FastAPI: the hop
+pays for none of the framework's routing, middleware, dependency resolution, per-request
+telemetry checks or form parsing, only for what the webhook does (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
@@ -6,20 +12,50 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from gateway import admin, health
 from gateway.api import router as api
-from gateway.channels.registry import ROUTERS
+from gateway.channels.formbody import answer, not_allowed
+from gateway.channels.host import Webhook
+from gateway.channels.registry import ROUTERS, WEBHOOKS
 from gateway.conversation import Conversation
 from gateway.prompts.serve import router as prompts
 from gateway.runtime import REFRESH_SECONDS, Runtime, build_runtime
 from storage.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
+
+
+class Sauti(FastAPI):
+    """FastAPI, with the plain ASGI webhooks answered before it sees the request."""
+
+    def __init__(self, *, webhooks: dict[str, Webhook], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plain_webhooks = webhooks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        webhook = self.plain_webhooks.get(scope["path"]) if scope["type"] == "http" else None
+        if webhook is None:
+            await super().__call__(scope, receive, send)
+        elif scope["method"] != "POST":
+            await not_allowed(send)
+        else:
+            await _serve(webhook, self.state, scope, receive, send)
+
+
+async def _serve(webhook: Webhook, state: Any, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run a webhook; a fault it did not answer for is a plain 500, as the framework's."""
+    try:
+        await webhook(state, scope, receive, send)
+    except Exception:
+        log.exception("webhook %s failed", scope["path"])
+        await answer(send, "Internal Server Error", 500)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -41,7 +77,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             if runtime is None:
                 await rt.close()
 
-    app = FastAPI(title="Sauti", version="0.1.0", lifespan=lifespan)
+    app = Sauti(webhooks=WEBHOOKS, title="Sauti", version="0.1.0", lifespan=lifespan)
     app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router)

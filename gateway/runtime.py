@@ -76,6 +76,19 @@ class Runtime:
             return func(*args)
         return await asyncio.to_thread(func, *args)
 
+    async def transaction(self, func: Callable[..., T], /, *args: Any) -> T:
+        """Run `func(session, *args)` in one transaction (committed when it returns).
+
+        On SQLite it runs right here, as `db` does; on PostgreSQL in a thread.
+        """
+        if self.inline_db:
+            return self._in_transaction(func, *args)
+        return await asyncio.to_thread(self._in_transaction, func, *args)
+
+    def _in_transaction(self, func: Callable[..., T], /, *args: Any) -> T:
+        with self.sessions.begin() as session:
+            return func(session, *args)
+
     def bundle_for(self, version: str) -> Bundle | None:
         """The compiled bundle a session is pinned to, if this process knows it."""
         return self.bundles.get(version)

@@ -2,12 +2,13 @@
 imports the modules that provide it (`gateway.runtime`, `gateway.conversation`).
 
 The app keeps a `Services` and a `Replier` on `app.state` (as `runtime` and
-`conversation`); a route reads them from there.
+`conversation`); a route reads them from there, and a plain ASGI `Webhook` (served ahead
+of the framework, `gateway.app.Sauti`) from the state it is given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 import redis
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flows.engine import Bundle, Screen
 from flows.i18n import Catalogs
+from gateway.channels.formbody import Receive, Scope, Send
 from gateway.inbound import InboundMessage
 from gateway.metrics import Metrics
 from gateway.phones import Pseudonyms
@@ -50,6 +52,8 @@ class Services(Protocol):
 
     async def db(self, func: Callable[..., T], /, *args: Any) -> T: ...
 
+    async def transaction(self, func: Callable[..., T], /, *args: Any) -> T: ...
+
 
 class Replier(Protocol):
     """Answers a caller (`gateway.conversation.Conversation`)."""
@@ -59,11 +63,23 @@ class Replier(Protocol):
     async def sms(self, msg: InboundMessage) -> str | None: ...
 
 
+# A webhook served as plain ASGI: the app's state, then the ASGI call's own arguments.
+Webhook = Callable[[Any, Scope, Receive, Send], Awaitable[None]]
+
+
 def services(request: Request) -> Services:
-    found: Services = request.app.state.runtime
-    return found
+    return services_of(request.app.state)
 
 
 def replier(request: Request) -> Replier:
-    found: Replier = request.app.state.conversation
+    return replier_of(request.app.state)
+
+
+def services_of(state: Any) -> Services:
+    found: Services = state.runtime
+    return found
+
+
+def replier_of(state: Any) -> Replier:
+    found: Replier = state.conversation
     return found

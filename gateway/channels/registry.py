@@ -13,6 +13,7 @@ from gateway.channels.africastalking import send as africastalking_send
 from gateway.channels.africastalking import status as africastalking_status
 from gateway.channels.africastalking import voice as africastalking_voice
 from gateway.channels.console import send as console_send
+from gateway.channels.host import Webhook
 from gateway.channels.twilio import receive as twilio_receive
 from gateway.channels.twilio import recordings as twilio_recordings
 from gateway.channels.twilio import send as twilio_send
@@ -40,6 +41,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     africastalking_voice.router,
     twilio_voice.router,
 )
+
+# Webhooks served as plain ASGI ahead of the routers, by exact path (POST only).
+WEBHOOKS: dict[str, Webhook] = {
+    **africastalking_receive.USSD_WEBHOOKS,
+}
 
 
 def senders(settings: Settings) -> Senders:

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -25,10 +26,17 @@ from flows.gsm import ASCII, GSM7, spell
 from gateway import messages
 from gateway.channels.africastalking.callbacks import checked_form
 from gateway.channels.africastalking.fields import inbound_problem
-from gateway.channels.africastalking.settings import INBOUND_SMS_PATH, PROVIDER
+from gateway.channels.africastalking.settings import (
+    INBOUND_SMS_PATH,
+    PROVIDER,
+    USSD_EVENTS_PATH,
+    USSD_PATH,
+    token_matches,
+)
 from gateway.channels.answers import NotNow, answer_once
-from gateway.channels.host import Services, replier, services
-from gateway.forms import clean
+from gateway.channels.formbody import Receive, Scope, Send, answer, query_value, read_form
+from gateway.channels.host import Services, Webhook, replier, replier_of, services, services_of
+from gateway.forms import BadForm, clean
 from gateway.inbound import Channel, InboundMessage, SessionEvent
 from gateway.phones import network_region
 from storage import outbox, prefs
@@ -41,39 +49,24 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-@router.post("/ussd/africastalking", response_class=PlainTextResponse)
-async def ussd_callback(request: Request) -> Response:
-    """Answer one USSD hop from Africa's Talking."""
-    # The hottest route reads app.state itself: resolving dependencies would cost more
-    # than the rest of the hop's own work.
-    runtime, conversation = services(request), replier(request)
-    form = await checked_form(request, runtime)
-    if isinstance(form, Response):
-        return form
+# The USSD webhooks are plain ASGI (`gateway.channels.formbody`), served ahead of the
+# framework's request path by `gateway.app.Sauti`: the callback is the hottest route, and
+# the framework's routing, dependencies and form parsing cost more than a hop's own work.
+
+
+async def ussd_callback(state: Any, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer one USSD hop from Africa's Talking (POST /ussd/africastalking)."""
+    runtime, conversation = services_of(state), replier_of(state)
+    form = await _checked(runtime, scope, receive, send)
+    if form is None:
+        return
     session_id = clean(form.get("sessionId", ""), limit=200)
     phone = clean(form.get("phoneNumber", ""), limit=40)
     if not session_id or not phone:
-        return PlainTextResponse("sessionId and phoneNumber are required", status_code=400)
+        await answer(send, "sessionId and phoneNumber are required", 400)
+        return
     started = time.perf_counter()
-    text = clean(form.get("text", ""), limit=2000)
-    inputs = tuple(text.split("*")) if text else ()
-    # The network names the country a number without its country code is read in, and
-    # whether its screens are plain ASCII (SAUTI_USSD_ASCII).
-    network_code = clean(form.get("networkCode", ""), limit=8).strip()
-    network = network_region(network_code)
-    pseudonym, region = runtime.pseudonyms(phone, network)
-    msg = InboundMessage(
-        channel=Channel.USSD,
-        provider=PROVIDER,
-        event=SessionEvent.NEW if not inputs else SessionEvent.RESUME,
-        session_key=f"at:{session_id}",
-        pseudonym=pseudonym,
-        region=region,
-        inputs=inputs,
-        contact=phone,
-        network_region=network,
-        network_code=network_code or None,
-    )
+    msg = _ussd_message(runtime, form, session_id, phone)
     try:
         screen = await conversation.hop(msg)
         body = ("END " if screen.final else "CON ") + screen.text
@@ -85,21 +78,65 @@ async def ussd_callback(request: Request) -> Response:
         body = "END " + spell(translator.gettext(messages.UNAVAILABLE), alphabet)
     runtime.metrics.ussd_hops.inc()
     runtime.metrics.ussd_seconds.observe(time.perf_counter() - started)
-    return PlainTextResponse(body)
+    await answer(send, body)
 
 
-@router.post("/ussd/africastalking/events", response_class=PlainTextResponse)
-async def ussd_events(request: Request) -> Response:
+def _ussd_message(
+    runtime: Services, form: dict[str, str], session_id: str, phone: str
+) -> InboundMessage:
+    text = clean(form.get("text", ""), limit=2000)
+    inputs = tuple(text.split("*")) if text else ()
+    # The network names the country a number without its country code is read in, and
+    # whether its screens are plain ASCII (SAUTI_USSD_ASCII).
+    network_code = clean(form.get("networkCode", ""), limit=8).strip()
+    network = network_region(network_code)
+    pseudonym, region = runtime.pseudonyms(phone, network)
+    return InboundMessage(
+        channel=Channel.USSD,
+        provider=PROVIDER,
+        event=SessionEvent.NEW if not inputs else SessionEvent.RESUME,
+        session_key=f"at:{session_id}",
+        pseudonym=pseudonym,
+        region=region,
+        inputs=inputs,
+        contact=phone,
+        network_region=network,
+        network_code=network_code or None,
+    )
+
+
+async def ussd_events(state: Any, scope: Scope, receive: Receive, send: Send) -> None:
     """Take the end-of-session notification (nothing of it is kept)."""
-    runtime = services(request)
-    form = await checked_form(request, runtime)
-    if isinstance(form, Response):
-        return form
+    form = await _checked(services_of(state), scope, receive, send)
+    if form is None:
+        return
     status = clean(form.get("status", ""), limit=40) or "unknown"
     log.info(
         "USSD session ended status=%s hops=%s", status, clean(form.get("hopsCount", ""), limit=8)
     )
-    return PlainTextResponse("OK")
+    await answer(send, "OK")
+
+
+async def _checked(
+    runtime: Services, scope: Scope, receive: Receive, send: Send
+) -> dict[str, str] | None:
+    """The callback's form, or None once it is refused: 403 without the token (counted),
+    the parser's 4xx for a body that is no readable form."""
+    if not token_matches(query_value(scope, "token"), runtime.settings.sauti_at_token):
+        runtime.metrics.refused.labels(reason="at_token").inc()
+        await answer(send, "forbidden", 403)
+        return None
+    try:
+        return await read_form(scope, receive)
+    except BadForm as exc:
+        await answer(send, exc.reason, exc.status)
+        return None
+
+
+USSD_WEBHOOKS: dict[str, Webhook] = {
+    USSD_PATH: ussd_callback,
+    USSD_EVENTS_PATH: ussd_events,
+}
 
 
 # -- SMS ----------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from fastapi import Request
 from storage.settings import Settings
 
 PROVIDER = "africastalking"
+USSD_PATH = "/ussd/africastalking"
+USSD_EVENTS_PATH = "/ussd/africastalking/events"
 INBOUND_SMS_PATH = "/sms/africastalking"
 DELIVERY_PATH = "/sms/africastalking/delivery"
 MESSAGING_PATH = "/version1/messaging"
@@ -19,7 +21,11 @@ SANDBOX_API = "https://api.sandbox.africastalking.com"
 
 def authorised(request: Request, token: str) -> bool:
     """A callback carries `?token=` equal to SAUTI_AT_TOKEN (any, while none is set)."""
-    given = request.query_params.get("token", "")
+    return token_matches(request.query_params.get("token", ""), token)
+
+
+def token_matches(given: str, token: str) -> bool:
+    """`given` is SAUTI_AT_TOKEN (anything is, while none is set)."""
     return not token or hmac.compare_digest(given.encode(), token.encode())
 
 
