@@ -12,7 +12,7 @@ from flows import gsm
 from storage import cases
 from storage.casenumber import display
 from storage.inbox import committees_due_for_digest
-from storage.models import Case
+from storage.models import Case, Category
 from storage.settings import Settings
 from tests.workers.conftest import committee_yaml, console_lines, outbox_rows
 from workers.context import WorkerContext
@@ -124,13 +124,13 @@ def test_two_schedulers_checking_together_send_one_digest(
 def test_new_means_since_the_last_digest(ctx: WorkerContext, report: Callable[..., Case]) -> None:
     first = report(utc(26, 13))
     send_digests(now=utc(26, 16))
-    second = report(utc(27, 9))
+    second = report(utc(27, 9), place="cd-nk-walikale-bisie")
     send_digests(now=utc(27, 16))
     latest = [row.body for row in outbox_rows(ctx, kind="digest", language="en")][-1]
     lines = latest.splitlines()
     assert lines[1:] == [
         "NEW:",
-        f"{display(second.number)} MEDIUM Illegal tax, Mpama",
+        f"{display(second.number)} MEDIUM Illegal tax, Bisie",
         "OPEN:",
         f"{display(first.number)} MEDIUM Illegal tax, Mpama",
     ]
@@ -144,8 +144,10 @@ def test_no_open_case_no_sms(ctx: WorkerContext, add_committees: Callable[[str],
 
 
 def test_a_long_digest_fits_three_segments(ctx: WorkerContext, report: Callable[..., Case]) -> None:
+    # 24 cases standing alone: each category at each of three sites.
+    sites = ("cd-nk-walikale-mpama", "cd-nk-walikale-bisie", "cd-nk-walikale-omate")
     for hour in range(24):
-        report(utc(25, hour))
+        report(utc(25, hour), place=sites[hour % 3], category=list(Category)[hour // 3])
     send_digests(now=utc(26, 16))
     for row in outbox_rows(ctx, kind="digest"):
         assert gsm.segments(row.body) <= 3

@@ -179,7 +179,9 @@ def test_a_reporter_on_the_stop_list_gets_nothing(
 def test_a_report_made_by_whatsapp_hears_back_by_whatsapp(
     ctx: WorkerContext, make_case: Callable[..., Case], run_jobs: Callable[[], None]
 ) -> None:
-    by_whatsapp, by_ussd = make_case(contact=CONTACT), make_case(contact=CONTACT)
+    # At two sites, so that neither is the other's incident (one short alert, no full one).
+    by_whatsapp = make_case(contact=CONTACT)
+    by_ussd = make_case(contact=CONTACT, place="cd-nk-walikale-bisie")
     with ctx.sessions.begin() as session:
         stored = session.get(Case, by_whatsapp.id)
         assert stored is not None
