@@ -14,6 +14,7 @@ ADMINS = frozenset({Role.ADMIN})
 
 SECTIONS: dict[str, frozenset[Role]] = {
     "dashboard": EVERYONE,
+    "map": EVERYONE,
     "cases": EVERYONE,
     "case_actions": STAFF,
     "exports": EVERYONE,
@@ -30,6 +31,7 @@ SECTIONS: dict[str, frozenset[Role]] = {
 MENU: tuple[tuple[str, str, str], ...] = (
     ("dashboard", "/admin/", "Dashboard"),
     ("cases", "/admin/cases", "Cases"),
+    ("map", "/admin/map", "Map"),
     ("committees", "/admin/committees", "Committees"),
     ("places", "/admin/places", "Places"),
     ("flows", "/admin/flows", "Flows"),
