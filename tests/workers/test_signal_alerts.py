@@ -79,7 +79,7 @@ def test_a_burst_of_five_violence_reports_raises_one_signal(
     assert (signal.rule, signal.category, signal.count) == ("threshold", "violence", 5)
     assert _signal_cases(ctx) == 5
     sms = outbox_rows(ctx, kind="signal")
-    assert sorted(s.to for s in sms) == [PROVINCIAL_EN, PROVINCIAL_FR]
+    assert sorted(str(s.to) for s in sms) == [PROVINCIAL_EN, PROVINCIAL_FR]
     assert {s.dedupe_key for s in sms} == {f"signal:{signal.id}:{s.row.member_id}" for s in sms}
     # Told when the count crossed: the third report; the fourth and fifth joined silently.
     english = next(s for s in sms if s.language == "en").body
@@ -132,7 +132,7 @@ def test_the_sweep_raises_a_signal_no_check_raised(
     assert sweep_signals(now=NOW + timedelta(hours=1)) == 1
     run_jobs()
     sms = outbox_rows(ctx, kind="signal")
-    assert sorted(s.to for s in sms) == [PROVINCIAL_EN, PROVINCIAL_FR]
+    assert sorted(str(s.to) for s in sms) == [PROVINCIAL_EN, PROVINCIAL_FR]
     assert {s.status for s in sms} == {"delivered"}
 
 
