@@ -59,7 +59,15 @@
         }
       },
     }).addTo(map);
-    map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+    // Open on the provinces the places come from, not on the whole of the DRC.
+    var known = L.latLngBounds([]);
+    layer.eachLayer(function (shape) {
+      var props = shape.feature.properties || {};
+      if (props.kind === "province" && props.code) {
+        known.extend(shape.getBounds());
+      }
+    });
+    map.fitBounds(known.isValid() ? known : layer.getBounds(), { padding: [8, 8] });
   }
 
   function drawSites(map, sites) {
