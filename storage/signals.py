@@ -37,12 +37,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy import case as sql_case
-from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from storage.assignments import covering_committees, is_national_for
 from storage.cases import InvalidAction
@@ -61,6 +62,7 @@ from storage.privacy import Crypto
 from storage.settings import Settings, spike_absolute_rules
 
 __all__ = [
+    "SignalFilter",
     "SpikeRule",
     "Verdict",
     "acknowledge_signal",
@@ -71,6 +73,7 @@ __all__ = [
     "close_signal",
     "closing_note",
     "committee_for",
+    "count_signals",
     "daily_counts",
     "get_signal",
     "is_absolute",
@@ -78,6 +81,7 @@ __all__ = [
     "local_day",
     "open_signals",
     "raise_absolute",
+    "rule_in_words",
     "territory_of",
     "usual_range",
     "verdict",
@@ -415,32 +419,66 @@ def get_signal(*, session: Session, signal_id: int) -> Signal | None:
     return session.scalar(query)
 
 
+@dataclass(frozen=True, slots=True)
+class SignalFilter:
+    """What a signal list keeps (None: any). `province` is a province's code: the signals
+    of the territories under it (a signal with no territory is in no province)."""
+
+    status: str | None = None
+    category: str | None = None
+    province: str | None = None
+
+
+def _filtered(query: Select[Any], where: SignalFilter) -> Select[Any]:
+    if where.status is not None:
+        query = query.where(Signal.status == where.status)
+    if where.category is not None:
+        query = query.where(Signal.category == where.category)
+    if where.province is not None:
+        province = aliased(Location)
+        query = (
+            query.join(Location, Signal.territory_id == Location.id)
+            .join(province, Location.parent_id == province.id)
+            .where(province.code == where.province)
+        )
+    return query
+
+
 def list_signals(
     *,
     session: Session,
-    status: str | None = None,
-    category: str | None = None,
-    province: Location | None = None,
+    where: SignalFilter = SignalFilter(),
     limit: int = 50,
     offset: int = 0,
 ) -> list[Signal]:
-    """Return signals, open first, then acknowledged, then closed, newest first in each.
-
-    `province` keeps the signals of territories under it (a signal with no territory is
-    in no province).
-    """
-    query = select(Signal).options(selectinload(Signal.territory), selectinload(Signal.committee))
-    if status is not None:
-        query = query.where(Signal.status == status)
-    if category is not None:
-        query = query.where(Signal.category == category)
-    if province is not None:
-        query = query.join(Location, Signal.territory_id == Location.id).where(
-            Location.path.startswith(province.path, autoescape=True)
-        )
+    """Return signals, open first, then acknowledged, then closed, newest first in each."""
+    query = _filtered(select(Signal), where).options(
+        selectinload(Signal.territory), selectinload(Signal.committee)
+    )
     order = sql_case(_STATUS_ORDER, value=Signal.status, else_=3)
     query = query.order_by(order, Signal.raised_at.desc(), Signal.id.desc())
     return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def count_signals(*, session: Session, where: SignalFilter = SignalFilter()) -> int:
+    """Count the signals `list_signals` would list, all pages."""
+    query = _filtered(select(func.count(Signal.id)), where)
+    return int(session.scalar(query) or 0)
+
+
+def rule_in_words(signal: Signal) -> str:
+    """The rule that raised a signal, for people: "7 reports in a day, above the usual 0-1
+    (threshold 2.4)", or "a sexual violence report: a signal by itself"."""
+    category = signal.category.replace("_", " ")
+    if signal.rule == SignalRule.ABSOLUTE or signal.threshold is None:
+        return f"a {category} report: a signal by itself"
+    low, high = usual_range(signal.baseline_mean or 0.0, signal.baseline_sd or 0.0)
+    usual = str(low) if low == high else f"{low}\u2013{high}"
+    reports = "report" if signal.count == 1 else "reports"
+    return (
+        f"{signal.count} {category} {reports} in a day, above the usual {usual} "
+        f"(threshold {signal.threshold:.1f})"
+    )
 
 
 def open_signals(*, session: Session, limit: int = 20) -> list[Signal]:

@@ -20,6 +20,7 @@ from storage.models import Case, Location, Signal, SignalCase, SignalRule, Signa
 from storage.privacy import Crypto
 from storage.settings import spike_absolute_rules
 from storage.signals import (
+    SignalFilter,
     SpikeRule,
     acknowledge_signal,
     baseline_days,
@@ -28,9 +29,11 @@ from storage.signals import (
     close_signal,
     closing_note,
     committee_for,
+    count_signals,
     get_signal,
     list_signals,
     open_signals,
+    rule_in_words,
     usual_range,
     verdict,
 )
@@ -411,12 +414,26 @@ def test_lists_put_open_signals_first_and_filter(
     assert [s.id for s in everything] == [threshold.id, acknowledged.id, closed.id]
     assert [s.id for s in open_signals(session=session)] == [threshold.id, acknowledged.id]
     assert [s.id for s in open_signals(session=session, limit=1)] == [threshold.id]
-    assert [s.id for s in list_signals(session=session, status="closed")] == [closed.id]
-    assert [s.id for s in list_signals(session=session, category="illegal_tax")] == [threshold.id]
-    north_kivu = session.scalar(select(Location).where(Location.code == "cd-nk"))
-    south_kivu = session.scalar(select(Location).where(Location.code == "cd-sk"))
-    assert len(list_signals(session=session, province=north_kivu)) == 3
-    assert list_signals(session=session, province=south_kivu) == []
+    assert [s.id for s in list_signals(session=session, where=SignalFilter(status="closed"))] == [
+        closed.id
+    ]
+    taxes = SignalFilter(category="illegal_tax")
+    assert [s.id for s in list_signals(session=session, where=taxes)] == [threshold.id]
+    # Absolute signals of Bisie and the threshold one are all in North Kivu's territories.
+    assert count_signals(session=session, where=SignalFilter(province="cd-nk")) == 3
+    assert count_signals(session=session, where=SignalFilter(province="cd-sk")) == 0
+    assert count_signals(session=session) == 3
     loaded = get_signal(session=session, signal_id=threshold.id)
     assert loaded is not None
     assert [link.case.category for link in loaded.cases] == ["illegal_tax"] * 3
+
+
+def test_the_rule_in_words(session: Session, make_case: MakeCase) -> None:
+    _history(make_case, [0, 0, 0, 1, 0, 0, 0])
+    _burst(session, make_case, 3)
+    [signal] = _signals(session)
+    assert rule_in_words(signal) == (
+        "3 illegal tax reports in a day, above the usual 0\u20131 (threshold 1.3)"
+    )
+    absolute = _one_signal(session, make_case)
+    assert rule_in_words(absolute) == "a sexual violence report: a signal by itself"
