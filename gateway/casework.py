@@ -6,11 +6,19 @@ one method per action. Each writes its case event through `storage.cases`, queue
 must go out by SMS (alerts to a committee, a message or closing notice to a consenting
 reporter) in the same transaction, and returns a `Done` with the outbox ids to send once
 the transaction is committed. `perform` wraps one action by a console or API user: it
-finds the case, refuses a closed one, audits the action and enqueues the sends.
+finds the case, refuses a closed one (but for linking: a closed case still tells of its
+incident), audits the action and enqueues the sends.
+
+A case closed as a duplicate of another (`close(..., duplicate_of=...)`) keeps its
+reporter's contact: the committee's messages and the closing of the case it duplicates
+go to that reporter too, under their own case number, once per reporter (the same phone
+reporting twice hears once); the original's closing is their last news, and their contact
+is erased with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -19,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from flows.i18n import Catalogs, Translator
-from storage import actions, cases
+from storage import actions, cases, incidents
 from storage.assignments import active_assignments, height
+from storage.casenumber import parse
 from storage.casequery import case_by_number
 from storage.cases import InvalidAction
 from storage.committees import committee_by_code
@@ -52,6 +61,13 @@ class Action(StrEnum):
     ADD_ACTION = "action_add"
     ACTION_DONE = "action_done"
     VERIFY_ACTION = "action_verify"
+    LINK = "link"
+    CONFIRM_LINK = "link_confirm"
+    UNLINK = "unlink"
+
+
+# Actions a closed case still takes: which incident it belongs to.
+ON_CLOSED_CASES = frozenset({Action.LINK, Action.CONFIRM_LINK, Action.UNLINK})
 
 
 class CaseNotFound(LookupError):
@@ -76,6 +92,9 @@ class Done:
     committee_name: str | None = None
     by_sms: bool = False
     action: CaseAction | None = None
+    incident: str | None = None
+    incident_size: int = 0
+    duplicate_of: str | None = None
 
 
 def user_actor(username: str) -> str:
@@ -147,15 +166,20 @@ class CaseWork:
             text=text,
             now=self.now,
         )
-        body = reporter_message_text(self._reporter_language(), self.case.number, text)
-        to_send = self._to_reporter(f"message:{event.id}", body, MessageKind.REPORTER_MESSAGE)
+
+        def body(translator: Translator, number: str) -> str:
+            return reporter_message_text(translator, number, text)
+
+        to_send = self._to_reporters(f"message:{event.id}", body, MessageKind.REPORTER_MESSAGE)
         # No consent, or the reporter sent STOP: the status check is where they will read it.
         return Done(to_send=to_send, by_sms=bool(to_send))
 
-    def close(self, outcome: str, note: str | None) -> Done:
+    def close(self, outcome: str, note: str | None, duplicate_of: Case | None = None) -> Done:
         """Close the case with an outcome, tell a consenting reporter, drop their number.
 
         Resolved with an action not done yet needs a note saying why (InvalidAction "reason").
+        A duplicate closing naming the case it duplicates keeps the reporter's number for
+        that case's news (module docstring).
         """
         if outcome not in set(Outcome):
             raise InvalidAction("outcome", "one of " + ", ".join(Outcome))
@@ -164,6 +188,7 @@ class CaseWork:
             raise InvalidAction("note", f"at most {MAX_TEXT} characters")
         if outcome == Outcome.RESOLVED and not note and self.open_actions():
             raise InvalidAction("reason", "say why it is resolved with actions not done")
+        duplicates = cases.duplicates_of(session=self.session, case_id=self.case.id)
         changed = cases.close_case(
             session=self.session,
             crypto=self.crypto,
@@ -172,12 +197,50 @@ class CaseWork:
             outcome=outcome,
             note=note or None,
             now=self.now,
+            duplicate_of=duplicate_of,
         )
-        body = reporter_closed_text(self._reporter_language(), self.case.number, outcome)
-        to_send = self._to_reporter(f"closing:{self.case.id}", body, MessageKind.CLOSING)
-        # The outbox row holds its own encrypted copy until sent; the case's goes now.
-        cases.erase_contact(session=self.session, case=self.case, now=self.now)
-        return Done(changed=changed, to_send=to_send, by_sms=bool(to_send))
+
+        def body(translator: Translator, number: str) -> str:
+            return reporter_closed_text(translator, number, outcome)
+
+        to_send = self._to_reporters(f"closing:{self.case.id}", body, MessageKind.CLOSING)
+        # The outbox rows hold their own encrypted copies until sent; the cases' go now,
+        # but for a duplicate's, kept for the news of the case it duplicates.
+        for closed in duplicates if changed else []:
+            cases.erase_contact(session=self.session, case=closed, now=self.now)
+        original = cases.original_of(session=self.session, case=self.case)
+        if original is None or not changed:
+            cases.erase_contact(session=self.session, case=self.case, now=self.now)
+        return Done(
+            changed=changed,
+            to_send=to_send,
+            by_sms=bool(to_send),
+            duplicate_of=None if original is None else original.number,
+        )
+
+    def link(self, other: Case) -> Done:
+        """Put this case and `other` in one incident, confirmed (LinkRefused otherwise)."""
+        linked = incidents.link_cases(
+            session=self.session, first=self.case, second=other, actor=self.actor, now=self.now
+        )
+        return Done(incident=linked.incident.number, incident_size=linked.size)
+
+    def confirm_link(self) -> Done:
+        """Confirm the suggested link of this case to its incident; `changed` False if it
+        was confirmed already."""
+        changed = incidents.confirm_link(
+            session=self.session, case=self.case, actor=self.actor, now=self.now
+        )
+        incident = incidents.incident_of(self.session, self.case.id)
+        return Done(changed=changed, incident=None if incident is None else incident.number)
+
+    def unlink(self) -> Done:
+        """Take this case out of its incident (LinkRefused NOT_LINKED when in none)."""
+        incident = incidents.unlink_case(
+            session=self.session, case=self.case, actor=self.actor, now=self.now
+        )
+        size = incidents.size_of(self.session, incident.id)
+        return Done(incident=incident.number, incident_size=size)
 
     def escalate(self) -> Done:
         """Pass the case up and alert the committee it reached; `changed` False at the top."""
@@ -266,6 +329,14 @@ class CaseWork:
         )
         return Done(changed=changed, action=action)
 
+    def other(self, typed: str) -> Case:
+        """The other case a link or a duplicate closing names, typed with or without
+        separators (InvalidAction "other" when no case has that number)."""
+        found = cases.find_case(session=self.session, number=typed)
+        if found is None:
+            raise InvalidAction("other", "no case has this number")
+        return found
+
     def _action(self, n: int) -> CaseAction:
         action = actions.find_action(session=self.session, case_id=self.case.id, n=n)
         if action is None:
@@ -285,20 +356,32 @@ class CaseWork:
             raise InvalidAction("committee", "the case is with no such committee")
         return min(held, key=height)
 
-    def _reporter_language(self) -> Translator:
-        return self.catalogs.translator(self.case.language)
-
-    def _to_reporter(self, key: str, body: str, kind: MessageKind) -> list[int]:
-        """Queue an SMS to the reporter when they asked for updates; ids of rows to send."""
-        return queue_to_reporter(
-            session=self.session,
-            crypto=self.crypto,
-            case=self.case,
-            key=key,
-            body=body,
-            kind=kind,
-            now=self.now,
-        )
+    def _to_reporters(
+        self, key: str, body: Callable[[Translator, str], str], kind: MessageKind
+    ) -> list[int]:
+        """Queue an SMS to the reporter when they asked for updates, and to the reporter of
+        each case closed as a duplicate of this one (keyed `{key}:dup:{case}`), each in
+        their language under their own case number, one per phone; ids of rows to send."""
+        to_send: list[int] = []
+        heard: set[str] = set()
+        duplicates = cases.duplicates_of(session=self.session, case_id=self.case.id)
+        for case in [self.case, *duplicates]:
+            if case.pseudonym in heard:
+                continue
+            text = body(self.catalogs.translator(case.language), case.number)
+            queued = queue_to_reporter(
+                session=self.session,
+                crypto=self.crypto,
+                case=case,
+                key=key if case is self.case else f"{key}:dup:{case.id}",
+                body=text,
+                kind=kind,
+                now=self.now,
+            )
+            if cases.reporter_contact(crypto=self.crypto, case=case) is not None:
+                heard.add(case.pseudonym)
+            to_send += queued
+        return to_send
 
 
 @dataclass(frozen=True)
@@ -311,9 +394,21 @@ class ActionRequest:
     outcome: str = ""
     days: int = 0
     n: int = 0
+    # The other case's number: LINK's second case, or the case a duplicate closing names.
+    other: str = ""
+
+
+def _incident_action(work: CaseWork, request: ActionRequest) -> Done:
+    if request.action is Action.LINK:
+        return work.link(work.other(request.other))
+    if request.action is Action.CONFIRM_LINK:
+        return work.confirm_link()
+    return work.unlink()
 
 
 def _dispatch(work: CaseWork, request: ActionRequest) -> Done:
+    if request.action in ON_CLOSED_CASES:
+        return _incident_action(work, request)
     match request.action:
         case Action.NOTE:
             return work.note(request.text)
@@ -326,7 +421,8 @@ def _dispatch(work: CaseWork, request: ActionRequest) -> Done:
         case Action.ESCALATE:
             return work.escalate()
         case Action.CLOSE:
-            return work.close(request.outcome, request.text)
+            original = work.other(request.other) if request.other.strip() else None
+            return work.close(request.outcome, request.text, original)
         case Action.ADD_ACTION:
             return work.add_action(request.text, request.days, committee=request.committee)
         case Action.ACTION_DONE:
@@ -345,6 +441,12 @@ def _audit_data(request: ActionRequest, done: Done) -> dict[str, Any]:
         data["outcome"] = request.outcome
     if request.action in (Action.MESSAGE, Action.CLOSE):
         data["by_sms"] = done.by_sms
+    if done.duplicate_of is not None:
+        data["duplicate_of"] = done.duplicate_of
+    if request.action in ON_CLOSED_CASES:
+        data["incident"] = done.incident
+    if request.action is Action.LINK:
+        data["with"] = parse(request.other)
     if done.action is not None:
         data.update(action=done.action.n, committee=done.action.committee.code)
         data["due"] = done.action.due_on.isoformat()
@@ -360,7 +462,7 @@ def _perform(
         case = case_by_number(session=session, number=number)
         if case is None:
             raise CaseNotFound(number)
-        if case.status == Status.CLOSED:
+        if case.status == Status.CLOSED and request.action not in ON_CLOSED_CASES:
             raise CaseClosed(number)
         work = CaseWork(session, runtime.crypto, catalogs, case, user_actor(username), now)
         done = _dispatch(work, request)
@@ -387,6 +489,7 @@ async def perform(
 ) -> Done:
     """Do `request` on the case with canonical `number` as a console or API user.
 
-    Raise CaseNotFound, CaseClosed, or InvalidAction (nothing changed in each case).
+    Raise CaseNotFound, CaseClosed, InvalidAction or LinkRefused (nothing changed in each
+    case).
     """
     return await runtime.db(_perform, runtime, number, username, ip_hash, request)

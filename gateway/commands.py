@@ -1,12 +1,20 @@
-"""Focal-point SMS commands: ACK, NOTE, MSG, CLOSE, ESC, ACT, DONE, VERIFY, LIST and HELP.
+"""Focal-point SMS commands: ACK, NOTE, MSG, CLOSE, ESC, ACT, DONE, VERIFY, LINK, UNLINK,
+LIST and HELP.
 
 A command is an SMS whose first word is a command word (English, French or Swahili,
 matched without regard to case or accents), sent from the number of an active member of
 an active committee. A command on a case needs the case number next (with or without
 dashes) and a member of a committee that holds the case, or of one above it. Each
 command runs the case action of `gateway.casework` that the console and the API run too,
-and is confirmed by the SMS reply. ACT, DONE and VERIFY also take Kinyarwanda, Ikirundi and
-Lingala words (drafts for a native speaker to check, like the keywords').
+and is confirmed by the SMS reply. ACT, DONE, VERIFY, LINK and UNLINK also take
+Kinyarwanda, Ikirundi and Lingala words (drafts for a native speaker to check, like the
+keywords').
+
+LINK <case> <case> puts two cases in one incident (storage/incidents.py), confirmed; the
+member must be able to act on both. UNLINK <case> takes a case out of its incident. Both
+take closed cases too: a closed case still tells of its event. CLOSE <case> duplicate
+<other case> [note] names the case it duplicates, whose news its reporter then gets; a
+duplicate closing without a number closes as before, and the reply says how to name it.
 
 Anyone else's message that has the shape of a command on a case (a command word and a
 case number), or is a bare LIST, is refused with a short reply and changes nothing;
@@ -35,6 +43,7 @@ from storage.casenumber import display, parse
 from storage.cases import InvalidAction
 from storage.committees import members_for_pseudonym
 from storage.inbox import CaseLine, open_cases_for_member
+from storage.incidents import LinkRefused
 from storage.models import Case, CommitteeMember, Severity, Status
 from storage.privacy import Crypto
 from workers.context import live_catalogs, live_for
@@ -56,6 +65,8 @@ class Command(StrEnum):
     ACT = "act"
     DONE = "done"
     VERIFY = "verify"
+    LINK = "link"
+    UNLINK = "unlink"
 
 
 WORDS: dict[Command, tuple[str, ...]] = {
@@ -70,6 +81,10 @@ WORDS: dict[Command, tuple[str, ...]] = {
     Command.ACT: ("ACT", "ACTION", "HATUA", "IGIKORWA", "MOSALA"),
     Command.DONE: ("DONE", "FAIT", "IMEFANYIKA", "BYAKOZWE", "VYAKOZWE", "ESALEMI"),
     Command.VERIFY: ("VERIFY", "VERIFIER", "THIBITISHA", "EMEZA", "NDIMA"),
+    # en, fr, sw, rw and rn (drafts: "huza", join; "tandukanya", separate), ln (drafts:
+    # "sangisa", put together; "kabola", divide).
+    Command.LINK: ("LINK", "LIER", "UNGANISHA", "HUZA", "SANGISA"),
+    Command.UNLINK: ("UNLINK", "DELIER", "TENGANISHA", "TANDUKANYA", "KABOLA"),
 }
 OUTCOME_WORDS: dict[str, tuple[str, ...]] = {
     "resolved": ("RESOLVED", "RESOLU", "IMETATULIWA"),
@@ -87,8 +102,12 @@ ON_A_CASE = frozenset(
         Command.ACT,
         Command.DONE,
         Command.VERIFY,
+        Command.LINK,
+        Command.UNLINK,
     }
 )
+# Commands a closed case still takes.
+ON_CLOSED_CASES = frozenset({Command.LINK, Command.UNLINK})
 LIST_LIMIT = 100
 
 _COMMANDS = {word: command for command, words in WORDS.items() for word in words}
@@ -105,6 +124,8 @@ HELP = N_(
 )
 # The second sentence of the HELP reply.
 HELP_ACTIONS = N_("Actions: ACT <case> <days> <what>, DONE <case> <n>, VERIFY <case> <n>.")
+# The third sentence of the HELP reply.
+HELP_INCIDENTS = N_("Incidents: LINK <case> <case>, UNLINK <case>.")
 USAGE = {
     Command.ACK: N_("Write ACK and the case number, e.g. ACK 482-177-3501."),
     Command.NOTE: N_("Write NOTE, the case number, then your note."),
@@ -124,6 +145,11 @@ USAGE = {
     Command.VERIFY: N_(
         "Write VERIFY, the case number and the action number, e.g. VERIFY 482-177-3501 1."
     ),
+    Command.LINK: N_(
+        "Write LINK and the numbers of two cases of one incident, e.g. "
+        "LINK 482-177-3501 482-177-3519."
+    ),
+    Command.UNLINK: N_("Write UNLINK and the case number, e.g. UNLINK 482-177-3501."),
 }
 NOT_A_MEMBER = N_("Only committee focal points can use this command. To report, send REPORT.")
 BAD_NUMBER = N_("{number} is not a valid case number. Check the 10 digits.")
@@ -158,6 +184,19 @@ CLOSE_NEEDS_REASON = N_(
     "Case {case} has actions not done. To close it as resolved, say why: "
     "CLOSE {case} resolved <why>."
 )
+LINKED = N_("Cases {case} and {other} are in incident {incident}, which has {count} reports.")
+UNLINKED = N_("Case {case} taken out of incident {incident}.")
+NOT_LINKED = N_("Case {case} is in no incident.")
+SAME_CASE = N_("Write two different case numbers.")
+TEST_AND_REAL = N_("Case {case} is a test case and {other} is not: they cannot be linked.")
+CLOSED_AS_DUPLICATE = N_(
+    "Case {case} closed as a duplicate of case {other}. Its reporter gets that case's news."
+)
+# After CLOSED, for a duplicate closing that named no case.
+NAME_THE_ORIGINAL = N_(
+    "To name the case it repeats, write CLOSE <case> duplicate <that case> <note>."
+)
+DUPLICATE_OF_ITSELF = N_("Case {case} cannot duplicate itself: name the case it repeats.")
 OUTCOME = {
     "resolved": N_("resolved"),
     "persistent": N_("persistent"),
@@ -167,7 +206,7 @@ OUTCOME = {
 
 # Checked by `sauti flows lint` in every language with the longest realistic values.
 SMS_TEMPLATES = (
-    Template(HELP, 2, tail=(HELP_ACTIONS,)),
+    Template(HELP, 3, tail=(HELP_ACTIONS, HELP_INCIDENTS)),
     *(Template(message, 1) for message in USAGE.values()),
     Template(NOT_A_MEMBER, 1),
     Template(BAD_NUMBER, 1, {"number": "482-177-35067"}),
@@ -200,6 +239,14 @@ SMS_TEMPLATES = (
         )
     ),
     Template(CLOSE_NEEDS_REASON, 1, {"case": CASE}),
+    Template(LINKED, 1, {"case": CASE, "other": CASE, "incident": CASE, "count": "99"}),
+    Template(UNLINKED, 1, {"case": CASE, "incident": CASE}),
+    Template(NOT_LINKED, 1, {"case": CASE}),
+    Template(SAME_CASE, 1),
+    Template(TEST_AND_REAL, 1, {"case": CASE, "other": CASE}),
+    Template(CLOSED_AS_DUPLICATE, 1, {"case": CASE, "other": CASE}),
+    Template(CLOSED, 1, {"case": CASE, "outcome": longest(OUTCOME)}, tail=(NAME_THE_ORIGINAL,)),
+    Template(DUPLICATE_OF_ITSELF, 1, {"case": CASE}),
 )
 
 
@@ -289,12 +336,73 @@ def _close(act: Act, parsed: Parsed) -> Reply | None:
     outcome = _OUTCOMES.get(fold(words[0]).strip(".,:")) if words else None
     if outcome is None:
         return None
-    if outcome == "resolved" and len(words) < 2 and act.work.open_actions():
+    note = words[1] if len(words) > 1 else None
+    if outcome == "duplicate" and note is not None and _CASE_NUMBER.match(note):
+        return _close_as_duplicate(act, note)
+    if outcome == "resolved" and note is None and act.work.open_actions():
         return act.reply(CLOSE_NEEDS_REASON)
-    done = act.work.close(outcome, words[1] if len(words) > 1 else None)
-    reply = act.reply(CLOSED, outcome=act.translator.gettext(OUTCOME[outcome]))
+    done = act.work.close(outcome, note)
+    shown = act.translator.gettext(OUTCOME[outcome])
+    reply = act.reply(CLOSED, outcome=shown)
+    if outcome == "duplicate":
+        values = {"case": display(act.case.number), "outcome": shown}
+        reply = Reply(fill(act.translator, CLOSED, values, tail=(NAME_THE_ORIGINAL,)))
     reply.to_send = done.to_send
     return reply
+
+
+def _other_case(act: Act, typed: str) -> Case | Reply:
+    """The second case a command names, if the member may act on it; else the refusal."""
+    number = parse(typed)
+    if number is None:
+        return act.reply(BAD_NUMBER, number=typed)
+    other = cases.find_case(session=act.session, number=number)
+    if other is None:
+        return act.reply(NO_CASE, case=display(number))
+    pseudonym = act.member.phone_pseudonym
+    if cases.acting_member(session=act.session, pseudonym=pseudonym, case=other) is None:
+        return act.reply(NOT_YOURS, case=display(number))
+    return other
+
+
+def _close_as_duplicate(act: Act, text: str) -> Reply | None:
+    found = _CASE_NUMBER.match(text)
+    if found is None:
+        return None
+    other = _other_case(act, found[1])
+    if isinstance(other, Reply):
+        return other
+    if other.id == act.case.id:
+        return act.reply(DUPLICATE_OF_ITSELF)
+    try:
+        done = act.work.close("duplicate", found[2].strip() or None, other)
+    except InvalidAction as refused:
+        if refused.field != "duplicate_of":
+            raise
+        return act.reply(DUPLICATE_OF_ITSELF)
+    reply = act.reply(CLOSED_AS_DUPLICATE, other=display(done.duplicate_of or other.number))
+    reply.to_send = done.to_send
+    return reply
+
+
+def _link(act: Act, parsed: Parsed) -> Reply | None:
+    found = _CASE_NUMBER.match(parsed.text)
+    if found is None:
+        return None
+    other = _other_case(act, found[1])
+    if isinstance(other, Reply):
+        return other
+    values = {"other": display(other.number)}
+    if other.is_test != act.case.is_test:
+        return act.reply(TEST_AND_REAL, **values)
+    done = act.work.link(other)
+    incident = display(done.incident or "")
+    return act.reply(LINKED, incident=incident, count=str(done.incident_size), **values)
+
+
+def _unlink(act: Act, parsed: Parsed) -> Reply | None:
+    done = act.work.unlink()
+    return act.reply(UNLINKED, incident=display(done.incident or ""))
 
 
 def _esc(act: Act, parsed: Parsed) -> Reply:
@@ -355,9 +463,19 @@ _ON_A_CASE: dict[Command, Callable[[Act, Parsed], Reply | None]] = {
     Command.ACT: _act,
     Command.DONE: _done,
     Command.VERIFY: _verify,
+    Command.LINK: _link,
+    Command.UNLINK: _unlink,
 }
 _NEEDS_TEXT = frozenset(
-    {Command.NOTE, Command.MSG, Command.CLOSE, Command.ACT, Command.DONE, Command.VERIFY}
+    {
+        Command.NOTE,
+        Command.MSG,
+        Command.CLOSE,
+        Command.ACT,
+        Command.DONE,
+        Command.VERIFY,
+        Command.LINK,
+    }
 )
 
 
@@ -410,7 +528,7 @@ class Commands:
         language = members[0].language
         if parsed.command is Command.HELP:
             translator = self.catalogs.translator(language)
-            return Reply(fill(translator, HELP, {}, tail=(HELP_ACTIONS,)))
+            return Reply(fill(translator, HELP, {}, tail=(HELP_ACTIONS, HELP_INCIDENTS), budget=3))
         if parsed.command is Command.LIST:
             lines = _open_cases(session, members)
             return Reply(list_text(self.catalogs.translator(language), lines))
@@ -432,7 +550,7 @@ class Commands:
         member = cases.acting_member(session=session, pseudonym=pseudonym, case=case)
         if member is None:
             return self._text(language, NOT_YOURS, case=display(number))
-        if case.status == Status.CLOSED:
+        if case.status == Status.CLOSED and parsed.command not in ON_CLOSED_CASES:
             return self._text(member.language, IS_CLOSED, case=display(number))
         act = Act(session, self.runtime.crypto, self.catalogs, member, case, self.now)
         try:
@@ -440,6 +558,8 @@ class Commands:
         except InvalidAction:
             # Checked before anything is written: a text too long to keep changes nothing.
             reply = None
+        except LinkRefused as refused:
+            reply = act.reply(NOT_LINKED if refused.reason == LinkRefused.NOT_LINKED else SAME_CASE)
         return reply or self._text(member.language, USAGE[parsed.command])
 
 

@@ -34,6 +34,7 @@ from storage.models import (
     AssignmentReason,
     Case,
     CaseAssignment,
+    CaseDuplicate,
     CaseEvent,
     Category,
     Channel,
@@ -291,20 +292,57 @@ def find_case(*, session: Session, number: str) -> Case | None:
 
 
 def status_view(*, session: Session, crypto: Crypto, case: Case) -> StatusView:
-    """Return the status of `case` and the latest message the committee left for the reporter."""
+    """Return the status of `case` and the latest message the committee left for the reporter.
+
+    A case closed as a duplicate of another shows that other case's status and message
+    (under its own number, the one its reporter knows): its news is the original's.
+    """
+    source = original_of(session=session, case=case) or case
     query = (
         select(CaseEvent.body_enc)
-        .where(CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.MESSAGE)
+        .where(CaseEvent.case_id == source.id, CaseEvent.kind == EventKind.MESSAGE)
         .order_by(CaseEvent.at.desc(), CaseEvent.id.desc())
         .limit(1)
     )
     body = session.scalar(query)
     return StatusView(
         number=case.number,
-        status=reporter_status(case),
-        outcome=case.outcome,
-        message=None if body is None else _readable(crypto, body, case),
+        status=reporter_status(source),
+        outcome=source.outcome,
+        message=None if body is None else _readable(crypto, body, source),
     )
+
+
+def original_of(*, session: Session, case: Case) -> Case | None:
+    """Return the case `case` was closed as a duplicate of, or None."""
+    pointer = session.get(CaseDuplicate, case.id)
+    return None if pointer is None else pointer.original
+
+
+def duplicates_of(*, session: Session, case_id: int) -> list[Case]:
+    """Return the cases closed as duplicates of case `case_id`, oldest first."""
+    query = (
+        select(Case)
+        .join(CaseDuplicate, CaseDuplicate.case_id == Case.id)
+        .where(CaseDuplicate.original_id == case_id)
+        .order_by(Case.created_at, Case.id)
+    )
+    return list(session.scalars(query))
+
+
+def _mark_duplicate(
+    session: Session, case: Case, original: Case, actor: str, now: datetime
+) -> Case:
+    """Point `case` at the case it duplicates (that case's own original when it is itself a
+    duplicate, so news never goes through a chain); return the case pointed at. A case
+    appealed and closed again as a duplicate points at the latest original named."""
+    original = original_of(session=session, case=original) or original
+    if original.id == case.id:
+        raise InvalidAction("duplicate_of", "a case cannot duplicate itself")
+    pointer = session.get(CaseDuplicate, case.id) or CaseDuplicate(case_id=case.id)
+    pointer.original_id, pointer.marked_by, pointer.marked_at = original.id, actor, now
+    session.add(pointer)
+    return original
 
 
 def reporter_status(case: Case) -> str:
@@ -611,16 +649,25 @@ def close_case(
     outcome: str,
     note: str | None,
     now: datetime,
+    duplicate_of: Case | None = None,
 ) -> bool:
     """Close a case with an outcome and an optional note (encrypted); False if already closed.
 
     The reporter's contact is kept until the closing SMS is queued: call `erase_contact`
-    right after queueing it (the outbox row holds its own encrypted copy).
+    right after queueing it (the outbox row holds its own encrypted copy). A duplicate
+    closing may name the case it duplicates (`duplicate_of`, which must be another case):
+    a CaseDuplicate points at it, the closing event says its number, and the reporter
+    gets that case's news from then on (so the caller keeps the contact).
     """
     if outcome not in set(Outcome):
         raise InvalidAction("outcome", "one of " + ", ".join(Outcome))
+    if duplicate_of is not None and outcome != Outcome.DUPLICATE:
+        raise InvalidAction("duplicate_of", "only a duplicate closing names an original")
     if case.status == Status.CLOSED:
         return False
+    original = None
+    if duplicate_of is not None:
+        original = _mark_duplicate(session, case, duplicate_of, actor, now)
     note = (note or "").strip()
     # The committee that closes it: the highest holding it (whose closing the reporter
     # then judges; the figures credit it with the answer).
@@ -629,6 +676,8 @@ def close_case(
     data: dict[str, object] = {"outcome": outcome}
     if top is not None:
         data["committee_id"] = top.committee_id
+    if original is not None:
+        data["duplicate_of"] = original.number
     add_event(
         session=session,
         case_id=case.id,
