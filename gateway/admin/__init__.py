@@ -27,6 +27,7 @@ from gateway.admin import (
     performance,
     places,
     public,
+    signals,
     translations,
     voice,
 )
@@ -100,6 +101,7 @@ def install(app: FastAPI, *, https: bool) -> None:
         performance,
         cases,
         map,
+        signals,
         committees,
         places,
         flows,

@@ -11,6 +11,7 @@ from gateway.api import (
     flows,
     outbox,
     places,
+    signals,
     stats,
     translations,
 )
@@ -21,6 +22,7 @@ for _module in (
     cases,
     exports,
     stats,
+    signals,
     committees,
     places,
     outbox,

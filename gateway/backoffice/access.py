@@ -15,6 +15,7 @@ ADMINS = frozenset({Role.ADMIN})
 SECTIONS: dict[str, frozenset[Role]] = {
     "dashboard": EVERYONE,
     "map": EVERYONE,
+    "signals": EVERYONE,
     "cases": EVERYONE,
     "case_actions": STAFF,
     "exports": EVERYONE,
@@ -32,6 +33,7 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("dashboard", "/admin/", "Dashboard"),
     ("cases", "/admin/cases", "Cases"),
     ("map", "/admin/map", "Map"),
+    ("signals", "/admin/signals", "Signals"),
     ("committees", "/admin/committees", "Committees"),
     ("places", "/admin/places", "Places"),
     ("flows", "/admin/flows", "Flows"),

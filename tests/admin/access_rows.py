@@ -7,7 +7,7 @@ Placeholders in a path: `{case}` (a filed, routed case's number as shown), `{com
 version), `{language}` (a language code), `{message}` (an outbox message id),
 `{flow}` (a flow document name), `{member}` (a member id of `{committee}`), `{pseudonym}`
 (a pseudonym with no preferences), `{file}` (a voice prompt file name no language has),
-`{ref}` (a spoken answer's ref no recording has).
+`{ref}` (a spoken answer's ref no recording has), `{signal}` (an open signal's id).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ run_jobs = api_fixtures.run_jobs
 users = api_fixtures.users
 headers = api_fixtures.headers
 file_case = api_fixtures.file_case
+file_signal = api_fixtures.file_signal
 
 
 @pytest.fixture

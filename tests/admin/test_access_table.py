@@ -67,9 +67,13 @@ def _fill(path: str, values: dict[str, str]) -> str:
 
 @pytest.fixture
 def values(
-    app_client: TestClient, file_case: Callable[..., str], db: sessionmaker[Session]
+    app_client: TestClient,
+    file_case: Callable[..., str],
+    file_signal: Callable[[str], int],
+    db: sessionmaker[Session],
 ) -> dict[str, str]:
     number = file_case()
+    signal = file_signal(number)
     with db() as session:
         committee = session.scalars(select(Committee).where(Committee.active).limit(1)).one()
         place = session.scalars(select(Location).order_by(Location.id.desc()).limit(1)).one()
@@ -88,6 +92,7 @@ def values(
             "file": "t-0000000000.wav",
             "ref": "a" * 12,
             "n": "1",
+            "signal": str(signal),
         }
 
 

@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.cases import add_note, create_report
+from storage.cases import add_note, create_report, find_case
 from storage.keys import load_crypto
+from storage.models import Signal
 from storage.settings import Settings
+from storage.signals import raise_absolute
 from storage.users import create_user
 from tests.gateway import conftest as gateway_fixtures
 from workers import queues
@@ -107,3 +110,21 @@ def file_case(
         return case.number
 
     return file
+
+
+@pytest.fixture
+def file_signal(db: sessionmaker[Session]) -> Callable[[str], int]:
+    """Raise (or find) the signal a filed case is by itself; return its id."""
+
+    def raise_for(number: str) -> int:
+        with db.begin() as session:
+            case = find_case(session=session, number=number)
+            assert case is not None
+            signal = raise_absolute(session=session, case=case, now=datetime.now(UTC))
+            if signal is not None:
+                return signal.id
+            found = session.scalar(select(Signal.id).where(Signal.key == f"absolute:{case.id}"))
+            assert found is not None
+            return int(found)
+
+    return raise_for
