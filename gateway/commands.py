@@ -124,8 +124,9 @@ HELP = N_(
 )
 # The second sentence of the HELP reply.
 HELP_ACTIONS = N_("Actions: ACT <case> <days> <what>, DONE <case> <n>, VERIFY <case> <n>.")
-# The third sentence of the HELP reply.
+# The third sentence of the HELP reply, which takes up to three segments in every language.
 HELP_INCIDENTS = N_("Incidents: LINK <case> <case>, UNLINK <case>.")
+HELP_SEGMENTS = 3
 USAGE = {
     Command.ACK: N_("Write ACK and the case number, e.g. ACK 482-177-3501."),
     Command.NOTE: N_("Write NOTE, the case number, then your note."),
@@ -206,7 +207,7 @@ OUTCOME = {
 
 # Checked by `sauti flows lint` in every language with the longest realistic values.
 SMS_TEMPLATES = (
-    Template(HELP, 3, tail=(HELP_ACTIONS, HELP_INCIDENTS)),
+    Template(HELP, HELP_SEGMENTS, tail=(HELP_ACTIONS, HELP_INCIDENTS)),
     *(Template(message, 1) for message in USAGE.values()),
     Template(NOT_A_MEMBER, 1),
     Template(BAD_NUMBER, 1, {"number": "482-177-35067"}),
@@ -528,7 +529,11 @@ class Commands:
         language = members[0].language
         if parsed.command is Command.HELP:
             translator = self.catalogs.translator(language)
-            return Reply(fill(translator, HELP, {}, tail=(HELP_ACTIONS, HELP_INCIDENTS), budget=3))
+            return Reply(
+                fill(
+                    translator, HELP, {}, tail=(HELP_ACTIONS, HELP_INCIDENTS), budget=HELP_SEGMENTS
+                )
+            )
         if parsed.command is Command.LIST:
             lines = _open_cases(session, members)
             return Reply(list_text(self.catalogs.translator(language), lines))
