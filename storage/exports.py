@@ -1,5 +1,8 @@
 """CSV exports of cases: anonymised columns for everyone, free text only when asked for.
 
+Each row says the incident its case is grouped in (the incident's number, and whether the
+link is suggested or confirmed) and the case it was closed as a duplicate of.
+
 Rows are read in batches of `BATCH` cases by id (keyset pages, each in its own short
 session), so an export of any size holds one batch in memory and no long transaction.
 Never a phone number, never a pseudonym. Every cell a spreadsheet would read as a formula
@@ -18,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from storage.casenumber import display
 from storage.casequery import CaseFilter, clauses, committees_of
+from storage.incidentquery import CaseGrouping, groupings
 from storage.models import Case
 from storage.privacy import Crypto
 
@@ -35,6 +39,9 @@ COLUMNS = (
     "created_at",
     "acknowledged_at",
     "closed_at",
+    "incident",
+    "incident_link",
+    "duplicate_of",
 )
 TEXT_COLUMNS = ("description", "place_text")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -57,7 +64,10 @@ def _province(case: Case) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-def _row(case: Case, committees: Sequence[str], crypto: Crypto | None) -> list[str]:
+def _row(
+    case: Case, committees: Sequence[str], grouping: CaseGrouping | None, crypto: Crypto | None
+) -> list[str]:
+    grouping = grouping or CaseGrouping()
     row = [
         display(case.number),
         case.category,
@@ -71,6 +81,9 @@ def _row(case: Case, committees: Sequence[str], crypto: Crypto | None) -> list[s
         _when(case.created_at),
         _when(case.acknowledged_at),
         _when(case.closed_at),
+        display(grouping.incident) if grouping.incident else "",
+        grouping.incident_link or "",
+        display(grouping.duplicate_of) if grouping.duplicate_of else "",
     ]
     if crypto is not None:
         for value in (case.description_enc, case.place_text_enc):
@@ -111,8 +124,13 @@ def csv_chunks(
     while True:
         with sessions() as session:
             batch = _batch(session, where, after)
-            held = committees_of(session=session, case_ids=[case.id for case in batch])
-            chunk = "".join(_line(_row(case, held.get(case.id, []), crypto)) for case in batch)
+            ids = [case.id for case in batch]
+            held = committees_of(session=session, case_ids=ids)
+            grouped = groupings(session=session, case_ids=ids)
+            chunk = "".join(
+                _line(_row(case, held.get(case.id, []), grouped.get(case.id), crypto))
+                for case in batch
+            )
         if not batch:
             return
         # The session is closed while the client reads the chunk.

@@ -331,6 +331,8 @@ class PlaceNode:
     cases: int
     children: list[PlaceNode]
     level_name: str = ""
+    lat: float | None = None
+    lon: float | None = None
 
 
 def _case_counts(session: Session) -> dict[int, int]:
@@ -351,6 +353,8 @@ def _node(location: Location, cases: int) -> PlaceNode:
         cases,
         [],
         path_level_name(location.path, location.level),
+        location.lat,
+        location.lon,
     )
 
 

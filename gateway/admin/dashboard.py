@@ -1,4 +1,5 @@
-"""The console's dashboard: counts, medians and charts for a date range, for every role.
+"""The console's dashboard: counts, medians and charts for a date range, for every role,
+and what needs watching now: open signals, open incidents and a small map of both.
 
 The page shows only structured figures (categories, places, committees, times), never a
 word a reporter or a committee wrote, so analysts see it whole. Filters are query
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from gateway.admin import charts
+from gateway.admin.map import data_url, signal_words
 from gateway.admin.web import Viewer, allow, channel_name, record, render
 from gateway.backoffice.dashboards import (
     CATEGORY_LABELS,
@@ -28,8 +30,10 @@ from gateway.backoffice.dashboards import (
     stats_filter,
 )
 from gateway.runtime import Runtime
-from storage import stats
+from storage import casenumber, stats
 from storage.db import utcnow
+from storage.incidentquery import open_incident_views
+from storage.signals import open_signals
 
 router = APIRouter()
 
@@ -50,6 +54,39 @@ def _charts(board: Dashboard) -> dict[str, Any]:
     }
 
 
+# How many open signals and open incidents the dashboard lists.
+WATCH = 10
+
+
+def _watch(runtime: Runtime) -> dict[str, Any]:
+    """The open signals and open incidents, as the dashboard lists them."""
+    with runtime.sessions() as session:
+        signals = [
+            {
+                "href": f"/admin/signals/{signal.id}",
+                "words": signal_words(signal.rule, signal.count),
+                "category": CATEGORY_LABELS.get(signal.category, signal.category),
+                "territory": signal.territory.name if signal.territory else "",
+                "count": signal.count,
+                "status": signal.status,
+                "raised_at": signal.raised_at,
+            }
+            for signal in open_signals(session=session, limit=WATCH)
+        ]
+        incidents = [
+            {
+                "number": casenumber.display(view.number),
+                "href": f"/admin/cases/{view.number}",
+                "category": CATEGORY_LABELS.get(view.category, view.category),
+                "place": view.place_name or "",
+                "reports": len(view.cases),
+                "last_report_at": view.last_report_at,
+            }
+            for view in open_incident_views(session=session, limit=WATCH)
+        ]
+    return {"open_signals": signals, "open_incidents": incidents}
+
+
 @router.get("/", response_class=HTMLResponse)
 async def dashboard(
     request: Request,
@@ -65,6 +102,8 @@ async def dashboard(
     board = await board_for(
         runtime, start=start, end=end, category=category, province=province, committee=committee
     )
+    watch = await runtime.db(_watch, runtime)
+    filters = {"from": board.first.isoformat(), "to": board.last.isoformat(), "category": category}
     return await render(
         request,
         "dashboard.html",
@@ -77,6 +116,9 @@ async def dashboard(
         categories=CATEGORY_LABELS,
         duration=duration,
         province_label=province_label,
+        data_url=data_url(filters),
+        compact=True,
+        **watch,
         **_charts(board),
     )
 

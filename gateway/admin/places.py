@@ -111,6 +111,8 @@ class PlaceView:
     level: str
     path: str
     active: bool
+    lat: float | None = None
+    lon: float | None = None
 
     @property
     def level_name(self) -> str:
@@ -124,7 +126,13 @@ def _place(runtime: Runtime, code: str) -> PlaceView:
         if location is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no place with this code.")
         return PlaceView(
-            location.code, location.name, location.level, location.path, location.active
+            location.code,
+            location.name,
+            location.level,
+            location.path,
+            location.active,
+            location.lat,
+            location.lon,
         )
 
 

@@ -9,6 +9,7 @@ from gateway.api import (
     committees,
     exports,
     flows,
+    incidents,
     outbox,
     places,
     signals,
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/api/v1")
 for _module in (
     auth,
     cases,
+    incidents,
     exports,
     stats,
     signals,

@@ -37,6 +37,7 @@ from storage.casequery import (
 )
 from storage.cases import InvalidAction
 from storage.db import utcnow
+from storage.incidentquery import CaseGrouping, groupings
 from storage.models import (
     FREE_TEXT_ROLES,
     ActionStatus,
@@ -45,6 +46,7 @@ from storage.models import (
     CaseEvent,
     Category,
     EventKind,
+    LinkState,
     Outcome,
     Satisfaction,
     Severity,
@@ -88,6 +90,15 @@ class CaseSummary(BaseModel):
     outcome: str | None
     location: LocationOut | None
     created_at: datetime
+    incident: str | None = Field(
+        default=None, description="the number of the incident the case is grouped in"
+    )
+    incident_link: LinkState | None = Field(
+        default=None, description="suggested by the system, or confirmed by a person"
+    )
+    duplicate_of: str | None = Field(
+        default=None, description="the case this one was closed as a duplicate of"
+    )
 
 
 class CasePage(BaseModel):
@@ -136,8 +147,13 @@ class CaseDetail(CaseSummary):
     place_text: str | None = None
 
 
-def _summary_fields(case: Case) -> dict[str, Any]:
+def _number(number: str | None) -> str | None:
+    return None if number is None else casenumber.display(number)
+
+
+def _summary_fields(case: Case, grouping: CaseGrouping | None = None) -> dict[str, Any]:
     location = case.location
+    grouping = grouping or CaseGrouping()
     return {
         "number": casenumber.display(case.number),
         "category": case.category,
@@ -147,6 +163,9 @@ def _summary_fields(case: Case) -> dict[str, Any]:
         "outcome": case.outcome,
         "location": None if location is None else {"code": location.code, "name": location.name},
         "created_at": case.created_at,
+        "incident": _number(grouping.incident),
+        "incident_link": grouping.incident_link,
+        "duplicate_of": _number(grouping.duplicate_of),
     }
 
 
@@ -155,7 +174,11 @@ def _page(runtime: Runtime, where: CaseFilter, page: int, per_page: int) -> Case
         cases, total = list_cases(
             session=session, where=where, offset=(page - 1) * per_page, limit=per_page
         )
-        items = [CaseSummary.model_validate(_summary_fields(case)) for case in cases]
+        grouped = groupings(session=session, case_ids=[case.id for case in cases])
+        items = [
+            CaseSummary.model_validate(_summary_fields(case, grouped.get(case.id)))
+            for case in cases
+        ]
     return CasePage(items=items, total=total, page=page, per_page=per_page)
 
 
@@ -243,7 +266,8 @@ def _detail(runtime: Runtime, number: str, principal: Claims) -> CaseDetail | No
         case = case_with_events(session=session, number=number)
         if case is None:
             return None
-        fields = _summary_fields(case)
+        grouped = groupings(session=session, case_ids=[case.id])
+        fields = _summary_fields(case, grouped.get(case.id))
         fields["events"] = [_event(event, runtime, free_text) for event in case.events]
         fields["actions"] = [
             _action(action, runtime, free_text)

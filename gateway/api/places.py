@@ -37,6 +37,8 @@ class PlaceSummary(BaseModel):
     name: str
     level: str
     active: bool
+    lat: float | None = Field(default=None, description="WGS 84 degrees, from the import")
+    lon: float | None = Field(default=None, description="WGS 84 degrees, from the import")
 
 
 class PlaceOut(PlaceSummary):
@@ -56,6 +58,8 @@ def _out(node: PlaceNode) -> PlaceOut:
         name=node.name,
         level=node.level,
         active=node.active,
+        lat=node.lat,
+        lon=node.lon,
         cases=node.cases,
         children=[_out(child) for child in node.children],
     )
@@ -137,7 +141,12 @@ def _patch(runtime: Runtime, principal: Claims, code: str, body: PlacePatch) -> 
                 now=utcnow(),
             )
         return PlaceSummary(
-            code=location.code, name=location.name, level=location.level, active=location.active
+            code=location.code,
+            name=location.name,
+            level=location.level,
+            active=location.active,
+            lat=location.lat,
+            lon=location.lon,
         )
 
 

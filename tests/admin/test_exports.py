@@ -53,6 +53,9 @@ def test_export_has_the_anonymised_columns(
         "created_at": "2026-10-01T08:00:00Z",
         "acknowledged_at": "",
         "closed_at": "",
+        "incident": "",
+        "incident_link": "",
+        "duplicate_of": "",
     }
 
 

@@ -201,3 +201,34 @@ def test_signed_out_visitors_are_sent_to_sign_in(app_client: object) -> None:
     for path in ("/admin/map", "/admin/map.json", "/admin/map/provinces.geojson"):
         response = app_client.get(path, follow_redirects=False)
         assert response.status_code in (302, 303), path
+
+
+@pytest.mark.parametrize("role", ["admin", "coordinator", "analyst"])
+def test_the_dashboard_lists_open_signals_and_incidents_with_a_small_map(
+    browser: Callable[[str], Browser], seeded: dict[str, object], role: str
+) -> None:
+    page = browser(role).get("/admin/").text
+    collapse: list[str] = seeded["collapse"]  # type: ignore[assignment]
+    signals = page.split('id="open-signals"')[1].split("</table>")[0]
+    assert f'<a href="/admin/signals/{seeded["signal"]}">6 reports in a day' in signals
+    assert "Walikale" in signals
+    incidents = page.split('id="open-incidents"')[1].split("</table>")[0]
+    expected = f'<a href="/admin/cases/{collapse[0]}">{casenumber.display(collapse[0])}</a>'
+    assert expected in incidents
+    assert '<td class="num">2</td>' in incidents
+    assert 'class="map compact"' in page
+    assert 'data-source="/admin/map.json?from=' in page
+    for text in FREE_TEXT:
+        assert text not in page
+
+
+def test_the_dashboard_says_when_nothing_is_open(browser: Callable[[str], Browser]) -> None:
+    page = browser("analyst").get("/admin/").text
+    assert "No open signal." in page
+    assert "No open incident." in page
+
+
+def test_the_place_page_shows_its_coordinates(browser: Callable[[str], Browser]) -> None:
+    page = browser("coordinator").get("/admin/places/cd-nk-walikale-bisie").text
+    assert '<td id="coordinates">-1.005, 27.83 (WGS 84)</td>' in page
+    assert "<code>lat,lon</code>" in browser("coordinator").get("/admin/places").text

@@ -48,6 +48,9 @@ def test_list_items_have_the_anonymised_fields(
         "outcome": None,
         "location": {"code": "cd-nk-walikale-mpama", "name": item["location"]["name"]},
         "created_at": "2026-10-01T08:00:00Z",
+        "incident": None,
+        "incident_link": None,
+        "duplicate_of": None,
     }
     assert len(number) == 10
     assert item["number"] == f"{number[:3]}-{number[3:6]}-{number[6:]}"
