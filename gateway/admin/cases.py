@@ -1,6 +1,11 @@
 """Console pages: the case list (filters, search, pages), a case's page and its actions, and
 the CSV export of the listed cases. The case page also shows what the reporter said of
-each closing (solved, or not solved and where the appeal went).
+each closing (solved, or not solved and where the appeal went), and the incident the case
+is grouped in (storage/incidents.py): its other reports (number, status, when, linked how:
+by the system as possibly related, or confirmed by a person), with buttons to confirm a
+suggested link, to unlink, and a form to link with another case; a duplicate closing may
+name the case it repeats. The incident box shows numbers, statuses and dates only, so an
+analyst sees it whole.
 
 Actions go through `gateway.casework`, the code the focal points' SMS commands and the
 API use, so a note from the console and a NOTE by SMS write the same event. Free text is
@@ -34,7 +39,7 @@ from gateway.casework import (
 )
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
-from storage import actions, casenumber, recordings, routing
+from storage import actions, casenumber, incidents, recordings, routing
 from storage.actions import MAX_DAYS, MIN_DAYS, NotVerifiable
 from storage.appeals import ANSWER_WINDOW, awaits_answer
 from storage.casequery import (
@@ -48,10 +53,11 @@ from storage.casequery import (
     number_prefix,
     provinces,
 )
-from storage.cases import InvalidAction, find_case
+from storage.cases import InvalidAction, duplicates_of, find_case, original_of
 from storage.committees import ack_deadline, list_committees
 from storage.db import utcnow
 from storage.inbox import awaits_acknowledgement
+from storage.incidents import LinkRefused
 from storage.models import (
     FREE_TEXT_ROLES,
     OPEN_ACTION,
@@ -62,7 +68,9 @@ from storage.models import (
     Category,
     Channel,
     EventKind,
+    IncidentCase,
     ItsciLevel,
+    LinkState,
     Outcome,
     Satisfaction,
     Severity,
@@ -255,7 +263,18 @@ async def export(
 
 
 # What a timeline shows of an event's structured data: codes, never personal text.
-EVENT_DETAILS = ("committee", "reason", "from", "to", "outcome", "channel", "severity")
+EVENT_DETAILS = (
+    "committee",
+    "reason",
+    "from",
+    "to",
+    "outcome",
+    "channel",
+    "severity",
+    "state",
+    "with",
+    "duplicate_of",
+)
 _MEMBER = re.compile(r"member:(\d+)")
 
 
@@ -428,6 +447,54 @@ def _actions_view(session: Session, case: Case, crypto: Crypto | None) -> list[d
     return [_action_row(action, names, crypto) for action in found]
 
 
+LINKED_HOW = {
+    LinkState.SUGGESTED: "suggested: same category and place, within the window",
+    LinkState.CONFIRMED: "confirmed",
+}
+
+
+def _link_row(link: IncidentCase, case: Case, names: dict[int, str]) -> dict[str, Any]:
+    other = link.case
+    return {
+        "number": other.number,
+        "status": other.status,
+        "outcome": other.outcome,
+        "created_at": other.created_at,
+        "how": LINKED_HOW.get(LinkState(link.state), link.state),
+        "by": _who(link.linked_by, names),
+        "at": link.linked_at,
+        "this": other.id == case.id,
+    }
+
+
+def incident_view(session: Session, case: Case) -> dict[str, Any] | None:
+    """The incident box: the incident's number, category and place, and each of its reports
+    with how it was linked; None for a case in no incident."""
+    link = incidents.link_of(session, case.id)
+    if link is None:
+        return None
+    incident = link.incident
+    links = incidents.links_of(session, incident.id)
+    ids = [int(m[1]) for item in links if (m := _MEMBER.fullmatch(item.linked_by))]
+    names = member_names(session=session, member_ids=ids)
+    return {
+        "number": incident.number,
+        "category": incident.category,
+        "place": None if incident.location is None else incident.location.name,
+        "suggested": link.state == LinkState.SUGGESTED,
+        "reports": [_link_row(item, case, names) for item in links],
+    }
+
+
+def duplicate_view(session: Session, case: Case) -> dict[str, Any]:
+    """The case this one duplicates, and the cases that duplicate it (numbers only)."""
+    original = original_of(session=session, case=case)
+    return {
+        "of": None if original is None else original.number,
+        "by": [c.number for c in duplicates_of(session=session, case_id=case.id)],
+    }
+
+
 def _free_text(case: Case, crypto: Crypto) -> dict[str, str | None]:
     def plain(value: bytes | None) -> str | None:
         return None if value is None else crypto.decrypt(value)
@@ -465,6 +532,8 @@ def case_page_view(runtime: Runtime, number: str, viewer: Viewer) -> dict[str, A
             "by_sms": will_text_reporter(case),
             "closed": case.status == Status.CLOSED,
             "age": age(case.created_at, now),
+            "incident": incident_view(session, case),
+            "duplicates": duplicate_view(session, case),
         }
         if crypto is not None:
             audit(
@@ -553,6 +622,8 @@ async def _act(
         raise HTTPException(422, detail=_invalid_text(exc)) from exc
     except NotVerifiable as exc:
         raise HTTPException(409, detail=NOT_VERIFIABLE[exc.reason]) from exc
+    except LinkRefused as exc:
+        raise HTTPException(409, detail=LINK_REFUSED[exc.reason]) from exc
     kind, text = _said(action, done)
     await flash(request, viewer, kind, text)
     return back(f"/admin/cases/{canonical}")
@@ -568,6 +639,14 @@ INVALID_ACTION = {
     "n": "This case has no such action.",
     "reason": "This case has actions not done: say in the closing note why it is resolved.",
     "committee": "Choose one of the active committees.",
+    "other": "No case has this number: check the 10 digits.",
+    "duplicate_of": "A case cannot duplicate itself: name the case it repeats, "
+    "and close as duplicate.",
+}
+LINK_REFUSED = {
+    LinkRefused.SAME_CASE: "Name another case: a case is not linked with itself.",
+    LinkRefused.TEST_AND_REAL: "A test case and a real one cannot be linked.",
+    LinkRefused.NOT_LINKED: "This case is in no incident.",
 }
 
 
@@ -584,6 +663,7 @@ def _invalid_text(exc: InvalidAction) -> str:
 def _said(action: ActionRequest, done: Done) -> tuple[str, str]:
     """The flash message that says what an action did."""
     name = done.committee_name or ""
+    incident = _shown(done.incident)
     n = "" if done.action is None else done.action.n
     due = "" if done.action is None else done.action.due_on.isoformat()
     said: dict[Action, tuple[str, str]] = {
@@ -600,7 +680,9 @@ def _said(action: ActionRequest, done: Done) -> tuple[str, str]:
         Action.ESCALATE: ("ok", f"Case passed up to {name}.")
         if done.changed
         else ("info", "The case cannot go higher: no committee above takes it."),
-        Action.CLOSE: ("ok", f"Case closed: {action.outcome}."),
+        Action.CLOSE: ("ok", f"Case closed as a duplicate of {_shown(done.duplicate_of)}.")
+        if done.duplicate_of
+        else ("ok", f"Case closed: {action.outcome}."),
         Action.ADD_ACTION: ("ok", f"Action {n} recorded, due {due}."),
         Action.ACTION_DONE: ("ok", f"Action {n} marked done.")
         if done.changed
@@ -608,8 +690,20 @@ def _said(action: ActionRequest, done: Done) -> tuple[str, str]:
         Action.VERIFY_ACTION: ("ok", f"Action {n} verified.")
         if done.changed
         else ("info", f"Action {n} was already verified."),
+        Action.LINK: (
+            "ok",
+            f"Linked: incident {incident} now holds {done.incident_size} reports.",
+        ),
+        Action.CONFIRM_LINK: ("ok", f"Link to incident {incident} confirmed.")
+        if done.changed
+        else ("info", f"The link to incident {incident} was already confirmed."),
+        Action.UNLINK: ("ok", f"Case taken out of incident {incident}."),
     }
     return said[action.action]
+
+
+def _shown(number: str | None) -> str:
+    return "" if number is None else casenumber.display(number)
 
 
 @router.post("/cases/{number}/note")
@@ -665,10 +759,40 @@ async def close(
     viewer: ActorDep,
     outcome: Annotated[str, Form(max_length=32)] = "",
     text: TextField = "",
+    duplicate_of: Annotated[str, Form(max_length=32)] = "",
 ) -> RedirectResponse:
-    """Close the case with an outcome and an optional note."""
-    action = ActionRequest(Action.CLOSE, outcome=outcome, text=text)
+    """Close the case with an outcome and an optional note; a duplicate may name the case
+    it repeats, whose news its reporter then gets."""
+    action = ActionRequest(Action.CLOSE, outcome=outcome, text=text, other=duplicate_of)
     return await _act(request, runtime, viewer, number, action)
+
+
+@router.post("/cases/{number}/link")
+async def link(
+    number: str,
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ActorDep,
+    other: Annotated[str, Form(max_length=32)] = "",
+) -> RedirectResponse:
+    """Put the case and another in one incident, confirmed."""
+    return await _act(request, runtime, viewer, number, ActionRequest(Action.LINK, other=other))
+
+
+@router.post("/cases/{number}/link/confirm")
+async def confirm_link(
+    number: str, request: Request, runtime: RuntimeDep, viewer: ActorDep
+) -> RedirectResponse:
+    """Confirm the suggested link of the case to its incident."""
+    return await _act(request, runtime, viewer, number, ActionRequest(Action.CONFIRM_LINK))
+
+
+@router.post("/cases/{number}/unlink")
+async def unlink(
+    number: str, request: Request, runtime: RuntimeDep, viewer: ActorDep
+) -> RedirectResponse:
+    """Take the case out of its incident."""
+    return await _act(request, runtime, viewer, number, ActionRequest(Action.UNLINK))
 
 
 @router.post("/cases/{number}/actions")
