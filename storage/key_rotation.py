@@ -29,6 +29,7 @@ from storage.models import (
     CommitteeMember,
     NumberPrefs,
     OutboxMessage,
+    Signal,
 )
 from storage.privacy import Crypto, DecryptionFailed
 from storage.users import audit
@@ -41,6 +42,7 @@ ENCRYPTED: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (CaseEvent, ("body_enc",)),
     (OutboxMessage, ("to_enc", "body_enc")),
     (CallRecording, ("url_enc", "audio_enc")),
+    (Signal, ("note_enc",)),
 )
 
 

@@ -11,11 +11,13 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from storage.cases import InvalidAction
 from storage.committees import import_committees_yaml
+from storage.db import make_sessionmaker
+from storage.key_rotation import rotate_encryption
 from storage.models import Case, Location, Signal, SignalCase, SignalRule, SignalStatus
 from storage.privacy import Crypto
 from storage.settings import spike_absolute_rules
@@ -37,8 +39,10 @@ from storage.signals import (
     usual_range,
     verdict,
 )
+from tests.storage.conftest import ENCRYPTION_KEY, PSEUDONYM_KEY
 
 RULE = SpikeRule()
+NEW_KEY = "q1f3bM0m8oQ2n0lJ7XlE5v0QeG2tq8cRr8m3yO9pB6Y="
 DAY = date(2026, 11, 26)
 BISIE, MPAMA, WALIKALE = "cd-nk-walikale-bisie", "cd-nk-walikale-mpama", "cd-nk-walikale"
 MakeCase = Callable[..., Case]
@@ -437,3 +441,18 @@ def test_the_rule_in_words(session: Session, make_case: MakeCase) -> None:
     )
     absolute = _one_signal(session, make_case)
     assert rule_in_words(absolute) == "a sexual violence report: a signal by itself"
+
+
+def test_key_rotation_rewrites_a_closing_note(
+    session: Session, make_case: MakeCase, crypto: Crypto, engine: Engine
+) -> None:
+    signal = _one_signal(session, make_case)
+    close_signal(
+        session=session, crypto=crypto, signal=signal, actor="u", note="met them", now=_at(DAY)
+    )
+    session.commit()
+    both = Crypto(PSEUDONYM_KEY, f"{NEW_KEY},{ENCRYPTION_KEY}")
+    tallies = rotate_encryption(sessions=make_sessionmaker(engine), crypto=both, now=_at(DAY))
+    assert {t.table: t.rewritten for t in tallies}["signals"] == 1
+    session.expire_all()
+    assert closing_note(crypto=Crypto(PSEUDONYM_KEY, NEW_KEY), signal=signal) == "met them"
