@@ -85,7 +85,7 @@ def test_the_map_draws_the_outline_and_the_markers_offline(
     page = sign_in("analyst")
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.get_by_role("link", name="Map").click()
+    page.get_by_role("navigation", name="Console").get_by_role("link", name="Map").click()
     page.wait_for_url("**/admin/map")
     expect(page.locator("#map[data-ready]")).to_have_attribute("data-ready", "3")
 
@@ -148,3 +148,16 @@ def test_the_map_filters_without_javascript(
     expect(page.locator("#map-table tbody tr")).to_have_count(1)
     expect(page.locator("#map-table")).to_contain_text("Incident")
     context.close()
+
+
+def test_the_dashboard_draws_the_small_map(
+    sign_in: Callable[[str], Page], live_settings: Settings, live_db: sessionmaker[Session]
+) -> None:
+    _seed(live_settings, live_db)
+    page = sign_in("coordinator")
+    expect(page.locator("#map[data-ready]")).to_have_attribute("data-ready", "3")
+    assert page.locator("#map.compact").count() == 1
+    assert page.locator("path.map-incident").count() == 1
+    assert page.locator("path.map-signal").count() == 1
+    expect(page.locator("#open-signals tbody tr")).to_have_count(1)
+    expect(page.locator("#open-incidents tbody tr")).to_have_count(1)
