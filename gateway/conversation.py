@@ -4,6 +4,14 @@ USSD and SMS share this path. Africa's Talking sends every input of a USSD sessi
 `*` on each hop, so the session record counts the inputs already consumed and only the new
 ones are fed to the engine (a dial with pre-entered inputs is just a first hop with several).
 A hop seen before (a gateway retry) gets the reply cached for it and has no second effect.
+
+On the reply path a hop reads Redis once and writes it once (`SessionStore.load_hop`,
+`save_hop`), all within one timeout (HOP_TIMEOUT_SECONDS). The only database work that
+makes the caller wait is a report's commit, a status check, added information, and the
+language of a number the cache knows nothing of. A language choice is cached in Redis
+with the hop's write and reaches the database through a job (`workers.languages`) and
+with the conversation's report; a report's routing is enqueued on the asyncio client
+once the report is committed, and the sweep routes any report whose enqueue failed.
 """
 
 from __future__ import annotations
@@ -13,10 +21,12 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
 
 from flows import effects as fx
 from flows import engine
@@ -30,15 +40,17 @@ from gateway.commands import Commands, parse_command
 from gateway.inbound import Channel, InboundMessage
 from gateway.keywords import Keyword, match
 from gateway.limits import Limit, Limits, Verdict
-from gateway.runtime import Runtime
+from gateway.runtime import HOP_TIMEOUT_SECONDS, Runtime
 from storage import cases, prefs, timelines
 from storage.appeals import may_answer
 from storage.casenumber import display
-from storage.sessions import NO_LANGUAGE, DraftChange, HopLoad
+from storage.sessions import NO_LANGUAGE, DraftChange, HopLoad, LanguageChange, SessionStore
 from workers import queues
+from workers.languages import save_language
 from workers.routing import route_report
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 COUNTRY_LANGUAGES = {
     "CD": ("sw", "fr", "ln", "en"),
@@ -58,17 +70,26 @@ class Record:
     drop_draft: bool = False  # set for this hop only: the draft was sent or discarded
     resumable: bool = True  # False for this hop only: ended waiting on an effect
     keep_draft: int = 0  # set for this hop only: keep the draft at least this many seconds
+    chose: str | None = None  # the language chosen in this conversation, for its report
+    remember: str | None = None  # set for this hop only: the language to cache for the number
 
     def to_dict(self, inputs: tuple[str, ...] = ()) -> dict[str, Any]:
         """With the session's USSD `inputs`, also the digest of those consumed so far."""
         data: dict[str, Any] = {"s": self.state.to_dict(), "n": self.consumed}
         if inputs:
             data["p"] = inputs_digest(inputs[: self.consumed])
+        if self.chose:
+            data["c"] = self.chose
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
-        return cls(state=State.from_dict(data["s"]), consumed=int(data.get("n", 0)))
+        chose = data.get("c")
+        return cls(
+            state=State.from_dict(data["s"]),
+            consumed=int(data.get("n", 0)),
+            chose=chose if isinstance(chose, str) else None,
+        )
 
 
 def inputs_digest(inputs: tuple[str, ...]) -> str:
@@ -135,7 +156,9 @@ class LimitReached(Exception):
 class Conversation:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
-        self.limits = Limits(runtime.aredis, runtime.settings)
+        # The conversation's own client: no timeout on each read, one around the hop.
+        self.store = SessionStore(runtime.hop_redis, crypto=runtime.crypto)
+        self.limits = Limits(runtime.hop_redis, runtime.settings)
         self._pending: set[asyncio.Task[bool]] = set()
 
     # -- context -------------------------------------------------------------------------
@@ -198,9 +221,20 @@ class Conversation:
 
         `entry` starts a new conversation at that flow or node (SMS keywords) and `feed`
         gives it its first inputs; otherwise an SMS continues its conversation with its body.
+        Past HOP_TIMEOUT_SECONDS it raises TimeoutError (the caller is told to try again).
         """
+        async with asyncio.timeout(HOP_TIMEOUT_SECONDS):
+            return await self._hop(msg, entry, feed, hint)
+
+    async def _hop(
+        self,
+        msg: InboundMessage,
+        entry: str | None,
+        feed: tuple[str, ...],
+        hint: tuple[str, ...],
+    ) -> Screen:
         hop = hop_id(msg)
-        load = await self.rt.store.load_hop(
+        load = await self.store.load_hop(
             msg.session_key, hop, pseudonym=msg.pseudonym, last=msg.channel is Channel.USSD
         )
         if load.reply is not None:
@@ -292,7 +326,7 @@ class Conversation:
         *,
         restarted: bool = False,
     ) -> tuple[Record, Step]:
-        language = await self._language(msg.pseudonym, load.language)
+        language, fetched = await self._known(msg.pseudonym, load.language)
         if msg.channel is Channel.VOICE and language not in self.languages_of(msg):
             # A language the voice line does not speak: the caller chooses one it does.
             language = None
@@ -309,21 +343,27 @@ class Conversation:
             entry=entry,
             restarted=restarted,
         )
-        record = Record(state=step.state)
+        # What the database said is cached with the hop's write (NO_LANGUAGE for none).
+        record = Record(state=step.state, remember=fetched)
         return record, await self._settle(msg, record, step)
 
-    async def _language(self, pseudonym: str, cached: str | None) -> str | None:
-        """The number's language: from the Redis cache, else from the database (and cached)."""
+    async def _known(self, pseudonym: str, cached: str | None) -> tuple[str | None, str | None]:
+        """The number's language from the Redis cache, else from the database; and what to
+        cache for it then (None when the cache had it): a number the cache knows never to
+        have chosen one costs no database read."""
         if cached is not None:
-            return None if cached == NO_LANGUAGE else cached
-        language = await self.rt.db(self._known_language, pseudonym)
-        await self.rt.store.remember_language(pseudonym, language, LANGUAGE_CACHE_TTL)
-        return language
+            return (None if cached == NO_LANGUAGE else cached), None
+        language = await self.rt.transaction(_known_language, pseudonym)
+        return language, language or NO_LANGUAGE
 
-    def _known_language(self, pseudonym: str) -> str | None:
-        with self.rt.sessions() as session:
-            found = prefs.get_prefs(session=session, pseudonym=pseudonym)
-            return found.language if found is not None else None
+    async def _language(self, pseudonym: str) -> str | None:
+        """The number's language outside a hop (`_known`, after a read of the cache), cached
+        at once when read from the database."""
+        cached = await _bounded(self.store.language(pseudonym))
+        language, fetched = await self._known(pseudonym, cached)
+        if fetched is not None:
+            await self.store.remember_language(pseudonym, language, LANGUAGE_CACHE_TTL)
+        return language
 
     async def _feed(
         self, msg: InboundMessage, record: Record, step: Step | None, inputs: tuple[str, ...]
@@ -384,8 +424,11 @@ class Conversation:
             # session record is gone: it goes on from here (or gets the same END again).
             keep = ttl if screen.final else max(ttl, settings.sauti_draft_ttl)
             last = DraftChange(msg.pseudonym, record.to_dict(msg.inputs), keep)
-        await self.rt.store.save_hop(
-            msg.session_key, saved, ttl, hop, reply, ttl, draft=change, last=last
+        language = None
+        if record.remember is not None:
+            language = LanguageChange(msg.pseudonym, record.remember, LANGUAGE_CACHE_TTL)
+        await self.store.save_hop(
+            msg.session_key, saved, ttl, hop, reply, ttl, draft=change, last=last, language=language
         )
 
     # -- effects -------------------------------------------------------------------------
@@ -397,14 +440,17 @@ class Conversation:
             return await self._submit(msg, record, effect)
         if isinstance(effect, fx.LookupCase):
             await self._within(msg, record, Limit.STATUS)
-            return await self.rt.db(self._lookup, effect.number, msg.pseudonym)
+            return await self.rt.transaction(self._lookup, effect.number, msg.pseudonym)
         if isinstance(effect, fx.AddInformation):
-            return await self.rt.db(self._add_information, msg, effect)
+            return await self.rt.transaction(self._add_information, msg, effect)
         if isinstance(effect, fx.AnswerClosing):
             return await self.rt.db(self._answer_closing, msg, effect)
         if isinstance(effect, fx.SetLanguage):
-            await self.rt.db(self._set_language, msg.pseudonym, effect.lang)
-            await self.rt.store.remember_language(msg.pseudonym, effect.lang, LANGUAGE_CACHE_TTL)
+            # Cached with the hop's write; stored by a job, and with the report.
+            record.chose = record.remember = effect.lang
+            chosen_at = datetime.now(UTC).isoformat()
+            args = (msg.pseudonym, effect.lang, chosen_at)
+            self._background(self.rt.enqueuer.enqueue(queues.MAINTENANCE, save_language, *args))
             return None
         if isinstance(effect, fx.DiscardDraft):
             record.drop_draft = True
@@ -451,7 +497,9 @@ class Conversation:
     ) -> Outcome:
         await self._within(msg, record, Limit.REPORTS)
         try:
-            case_id, number, within = await self.rt.db(self._commit_report, msg, record, effect)
+            case_id, number, within = await self.rt.transaction(
+                self._commit_report, msg, record, effect
+            )
         except Exception:
             log.exception("report could not be committed; the draft is kept")
             self.rt.metrics.errors.labels(where="submit").inc()
@@ -465,11 +513,15 @@ class Conversation:
     def _enqueue_routing(self, case_id: int) -> None:
         """Hand the committed report to routing without making the caller wait for it; if
         Redis is out of reach the sweep finds the report unrouted and enqueues it again."""
-        task = asyncio.create_task(
-            asyncio.to_thread(
-                queues.enqueue, queues.ROUTING, route_report, case_id, connection=self.rt.redis
-            )
-        )
+        self._background(self.rt.enqueuer.enqueue(queues.ROUTING, route_report, case_id))
+
+    def _background(self, enqueue: Awaitable[bool]) -> None:
+        """Run an enqueue beside the hop (kept until done; it logs its own failure)."""
+
+        async def run() -> bool:
+            return await enqueue
+
+        task = asyncio.create_task(run())
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -479,38 +531,42 @@ class Conversation:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
     def _commit_report(
-        self, msg: InboundMessage, record: Record, effect: fx.SubmitReport
+        self, session: Session, msg: InboundMessage, record: Record, effect: fx.SubmitReport
     ) -> tuple[int, str, dict[str, str]]:
-        """File the report; return its id, its number and when its committee answers."""
-        with self.rt.sessions.begin() as session:
-            case = cases.create_report(
-                session=session,
-                crypto=self.rt.crypto,
-                pseudonym=msg.pseudonym,
-                channel=msg.channel.value,
-                language=record.state.lang,
-                answers=effect.answers,
-                contact_e164=self.rt.pseudonyms.e164(msg.contact, msg.network_region)
-                if effect.answers.get("sms_updates") == "yes"
-                else None,
-                flow_version=record.state.version,
-                rng=self.rt.rng,
-                now=datetime.now(UTC),
-                submission_key=report_key(msg, effect.answers),
+        """File the report (and the language chosen on the way); return its id, its number
+        and when its committee answers."""
+        now = datetime.now(UTC)
+        if record.chose:
+            prefs.set_language_chosen(
+                session=session, pseudonym=msg.pseudonym, language=record.chose, at=now
             )
-            session.flush()
-            within = timelines.answer_within(session=session, case=case)
-            return case.id, case.number, timelines.within_values(within)
+        case = cases.create_report(
+            session=session,
+            crypto=self.rt.crypto,
+            pseudonym=msg.pseudonym,
+            channel=msg.channel.value,
+            language=record.state.lang,
+            answers=effect.answers,
+            contact_e164=self.rt.pseudonyms.e164(msg.contact, msg.network_region)
+            if effect.answers.get("sms_updates") == "yes"
+            else None,
+            flow_version=record.state.version,
+            rng=self.rt.rng,
+            now=now,
+            submission_key=report_key(msg, effect.answers),
+        )
+        session.flush()
+        within = timelines.answer_within(session=session, case=case)
+        return case.id, case.number, timelines.within_values(within)
 
-    def _lookup(self, number: str, pseudonym: str) -> Outcome:
-        with self.rt.sessions() as session:
-            case = cases.find_case(session=session, number=number)
-            if case is None:
-                return Outcome(ok=False, values={})
-            view = cases.status_view(session=session, crypto=self.rt.crypto, case=case)
-            # The number that made the report may say whether a recent closing solved it.
-            answerable = may_answer(case, pseudonym=pseudonym, now=datetime.now(UTC))
-            timeline = timelines.status_timeline(session=session, case=case)
+    def _lookup(self, session: Session, number: str, pseudonym: str) -> Outcome:
+        case = cases.find_case(session=session, number=number)
+        if case is None:
+            return Outcome(ok=False, values={})
+        view = cases.status_view(session=session, crypto=self.rt.crypto, case=case)
+        # The number that made the report may say whether a recent closing solved it.
+        answerable = may_answer(case, pseudonym=pseudonym, now=datetime.now(UTC))
+        timeline = timelines.status_timeline(session=session, case=case)
         values = {"case": display(view.number), "status": view.status, **timeline}
         if view.message:
             values["message"] = view.message
@@ -518,21 +574,22 @@ class Conversation:
             values["answerable"] = "yes"
         return Outcome(ok=True, values=values)
 
-    def _add_information(self, msg: InboundMessage, effect: fx.AddInformation) -> Outcome:
-        with self.rt.sessions.begin() as session:
-            case = cases.find_case(session=session, number=effect.number)
-            if case is None:
-                return Outcome(ok=False, values={})
-            cases.add_information(
-                session=session,
-                crypto=self.rt.crypto,
-                case=case,
-                text=effect.text,
-                channel=msg.channel.value,
-                submission_key=submission_key(msg),
-                pseudonym=msg.pseudonym,
-            )
-            return Outcome(ok=True, values={"case": display(case.number)})
+    def _add_information(
+        self, session: Session, msg: InboundMessage, effect: fx.AddInformation
+    ) -> Outcome:
+        case = cases.find_case(session=session, number=effect.number)
+        if case is None:
+            return Outcome(ok=False, values={})
+        cases.add_information(
+            session=session,
+            crypto=self.rt.crypto,
+            case=case,
+            text=effect.text,
+            channel=msg.channel.value,
+            submission_key=submission_key(msg),
+            pseudonym=msg.pseudonym,
+        )
+        return Outcome(ok=True, values={"case": display(case.number)})
 
     def _answer_closing(self, msg: InboundMessage, effect: fx.AnswerClosing) -> Outcome:
         """The status check's answer to a closing (gateway/closing_answers.py)."""
@@ -553,19 +610,13 @@ class Conversation:
         answer = parse_answer(body)
         if answer is None:
             return None
-        load = await self.rt.store.load_hop(msg.session_key, hop_id(msg))
+        load = await _bounded(self.store.load_hop(msg.session_key, hop_id(msg)))
         if load.record is not None or load.reply is not None:
             return None
         answers = ClosingAnswers(self.rt, datetime.now(UTC))
         return await asyncio.to_thread(
             answers.by_sms, pseudonym=msg.pseudonym, answer=answer, channel=msg.channel.value
         )
-
-    def _set_language(self, pseudonym: str, lang: str) -> None:
-        with self.rt.sessions.begin() as session:
-            prefs.set_language(
-                session=session, pseudonym=pseudonym, language=lang, now=datetime.now(UTC)
-            )
 
     # -- SMS keywords --------------------------------------------------------------------
 
@@ -578,12 +629,12 @@ class Conversation:
         told so, the others get no reply, and so cost no outbound SMS, until the window ends.
         """
         limit = Limit.WHATSAPP_IN if msg.channel is Channel.WHATSAPP else Limit.SMS_IN
-        verdict = await self.limits.count_sms(msg.pseudonym, limit)
+        verdict = await _bounded(self.limits.count_sms(msg.pseudonym, limit))
         try:
             reply = await self._sms_reply(msg)
         except Exception:
             # Not answered: the provider's retry of it is counted then, not twice.
-            await self.limits.give_back_sms(msg.pseudonym, limit)
+            await _bounded(self.limits.give_back_sms(msg.pseudonym, limit))
             raise
         if verdict.allowed:
             return reply
@@ -594,7 +645,7 @@ class Conversation:
         """Say, in the sender's language, that replies stop until the window ends."""
         found = match(msg.inputs[0] if msg.inputs else "")
         hint = found.languages if found is not None else ()
-        lang = await self._language(msg.pseudonym, None) or self.first_language(msg.region, hint)
+        lang = await self._language(msg.pseudonym) or self.first_language(msg.region, hint)
         text = self.rt.catalogs.translator(lang).gettext(messages.SMS_LIMIT)
         return transliterate(text.format(minutes=verdict.minutes))
 
@@ -623,8 +674,10 @@ class Conversation:
         return (await self.hop(msg, entry="status", feed=feed, hint=hint)).text
 
     async def _opt(self, msg: InboundMessage, *, stop: bool, hint: tuple[str, ...]) -> str:
-        lang = await self.rt.db(self._opt_write, msg.pseudonym, stop)
-        await self.rt.store.drop(msg.session_key)
+        stored = await self.rt.db(self._opt_write, msg.pseudonym, stop)
+        # The cache holds a choice its job may not have stored yet.
+        lang = await self._language(msg.pseudonym) or stored
+        await _bounded(self.store.drop(msg.session_key))
         translator = self.rt.catalogs.translator(lang or self.first_language(msg.region, hint))
         return transliterate(translator.gettext(messages.STOPPED if stop else messages.STARTED))
 
@@ -641,3 +694,14 @@ def _screen(step: Step) -> Screen:
     if step.screen is None:
         raise FlowError("an effect is still pending after the hop")
     return step.screen
+
+
+def _known_language(session: Session, pseudonym: str) -> str | None:
+    found = prefs.get_prefs(session=session, pseudonym=pseudonym)
+    return found.language if found is not None else None
+
+
+async def _bounded(work: Awaitable[T]) -> T:
+    """One Redis call of an SMS outside a hop, within the hop's timeout."""
+    async with asyncio.timeout(HOP_TIMEOUT_SECONDS):
+        return await work

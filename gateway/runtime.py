@@ -13,7 +13,9 @@ from typing import Any, TypeVar
 
 import redis
 import redis.asyncio as aredis
+from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.engine import Bundle
@@ -24,12 +26,13 @@ from gateway.phones import Pseudonyms
 from gateway.prompts.index import PromptIndex
 from gateway.prompts.needed import Sources
 from storage import flowstore, redis_connect, translations
-from storage.db import make_engine, make_sessionmaker
+from storage.db import make_async_engine, make_async_sessionmaker, make_engine, make_sessionmaker
 from storage.keys import load_crypto
 from storage.places import PlaceTree
 from storage.privacy import Crypto
 from storage.sessions import SessionStore
 from storage.settings import Settings
+from workers.queues import AsyncEnqueuer
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +41,30 @@ REFRESH_SECONDS = 10.0
 # not answered in this long is treated as down, so the caller gets the apology screen
 # before the USSD gateway gives up on the hop.
 REDIS_TIMEOUT_SECONDS = 2.0
+# The conversation's own client has no timeout on each read: the whole hop (its Redis
+# read and write, any database work) runs within this, and past it the caller gets the
+# apology screen, still within the USSD gateway's deadline.
+HOP_TIMEOUT_SECONDS = 3.0
 PLACES_REFRESH_SECONDS = 60.0
 T = TypeVar("T")
 
 
 @dataclass
 class Runtime:
-    """Long-lived services; the only mutable parts are the caches refreshed in the background."""
+    """Long-lived services; the only mutable parts are the caches refreshed in the background.
+
+    `aredis` (with a timeout on every read) serves the console and the other webhooks;
+    `hop_redis` serves the conversation alone, each hop within HOP_TIMEOUT_SECONDS.
+    `async_sessions` is set on PostgreSQL: the webhooks' transactions run on it.
+    """
 
     settings: Settings
     crypto: Crypto
     sessions: sessionmaker[Session]
     redis: redis.Redis
     aredis: aredis.Redis
+    hop_redis: AsyncRedis
+    enqueuer: AsyncEnqueuer
     store: SessionStore
     catalogs: Catalogs
     metrics: Metrics
@@ -61,6 +75,7 @@ class Runtime:
     voice_prompts: PromptIndex = field(default_factory=PromptIndex)
     rng: random.Random = field(default_factory=random.SystemRandom)
     inline_db: bool = False
+    async_sessions: async_sessionmaker[AsyncSession] | None = None
     places_loaded_at: float = 0.0
     catalogs_stamp: int | None = None
 
@@ -79,8 +94,13 @@ class Runtime:
     async def transaction(self, func: Callable[..., T], /, *args: Any) -> T:
         """Run `func(session, *args)` in one transaction (committed when it returns).
 
-        On SQLite it runs right here, as `db` does; on PostgreSQL in a thread.
+        On SQLite it runs right here, as `db` does. On PostgreSQL the same function runs
+        on an asyncio connection (`AsyncSession.run_sync`): no thread, and the event loop
+        answers other hops while PostgreSQL works.
         """
+        if self.async_sessions is not None:
+            async with self.async_sessions.begin() as session:
+                return await session.run_sync(func, *args)
         if self.inline_db:
             return self._in_transaction(func, *args)
         return await asyncio.to_thread(self._in_transaction, func, *args)
@@ -148,7 +168,12 @@ class Runtime:
 
     async def close(self) -> None:
         await self.aredis.aclose()
+        await self.hop_redis.aclose()
         self.redis.close()
+        if self.async_sessions is not None:
+            bind = self.async_sessions.kw.get("bind")
+            if bind is not None:
+                await bind.dispose()
         bind = self.sessions.kw.get("bind")
         if bind is not None:
             bind.dispose()
@@ -163,6 +188,13 @@ def _pool_options(url: str) -> dict[str, int]:
     """SQLite takes one writer at a time: a single pooled connection makes this process's
     threads queue for it in order, instead of polling SQLite's lock with sleeps."""
     return {"pool_size": 1, "max_overflow": 0} if url.startswith("sqlite") else {}
+
+
+def _async_sessions(url: str) -> async_sessionmaker[AsyncSession] | None:
+    """The webhooks' asyncio sessions on PostgreSQL; None on SQLite (it runs in the loop)."""
+    if url.startswith("sqlite"):
+        return None
+    return make_async_sessionmaker(make_async_engine(url))
 
 
 def _share_the_interpreter() -> None:
@@ -193,15 +225,21 @@ def build_runtime(settings: Settings) -> Runtime:
     async_redis = redis_connect.connect_async(
         settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
     )
+    hop_redis = redis_connect.connect_async(
+        settings.redis_url, checked=False, socket_connect_timeout=timeout
+    )
+    sync_redis = redis_connect.connect(
+        settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+    )
     crypto = load_crypto(settings)
     runtime = Runtime(
         settings=settings,
         crypto=crypto,
         sessions=sessions,
-        redis=redis_connect.connect(
-            settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
-        ),
+        redis=sync_redis,
         aredis=async_redis,
+        hop_redis=hop_redis,
+        enqueuer=AsyncEnqueuer(sync_redis, hop_redis),
         store=SessionStore(async_redis, crypto=crypto),
         catalogs=catalogs,
         catalogs_stamp=stamp,
@@ -210,6 +248,7 @@ def build_runtime(settings: Settings) -> Runtime:
         bundle=bundle,
         pseudonyms=Pseudonyms(crypto, default_region=settings.sauti_default_region),
         inline_db=settings.db_url.startswith("sqlite"),
+        async_sessions=_async_sessions(settings.db_url),
         bundles={bundle.version: bundle},
         places_loaded_at=time.monotonic(),
         voice_prompts=PromptIndex(settings.voice_fallback, sessions),

@@ -8,6 +8,12 @@ from typing import Any
 
 from sqlalchemy import CheckConstraint, Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -89,10 +95,33 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    return create_engine(_psycopg(url), **kwargs)
+
+
+def _psycopg(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An asyncio engine (psycopg 3's own asyncio connections) for a PostgreSQL URL.
+
+    The webhooks' database work runs on it: waiting on PostgreSQL is waiting on the event
+    loop, not a thread queueing for the interpreter lock behind the loop. The SQL is the
+    same: `AsyncSession.run_sync` runs the repositories' synchronous functions on it.
+    """
+    if not url.startswith("postgresql"):
+        raise ValueError("the asyncio engine is for PostgreSQL (SQLite runs in the loop)")
+    kwargs.setdefault("hide_parameters", True)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(_psycopg(url), **kwargs)
+
+
+def make_async_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """The asyncio twin of `make_sessionmaker`."""
+    return async_sessionmaker(bind=engine, expire_on_commit=False)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

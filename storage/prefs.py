@@ -46,6 +46,15 @@ def set_language(*, session: Session, pseudonym: str, language: str, now: dateti
     return prefs
 
 
+def set_language_chosen(*, session: Session, pseudonym: str, language: str, at: datetime) -> bool:
+    """Remember a language picked at `at`, unless a later change is stored (False then)."""
+    found = get_prefs(session=session, pseudonym=pseudonym)
+    if found is not None and found.updated_at > at and found.language is not None:
+        return False
+    set_language(session=session, pseudonym=pseudonym, language=language, now=at)
+    return True
+
+
 def set_opted_out(
     *, session: Session, pseudonym: str, opted_out: bool, now: datetime
 ) -> NumberPrefs:

@@ -222,10 +222,26 @@ def connect(url: str, **options: Any) -> redis.Redis:
     return cast(redis.Redis, master)
 
 
-def connect_async(url: str, **options: Any) -> aredis.Redis:
-    """The asyncio client of the same Redis `connect` reaches."""
+class _UncheckedPool(aredis.ConnectionPool):
+    """A pool that hands out its connections without first polling each for unread data.
+
+    A connection goes back to the pool only after its reply was read whole: a command cut
+    short (an error, a timeout, a cancelled hop) disconnects it, and the next checkout
+    connects afresh. The poll found nothing to catch, and cost a system call a command.
+    """
+
+    async def ensure_connection(self, connection: Any) -> None:
+        if not connection.is_connected:
+            await connection.connect()
+
+
+def connect_async(url: str, *, checked: bool = True, **options: Any) -> aredis.Redis:
+    """The asyncio client of the same Redis `connect` reaches; with `checked=False` (and
+    a plain Redis URL) its connections are not polled on checkout (`_UncheckedPool`)."""
     if not is_sentinel(url):
-        return aredis.Redis.from_url(url, **options)
+        if checked:
+            return aredis.Redis.from_url(url, **options)
+        return aredis.Redis.from_pool(_UncheckedPool.from_url(url, **options))
     parsed = parse_sentinel(url)
     manager = AsyncSentinel(  # type: ignore[no-untyped-call]
         list(parsed.sentinels),

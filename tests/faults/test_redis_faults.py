@@ -114,7 +114,7 @@ def send_as_redis_stops(app_client: TestClient, phone: UssdPhone, server: RedisS
     """Fill a report and press Send; Redis stops right after the report's commit."""
     fill_report(phone)
     runtime = app_client.app.state.runtime  # type: ignore[attr-defined]
-    real_db: Callable[..., Awaitable[Any]] = runtime.db
+    real_db: Callable[..., Awaitable[Any]] = runtime.transaction
 
     async def db_then_outage(func: Callable[..., Any], /, *args: Any) -> Any:
         result = await real_db(func, *args)
@@ -123,7 +123,7 @@ def send_as_redis_stops(app_client: TestClient, phone: UssdPhone, server: RedisS
         return result
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runtime, "db", db_then_outage)
+        patch.setattr(runtime, "transaction", db_then_outage)
         assert phone.choose("Send").startswith(APOLOGY)
 
 

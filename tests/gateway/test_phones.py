@@ -3,6 +3,8 @@ pseudonym, with phonenumbers as the independent reference for what the number is
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import phonenumbers
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +25,7 @@ from storage.models import Case, NumberPrefs
 from storage.privacy import Crypto
 from storage.settings import Settings, SettingsError, load_settings
 from tests.conftest import AT_TOKEN, TWILIO_TOKEN
-from tests.gateway.conftest import SmsPhone, UssdPhone
+from tests.gateway.conftest import SmsPhone, UssdPhone, settle
 from tests.gateway.test_follow_up import report_with_updates
 
 
@@ -151,11 +153,16 @@ def _has_language(db: sessionmaker[Session], pseudonym: str) -> bool:
 
 
 def test_a_ussd_caller_is_one_reporter_whatever_form_the_gateway_sends(
-    app_client: TestClient, db: sessionmaker[Session], crypto: Crypto
+    app_client: TestClient,
+    db: sessionmaker[Session],
+    crypto: Crypto,
+    run_jobs: Callable[[], None],
 ) -> None:
     first = UssdPhone(client=app_client, number="+243812345678", token=AT_TOKEN)
     assert "English" in first.dial()
     first.choose("English")
+    settle(app_client)
+    run_jobs()  # the choice reaches the database through a job
     assert _has_language(db, crypto.pseudonym("+243812345678"))
     for form in ("0812345678", "812345678", "00243812345678", "243812345678"):
         again = UssdPhone(client=app_client, number=form, token=AT_TOKEN, network_code="63001")
@@ -208,7 +215,7 @@ def test_an_sms_from_a_national_number_uses_twilios_from_country(
 
 
 def test_sauti_default_region_reads_numbers_the_provider_gives_no_country_for(
-    settings: Settings, redis_client: object
+    settings: Settings, redis_client: object, run_jobs: Callable[[], None]
 ) -> None:
     from gateway.app import create_app
     from gateway.release import prepare
@@ -223,11 +230,15 @@ def test_sauti_default_region_reads_numbers_the_provider_gives_no_country_for(
             phone = UssdPhone(client=client, number="0812345678", token=AT_TOKEN, network_code="")
             assert "English" in phone.dial()
             phone.choose("English")
+            settle(client)
+            run_jobs()  # the choice reaches the database through a job
             assert _has_language(db, crypto.pseudonym("+243812345678"))
             # The provider's country comes first: on a Rwandan network, a Rwandan number.
             rwandan = UssdPhone(client, "0788123456", AT_TOKEN, network_code="63510")
             rwandan.dial()
             rwandan.choose("English")
+            settle(client)
+            run_jobs()
             assert _has_language(db, crypto.pseudonym("+250788123456"))
     finally:
         engine.dispose()

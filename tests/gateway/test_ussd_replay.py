@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
+from collections.abc import Callable
 
 import redis
 from fastapi.testclient import TestClient
@@ -24,7 +25,7 @@ from storage.keys import load_crypto
 from storage.models import Case
 from storage.settings import Settings
 from tests.conftest import AT_TOKEN
-from tests.gateway.conftest import UssdPhone
+from tests.gateway.conftest import UssdPhone, settle
 from tests.gateway.test_languages import shown
 
 # The review's reproduction: English, Report, mineral fraud (page 2), Northern Province,
@@ -130,14 +131,20 @@ def test_a_sent_report_resent_under_a_new_session_id_is_filed_once(
 
 
 def test_a_store_that_lost_its_data_restarts_the_session_with_a_notice(
-    app_client: TestClient, redis_client: redis.Redis, db: sessionmaker[Session]
+    app_client: TestClient,
+    redis_client: redis.Redis,
+    db: sessionmaker[Session],
+    run_jobs: Callable[[], None],
 ) -> None:
-    """Nothing tells which screens the inputs answered: nothing is guessed or filed."""
+    """Nothing tells which screens the inputs answered: nothing is guessed or filed. The
+    language chosen is the number's still: its job stored it before Redis lost its data."""
     live = _phone(app_client, "+243812345670")
     live.dial()
     live.choose("English")
     live.choose("Report a problem")
     live.choose("Violence")
+    settle(app_client)
+    run_jobs()
     redis_client.flushdb()  # a Redis that kept nothing
     _phone(app_client, "+243812345675").dial()  # someone else dials first: the store is new
     screen = live.choose("North Kivu")

@@ -126,7 +126,7 @@ async def test_nothing_readable_reaches_redis(
             assert secret not in value
 
 
-async def test_plain_store_keeps_json(async_redis: Redis, key_prefix: str) -> None:
+async def test_plain_store_round_trips_records(async_redis: Redis, key_prefix: str) -> None:
     store = SessionStore(async_redis, prefix=key_prefix)
     await store.save_hop(SESSION, RECORD, 60, "1", "CON Menu", 60)
     assert _pair(await store.load_hop(SESSION, "1")) == (RECORD, "CON Menu")
