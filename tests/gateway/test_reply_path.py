@@ -44,17 +44,22 @@ def crypto(settings: Settings) -> Crypto:
 
 @pytest.fixture
 def statements(app_client: TestClient) -> Iterator[list[str]]:
-    """Every SQL statement the app's engine runs from now on."""
+    """Every SQL statement the app's engines run from now on (on PostgreSQL the webhooks'
+    asyncio engine too)."""
     runtime = app_client.app.state.runtime  # type: ignore[attr-defined]
-    engine = runtime.sessions.kw["bind"]
+    engines = [runtime.sessions.kw["bind"]]
+    if runtime.async_sessions is not None:
+        engines.append(runtime.async_sessions.kw["bind"].sync_engine)
     seen: list[str] = []
 
     def record(*args: Any) -> None:
         seen.append(str(args[2]).lower())
 
-    event.listen(engine, "before_cursor_execute", record)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
