@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         rt = runtime or build_runtime(_checked(settings or load_settings()))
         app.state.runtime = rt
         app.state.conversation = conversation = Conversation(rt)
+        _freeze_startup_objects()
         refresher = asyncio.create_task(_refresh_forever(rt))
         try:
             yield
@@ -87,6 +89,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     known = settings or (runtime.settings if runtime is not None else load_settings())
     admin.install(app, https=known.https)
     return app
+
+
+def _freeze_startup_objects() -> None:
+    """Keep what startup built (flows, catalogs, places: some 150,000 objects) out of the
+    garbage collector's sweeps. They live as long as the process; left in, every full
+    collection walks them all, tens of milliseconds that land on whichever hop is running."""
+    gc.collect()
+    gc.freeze()
 
 
 def _checked(settings: Settings) -> Settings:

@@ -23,7 +23,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -44,6 +44,7 @@ from gateway.runtime import HOP_TIMEOUT_SECONDS, Runtime
 from storage import cases, prefs, timelines
 from storage.appeals import may_answer
 from storage.casenumber import display
+from storage.models import Case
 from storage.sessions import NO_LANGUAGE, DraftChange, HopLoad, LanguageChange, SessionStore
 from workers import queues
 from workers.languages import save_language
@@ -59,6 +60,12 @@ COUNTRY_LANGUAGES = {
 }
 FALLBACK_ORDER = ("en", "fr", "sw", "rw", "rn", "ln")
 LANGUAGE_CACHE_TTL = 7 * 86400
+# How long the deadline a confirmation screen names ("answers within 3 days") is reused for
+# reports that routing sends the same way (place, category, severity, ITSCI level):
+# planning the routing costs as much as filing the report, and committees' deadlines
+# change seldom. A changed deadline is on new confirmations within this.
+WITHIN_CACHE_SECONDS = 60.0
+WITHIN_CACHE_SIZE = 4096
 
 
 @dataclass
@@ -160,6 +167,7 @@ class Conversation:
         self.store = SessionStore(runtime.hop_redis, crypto=runtime.crypto)
         self.limits = Limits(runtime.hop_redis, runtime.settings)
         self._pending: set[asyncio.Task[bool]] = set()
+        self._deadlines: dict[tuple[object, ...], tuple[float, timedelta]] = {}
 
     # -- context -------------------------------------------------------------------------
 
@@ -446,11 +454,12 @@ class Conversation:
         if isinstance(effect, fx.AnswerClosing):
             return await self.rt.db(self._answer_closing, msg, effect)
         if isinstance(effect, fx.SetLanguage):
-            # Cached with the hop's write; stored by a job, and with the report.
-            record.chose = record.remember = effect.lang
-            chosen_at = datetime.now(UTC).isoformat()
-            args = (msg.pseudonym, effect.lang, chosen_at)
-            self._background(self.rt.enqueuer.enqueue(queues.MAINTENANCE, save_language, *args))
+            # Cached with the hop's write and stored by a job; when the job cannot be
+            # enqueued, stored with the conversation's report.
+            record.remember = effect.lang
+            args = (msg.pseudonym, effect.lang, datetime.now(UTC).isoformat())
+            queued = await self.rt.enqueuer.enqueue(queues.MAINTENANCE, save_language, *args)
+            record.chose = None if queued else effect.lang
             return None
         if isinstance(effect, fx.DiscardDraft):
             record.drop_draft = True
@@ -556,8 +565,21 @@ class Conversation:
             submission_key=report_key(msg, effect.answers),
         )
         session.flush()
-        within = timelines.answer_within(session=session, case=case)
+        within = self._answer_within(session, case)
         return case.id, case.number, timelines.within_values(within)
+
+    def _answer_within(self, session: Session, case: Case) -> timedelta:
+        """`timelines.answer_within`, reused for WITHIN_CACHE_SECONDS by routing's key."""
+        key = (case.location_id, case.category, case.severity, case.itsci_level)
+        now = time.monotonic()
+        found = self._deadlines.get(key)
+        if found is not None and now - found[0] < WITHIN_CACHE_SECONDS:
+            return found[1]
+        within = timelines.answer_within(session=session, case=case)
+        if len(self._deadlines) >= WITHIN_CACHE_SIZE:
+            self._deadlines.clear()
+        self._deadlines[key] = (now, within)
+        return within
 
     def _lookup(self, session: Session, number: str, pseudonym: str) -> Outcome:
         case = cases.find_case(session=session, number=number)

@@ -46,6 +46,11 @@ REDIS_TIMEOUT_SECONDS = 2.0
 # apology screen, still within the USSD gateway's deadline.
 HOP_TIMEOUT_SECONDS = 3.0
 PLACES_REFRESH_SECONDS = 60.0
+# Connections the webhooks' asyncio engine keeps open (PostgreSQL): enough for every hop a
+# busy process has in flight to find one waiting, since one opened per transaction beyond
+# the pool costs more than the transaction.
+ASYNC_POOL_SIZE = 16
+ASYNC_POOL_OVERFLOW = 16
 T = TypeVar("T")
 
 
@@ -194,7 +199,8 @@ def _async_sessions(url: str) -> async_sessionmaker[AsyncSession] | None:
     """The webhooks' asyncio sessions on PostgreSQL; None on SQLite (it runs in the loop)."""
     if url.startswith("sqlite"):
         return None
-    return make_async_sessionmaker(make_async_engine(url))
+    engine = make_async_engine(url, pool_size=ASYNC_POOL_SIZE, max_overflow=ASYNC_POOL_OVERFLOW)
+    return make_async_sessionmaker(engine)
 
 
 def _share_the_interpreter() -> None:
