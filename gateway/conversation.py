@@ -9,8 +9,9 @@ On the reply path a hop reads Redis once and writes it once (`SessionStore.load_
 `save_hop`), all within one timeout (HOP_TIMEOUT_SECONDS). The only database work that
 makes the caller wait is a report's commit, a status check, added information, and the
 language of a number the cache knows nothing of. A language choice is cached in Redis
-with the hop's write and reaches the database through a job (`workers.languages`) and
-with the conversation's report; a report's routing is enqueued on the asyncio client
+with the hop's write and reaches the database through a job (`workers.languages`), or
+with the conversation's report when the job could not be enqueued; a report's routing
+is enqueued on the asyncio client
 once the report is committed, and the sweep routes any report whose enqueue failed.
 """
 

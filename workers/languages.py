@@ -1,9 +1,8 @@
 """A reporter's language choice, written to the database off the USSD reply path.
 
 The hop that takes the choice keeps it in Redis (the number's language cache, read by the
-next dial) and enqueues this job; a report sent in the same conversation writes it too,
-in the report's own transaction, so a choice whose job was lost still reaches the
-database with the report. A choice older than the one stored (a retried job overtaken by
+next dial) and enqueues this job; when the job cannot be enqueued, a report sent in the
+same conversation writes the choice in the report's own transaction. A choice older than the one stored (a retried job overtaken by
 a later choice) changes nothing.
 """
 
