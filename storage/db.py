@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +29,9 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# An asyncio connection back from the pool is tried first only when it sat idle this long:
+# one that served a hop a moment ago is alive, and a ping is a round trip of its own.
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 class Base(DeclarativeBase):
@@ -110,13 +115,41 @@ def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     The webhooks' database work runs on it: waiting on PostgreSQL is waiting on the event
     loop, not a thread queueing for the interpreter lock behind the loop. The SQL is the
-    same: `AsyncSession.run_sync` runs the repositories' synchronous functions on it.
+    same: `AsyncSession.run_sync` runs the repositories' synchronous functions on it. A
+    pooled connection is pinged only after PING_AFTER_IDLE_SECONDS idle, not on every
+    checkout.
     """
     if not url.startswith("postgresql"):
         raise ValueError("the asyncio engine is for PostgreSQL (SQLite runs in the loop)")
     kwargs.setdefault("hide_parameters", True)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(_psycopg(url), **kwargs)
+    engine = create_async_engine(_psycopg(url), **kwargs)
+    event.listen(engine.sync_engine, "checkin", _idle_since)
+    event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def _idle_since(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Try a connection that sat idle (a database restarted meanwhile leaves it dead); a
+    dead one is replaced by a new connection before anything runs on it."""
+    since = record.info.get("idle_since")
+    if since is not None and time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        _ping(dbapi_connection)
+    except Exception as exc:
+        raise DisconnectionError("the pooled connection did not answer") from exc
+
+
+def _ping(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    finally:
+        cursor.close()
 
 
 def make_async_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
