@@ -2,8 +2,8 @@
 
 The hop that takes the choice keeps it in Redis (the number's language cache, read by the
 next dial) and enqueues this job; when the job cannot be enqueued, a report sent in the
-same conversation writes the choice in the report's own transaction. A choice older than the one stored (a retried job overtaken by
-a later choice) changes nothing.
+same conversation writes the choice in the report's own transaction. A choice older
+than the one stored (a retried job overtaken by a later choice) changes nothing.
 """
 
 from __future__ import annotations
