@@ -5,9 +5,11 @@ pseudonym (replaced by a random value that links to no number), the text of ever
 (notes, messages, added information, closing notes), and the number and text of every SMS
 about the case. What stays: category, hazard, severity, status, outcome, place, dates,
 channel, language and the event history without its text, so every statistic comes out
-the same after a purge as before. Each purged case gets a `purged` event. The case's
-spoken answers (`storage.recordings`) go with its description; recordings no case took
-(an abandoned call) go once their draft could no longer be submitted.
+the same after a purge as before. The closing note of a signal closed as long ago goes
+too (storage.signals.erase_closing_notes), counted with the event texts. Each purged
+case gets a `purged` event. The case's spoken answers (`storage.recordings`) go with its
+description; recordings no case took (an abandoned call) go once their draft could no
+longer be submitted.
 
 Work goes in batches, one transaction each, and each batch writes one audit entry with its
 counts. Two runs at once share the work: on PostgreSQL a batch locks its cases and skips
@@ -24,7 +26,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, case, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import recordings
+from storage import recordings, signals
 from storage.db import expire_loaded
 from storage.models import (
     Case,
@@ -97,7 +99,8 @@ def due_counts(*, session: Session, before: datetime, now: datetime | None = Non
         answers = session.scalar(select(func.count(OutboxMessage.id)).where(*old)) or 0
     return Purged(
         cases=session.scalar(select(func.count()).select_from(due_ids.subquery())) or 0,
-        event_texts=session.scalar(texts) or 0,
+        event_texts=(session.scalar(texts) or 0)
+        + signals.closing_notes_due(session=session, before=before),
         messages=(session.scalar(messages) or 0) + answers,
     )
 
@@ -266,6 +269,7 @@ def purge_expired(
             break
     with sessions.begin() as session:
         total.messages += erase_old_answers(session=session, crypto=crypto, now=now)
+        total.event_texts += signals.erase_closing_notes(session=session, before=before)
         if unlinked_before is not None:
             recordings.erase_unlinked(session=session, before=unlinked_before, now=now)
     return total

@@ -37,16 +37,17 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import CursorResult, Select, func, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from storage.assignments import covering_committees, is_national_for
 from storage.cases import InvalidAction
+from storage.db import expire_loaded
 from storage.models import (
     Case,
     Committee,
@@ -72,9 +73,11 @@ __all__ = [
     "check_threshold",
     "close_signal",
     "closing_note",
+    "closing_notes_due",
     "committee_for",
     "count_signals",
     "daily_counts",
+    "erase_closing_notes",
     "get_signal",
     "is_absolute",
     "list_signals",
@@ -529,6 +532,29 @@ def close_signal(
     signal.note_enc = crypto.encrypt(note)
     session.flush()
     return True
+
+
+def _notes_due(before: datetime) -> tuple[Any, ...]:
+    return (Signal.closed_at < before, Signal.note_enc.is_not(None))
+
+
+def closing_notes_due(*, session: Session, before: datetime) -> int:
+    """Count the closing notes of signals closed before `before` (retention's dry run)."""
+    return int(session.scalar(select(func.count(Signal.id)).where(*_notes_due(before))) or 0)
+
+
+def erase_closing_notes(*, session: Session, before: datetime) -> int:
+    """Erase the closing notes of signals closed before `before`, as retention erases a
+    closed case's notes; return how many. The signal and who closed it stay."""
+    statement = (
+        update(Signal)
+        .where(*_notes_due(before))
+        .values(note_enc=None)
+        .execution_options(synchronize_session=False)
+    )
+    count = cast(CursorResult[Any], session.execute(statement)).rowcount
+    expire_loaded(session, Signal)
+    return count
 
 
 def closing_note(*, crypto: Crypto, signal: Signal) -> str | None:

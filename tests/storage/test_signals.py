@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from storage import retention
 from storage.cases import InvalidAction
 from storage.committees import import_committees_yaml
 from storage.db import make_sessionmaker
@@ -456,3 +457,23 @@ def test_key_rotation_rewrites_a_closing_note(
     assert {t.table: t.rewritten for t in tallies}["signals"] == 1
     session.expire_all()
     assert closing_note(crypto=Crypto(PSEUDONYM_KEY, NEW_KEY), signal=signal) == "met them"
+
+
+def test_retention_erases_an_old_closing_note_and_keeps_the_signal(
+    session: Session, make_case: MakeCase, crypto: Crypto, engine: Engine
+) -> None:
+    old, recent = _one_signal(session, make_case), _one_signal(session, make_case)
+    for signal, closed in ((old, _at(DAY) - timedelta(days=400)), (recent, _at(DAY))):
+        close_signal(
+            session=session, crypto=crypto, signal=signal, actor="u", note="met them", now=closed
+        )
+    session.commit()
+    sessions = make_sessionmaker(engine)
+    before = _at(DAY) - timedelta(days=365)
+    with sessions() as other:
+        assert retention.due_counts(session=other, before=before).event_texts == 1
+    done = retention.purge_expired(sessions=sessions, crypto=crypto, days=365, now=_at(DAY))
+    assert done.event_texts == 1
+    session.expire_all()
+    assert (old.note_enc, old.status, old.closed_by) == (None, "closed", "u")
+    assert closing_note(crypto=crypto, signal=recent) == "met them"
