@@ -321,8 +321,10 @@ def path_level_name(path: str, level: str) -> str:
 
 @dataclass(slots=True)
 class PlaceNode:
-    """One place in the console's tree, with its children and how many cases name it;
-    `level_name` is its level as its country names it."""
+    """One place in the console's tree, with its children; `cases` counts the cases of the
+    place and of everything below it (a site's case counts in its territory, province and
+    country), `here` those that name this very place. `level_name` is its level as its
+    country names it."""
 
     code: str
     name: str
@@ -333,6 +335,7 @@ class PlaceNode:
     level_name: str = ""
     lat: float | None = None
     lon: float | None = None
+    here: int = 0
 
 
 def _case_counts(session: Session) -> dict[int, int]:
@@ -355,11 +358,19 @@ def _node(location: Location, cases: int) -> PlaceNode:
         path_level_name(location.path, location.level),
         location.lat,
         location.lon,
+        cases,
     )
 
 
+def _roll_up(node: PlaceNode) -> int:
+    """Add every child's count, itself rolled up, to its parent's; return the node's."""
+    node.cases = node.here + sum(_roll_up(child) for child in node.children)
+    return node.cases
+
+
 def place_tree(*, session: Session) -> list[PlaceNode]:
-    """Return the whole tree, inactive places included, children sorted by name."""
+    """Return the whole tree, inactive places included, children sorted by name, each
+    place's count rolled up from everything below it (one counting query for the tree)."""
     counts = _case_counts(session)
     locations = sorted(session.scalars(select(Location)), key=lambda loc: loc.name.casefold())
     nodes = {location.id: _node(location, counts.get(location.id, 0)) for location in locations}
@@ -367,6 +378,8 @@ def place_tree(*, session: Session) -> list[PlaceNode]:
     for location in locations:
         parent = nodes.get(location.parent_id) if location.parent_id else None
         (roots if parent is None else parent.children).append(nodes[location.id])
+    for root in roots:
+        _roll_up(root)
     return roots
 
 
