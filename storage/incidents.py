@@ -28,7 +28,10 @@ incident keeps its first case's category and place); never a test case with a re
 
 Every link and unlink adds a case event, LINKED or UNLINKED, with data
 {"incident": id, "state": "suggested"|"confirmed", "with": the incident's number}.
-Functions add and flush; the caller owns the transaction.
+Functions add and flush; the caller owns the transaction. Two reports of one place routed
+at the same moment by two workers cannot both open an incident: an incident's number and a
+case's one link are unique, so the later transaction fails, and its routing job, run
+again, finds the incident the other made.
 """
 
 from __future__ import annotations
