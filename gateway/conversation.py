@@ -564,6 +564,7 @@ class Conversation:
             rng=self.rt.rng,
             now=now,
             submission_key=report_key(msg, effect.answers),
+            zone=self.rt.settings.zone,
         )
         session.flush()
         within = self._answer_within(session, case)

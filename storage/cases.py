@@ -11,8 +11,9 @@ import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, exists, select, update
 from sqlalchemy.exc import IntegrityError
@@ -57,6 +58,17 @@ REPORTER = "reporter"
 SYSTEM = "system"
 _CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:[_-][A-Za-z0-9]{2,4})?")
+# Where reporters' "today" is read when the caller gives no zone (SAUTI_TIMEZONE's
+# default): eastern DRC, Rwanda and Burundi all keep UTC+2 without daylight saving.
+REPORTERS_ZONE = ZoneInfo("Africa/Lubumbashi")
+# The days before the day of submission each answer to "when did it happen?" reaches back
+# (first, last); None: no bound. "Earlier" is before "this month": 30 days and more ago.
+_OCCURRED_DAYS: dict[str, tuple[int | None, int]] = {
+    Occurred.TODAY: (0, 0),
+    Occurred.WEEK: (6, 0),
+    Occurred.MONTH: (29, 0),
+    Occurred.EARLIER: (None, 30),
+}
 
 
 class NoFreeNumber(RuntimeError):
@@ -193,6 +205,14 @@ def _insert_with_new_number(
     raise NoFreeNumber(f"no free case number after {NUMBER_ATTEMPTS} draws")
 
 
+def occurred_dates(occurred: str, at: datetime, zone: tzinfo) -> tuple[date | None, date]:
+    """The first and last day (inclusive) "when it happened" covers, for an answer given
+    at `at`, read as a calendar day in `zone`; the first is None for "earlier"."""
+    first, last = _OCCURRED_DAYS[Occurred(occurred)]
+    day = at.astimezone(zone).date()
+    return (None if first is None else day - timedelta(days=first)), day - timedelta(days=last)
+
+
 def _event(
     case_id: int,
     kind: EventKind,
@@ -221,13 +241,15 @@ def create_report(
     now: datetime,
     is_test: bool = False,
     submission_key: str | None = None,
+    zone: tzinfo = REPORTERS_ZONE,
 ) -> Case:
     """Record a new report with a fresh case number and its `received` event.
 
     The place is linked when `place_code` names an active location; otherwise only the
     typed place text is kept. The contact number is kept, encrypted, only when the
     reporter asked for SMS updates. A `submission_key` seen before returns the case it
-    filed, unchanged: a repeated or concurrent submission files one report.
+    filed, unchanged: a repeated or concurrent submission files one report. "When it
+    happened" is kept as days too, counted from the day of `now` in `zone`.
     """
     earlier = _submitted(session, submission_key)
     if earlier is not None:
@@ -238,6 +260,7 @@ def create_report(
     report = _read_answers(answers)
     location_id = _location_id(session, report.place_code)
     keep_contact = report.sms_updates and contact_e164 is not None
+    first, last = occurred_dates(report.occurred, now, zone)
     fields: dict[str, Any] = {
         "category": report.category,
         "hazard": report.hazard,
@@ -248,6 +271,8 @@ def create_report(
         "location_id": location_id,
         "place_text_enc": _encrypt(crypto, report.place_text),
         "occurred": report.occurred,
+        "occurred_from": first,
+        "occurred_to": last,
         "danger_now": report.danger_now,
         "description_enc": _encrypt(crypto, report.description),
         "channel": channel,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property, lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import Field, ValidationError, field_validator
@@ -181,6 +182,23 @@ class Settings(BaseSettings):
     sauti_spike_sd: float = Field(default=3.0, gt=0, le=10)
     sauti_spike_min_count: int = Field(default=3, ge=1)
     sauti_spike_absolute: str = "sexual_violence,violence:critical"
+    # The reporters' and the console's time zone (IANA name): a report's "today" is that
+    # day here, and the console shows every time here, the zone named on the page. Eastern
+    # DRC, Rwanda and Burundi all keep UTC+2 without daylight saving.
+    sauti_timezone: str = "Africa/Lubumbashi"
+
+    @field_validator("sauti_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}: give an IANA name") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.sauti_timezone)
 
     @field_validator("redis_url")
     @classmethod

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -22,6 +23,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.db import Base, UtcDateTime, one_of
 from storage.models.places import Location
+
+if TYPE_CHECKING:
+    from storage.models.incidents import CaseDuplicate
 
 
 class Category(StrEnum):
@@ -165,6 +169,10 @@ class Case(Base):
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
     place_text_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     occurred: Mapped[str] = mapped_column(String(16))
+    # The days "when it happened" covers, fixed at submission in the reporters' zone, so
+    # that "today" stays that day (storage/cases.py occurred_dates); no start: "earlier".
+    occurred_from: Mapped[date | None] = mapped_column(Date, default=None)
+    occurred_to: Mapped[date | None] = mapped_column(Date, default=None)
     danger_now: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     description_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     channel: Mapped[str] = mapped_column(String(8))
@@ -187,6 +195,10 @@ class Case(Base):
     satisfaction_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
     location: Mapped[Location | None] = relationship()
+    # Set when the case was closed as a duplicate of another (storage.models.incidents).
+    duplicate: Mapped[CaseDuplicate | None] = relationship(
+        "CaseDuplicate", foreign_keys="CaseDuplicate.case_id", uselist=False, viewonly=True
+    )
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", passive_deletes=True
     )
