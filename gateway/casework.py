@@ -201,7 +201,9 @@ class CaseWork:
         )
 
         def body(translator: Translator, number: str) -> str:
-            return reporter_closed_text(translator, number, outcome)
+            # A duplicate's own reporter is asked "solved?" at the original's closing.
+            asked = duplicate_of is None or number != self.case.number
+            return reporter_closed_text(translator, number, outcome, choice=asked)
 
         to_send = self._to_reporters(f"closing:{self.case.id}", body, MessageKind.CLOSING)
         # The outbox rows hold their own encrypted copies until sent; the cases' go now,

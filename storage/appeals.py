@@ -10,6 +10,9 @@ was in triage goes back to the admins' triage inbox. A second "not solved" after
 next closing climbs once more, so the second appeal of a local case reaches the national
 committee.
 
+A case closed as a duplicate of another waits for no answer until the original is closed:
+its reporter is sent the original's closing and answers that (`answered_closing`).
+
 Each answer is claimed with a conditional UPDATE on the closing it answers, so a repeated
 or concurrent answer to the same closing changes nothing.
 """
@@ -30,6 +33,7 @@ from storage.models import (
     AssignmentReason,
     Case,
     CaseAssignment,
+    CaseDuplicate,
     CaseEvent,
     Committee,
     EventKind,
@@ -39,6 +43,8 @@ from storage.models import (
 
 ANSWER_DAYS = 30
 ANSWER_WINDOW = timedelta(days=ANSWER_DAYS)
+# Closed cases of one number looked at for a waiting closing (a number has few).
+AWAITING_CANDIDATES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +62,30 @@ def _waiting() -> Any:
     return or_(Case.satisfaction_at.is_(None), Case.satisfaction_at < Case.closed_at)
 
 
+def answered_closing(case: Case) -> datetime | None:
+    """When the closing the reporter may answer took place, or None when there is none.
+
+    A case's own closing, but for a case closed as a duplicate of another: its reporter
+    answers the original's outcome, from the original's closing on (they are sent it), and
+    not before: "not solved" while the original is still being worked would appeal a case
+    nobody works on. "Not solved" then appeals the duplicate itself, which names the
+    original, to the committee above.
+    """
+    if case.status != Status.CLOSED or case.closed_at is None:
+        return None
+    duplicate = case.duplicate
+    if duplicate is None:
+        return case.closed_at
+    original = duplicate.original
+    if original.status != Status.CLOSED or original.closed_at is None:
+        return None
+    return max(case.closed_at, original.closed_at)
+
+
 def awaits_answer(case: Case, now: datetime) -> bool:
     """Tell whether the latest closing of `case` still takes the reporter's answer."""
-    closed = case.closed_at
-    if case.status != Status.CLOSED or closed is None or now - closed > ANSWER_WINDOW:
+    closed = answered_closing(case)
+    if closed is None or now - closed > ANSWER_WINDOW:
         return False
     return case.satisfaction_at is None or case.satisfaction_at < closed
 
@@ -72,19 +98,21 @@ def may_answer(case: Case, *, pseudonym: str, now: datetime) -> bool:
 
 def awaiting_for(*, session: Session, pseudonym: str, now: datetime) -> Case | None:
     """Return the case of this number closed most recently within the window whose closing
-    still waits for an answer, or None."""
+    still waits for an answer (`awaits_answer`), or None."""
+    since = now - ANSWER_WINDOW
     query = (
         select(Case)
         .where(
             Case.pseudonym == pseudonym,
             Case.status == Status.CLOSED,
-            Case.closed_at >= now - ANSWER_WINDOW,
+            or_(Case.closed_at >= since, Case.id.in_(select(CaseDuplicate.case_id))),
             _waiting(),
         )
         .order_by(Case.closed_at.desc(), Case.id.desc())
-        .limit(1)
+        .limit(AWAITING_CANDIDATES)
     )
-    return session.scalar(query)
+    waiting = [case for case in session.scalars(query) if awaits_answer(case, now)]
+    return max(waiting, key=lambda case: (answered_closing(case), case.id), default=None)
 
 
 def ever_closed_for(*, session: Session, pseudonym: str) -> Case | None:

@@ -424,8 +424,12 @@ def reporter_message_text(translator: Translator, number: str, text: str) -> str
     return fill(translator, REPORTER_MESSAGE, values, shrink="text", tail=(FOLLOW_UP,))
 
 
-def reporter_closed_text(translator: Translator, number: str, outcome: str) -> str:
-    """The last SMS a reporter gets about a case: it is closed, and how."""
+def reporter_closed_text(
+    translator: Translator, number: str, outcome: str, *, choice: bool = True
+) -> str:
+    """The last SMS a reporter gets about a case: it is closed, and how; with `choice`,
+    the question whether it solved the problem (not for a case closed as a duplicate of
+    another, whose reporter is asked at the original's closing)."""
     values = {
         "case": display(number),
         "number": number,
@@ -437,7 +441,7 @@ def reporter_closed_text(translator: Translator, number: str, outcome: str) -> s
         values,
         budget=CLOSING_SEGMENTS,
         shrink="outcome",
-        tail=(CLOSING_CHOICE,),
+        tail=(CLOSING_CHOICE,) if choice else (),
     )
 
 
