@@ -5,9 +5,10 @@ provider message ids are hashed; drafts are keyed by pseudonym. When a `Crypto` 
 values are encrypted too, since drafts and sessions carry the answers given so far.
 
 Records (sessions, drafts, latest conversations) are MessagePack: measured on the records
-of complete report sessions, a quarter smaller than compact JSON and several times faster
-to write and read (docs/architecture.md). A record written as JSON before (a deploy in the
-middle of a session) is still read: JSON opens with `{`, which no MessagePack map does.
+of complete report sessions, a quarter smaller than compact JSON (719 against 977 bytes
+on average) and faster to write and to read than the standard library's JSON. A record
+written as JSON before (a deploy in the middle of a session) is still read: JSON opens
+with `{`, which no MessagePack map does.
 """
 
 from __future__ import annotations
