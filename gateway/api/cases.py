@@ -318,6 +318,13 @@ class ReassignIn(BaseModel):
 class CloseIn(BaseModel):
     outcome: Outcome
     note: Text | None = None
+    duplicate_of: Annotated[
+        str | None,
+        Field(
+            max_length=32,
+            description="with outcome duplicate: the number of the case this one repeats",
+        ),
+    ] = None
 
 
 async def _act(
@@ -381,6 +388,9 @@ async def escalate(number: str, runtime: RuntimeDep, principal: ActorDep) -> Cas
 
 @router.post("/cases/{number}/close", response_model_exclude_unset=True)
 async def close(number: str, body: CloseIn, runtime: RuntimeDep, principal: ActorDep) -> CaseDetail:
-    """Close a case with an outcome and an optional note."""
-    request = ActionRequest(Action.CLOSE, outcome=body.outcome, text=body.note or "")
+    """Close a case with an outcome and an optional note; a duplicate may name the case it
+    repeats (`duplicate_of`), whose news its reporter then gets."""
+    request = ActionRequest(
+        Action.CLOSE, outcome=body.outcome, text=body.note or "", other=body.duplicate_of or ""
+    )
     return await _act(runtime, number, principal, request)

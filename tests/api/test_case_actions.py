@@ -176,3 +176,26 @@ def test_search_by_number_in_the_list(
     for bad in ("abc", "1" * 11, "x" * 41):
         response = app_client.get("/api/v1/cases", params={"q": bad}, headers=auth)
         assert response.status_code == 422
+
+
+def test_a_duplicate_closing_names_the_case_it_repeats(
+    app_client: TestClient, headers: Headers, file_case: Callable[..., str]
+) -> None:
+    original, duplicate = file_case(), file_case(place="cd-nk-walikale-bisie")
+    auth = headers("coordinator")
+    body = {"outcome": "duplicate", "duplicate_of": display(original)}
+    closed = post(app_client, auth, duplicate, "close", body).json()
+    assert (closed["status"], closed["outcome"]) == ("closed", "duplicate")
+    assert closed["duplicate_of"] == display(original)
+
+
+@pytest.mark.parametrize("named", ["self", "9999999999", "not a number"])
+def test_a_duplicate_closing_naming_no_other_case_is_refused(
+    app_client: TestClient, headers: Headers, file_case: Callable[..., str], named: str
+) -> None:
+    number = file_case()
+    other = number if named == "self" else named
+    body = {"outcome": "duplicate", "duplicate_of": other}
+    refused = post(app_client, headers("coordinator"), number, "close", body)
+    assert refused.status_code == 422, refused.text
+    assert post(app_client, headers("coordinator"), number, "acknowledge").status_code == 200
