@@ -15,8 +15,8 @@ shown to admins and coordinators only, and each page that shows it is audited.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -25,6 +25,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
+from gateway.admin import words
+from gateway.admin.scopes import ScopeDep
 from gateway.admin.web import Viewer, allow, back, channel_name, flash, render
 from gateway.backoffice.exports import csv_export
 from gateway.casework import (
@@ -43,11 +45,18 @@ from storage import actions, casenumber, incidents, recordings, routing
 from storage.actions import MAX_DAYS, MIN_DAYS, NotVerifiable
 from storage.appeals import ANSWER_WINDOW, awaits_answer
 from storage.casequery import (
+    NEWEST_FIRST,
     CaseFilter,
     InvalidSearch,
+    Sort,
+    SortKey,
     assignments_of,
+    case_by_number,
     case_with_events,
+    clauses,
     committees_of,
+    committees_under,
+    in_scope,
     list_cases,
     member_names,
     number_prefix,
@@ -77,7 +86,15 @@ from storage.models import (
     Status,
 )
 from storage.privacy import Crypto
-from storage.users import audit
+from storage.queues import Deadline, deadlines, overdue_ids
+from storage.users import (
+    Scope,
+    audit,
+    audit_view,
+    mark_queue_seen,
+    queue_seen,
+    user_scope,
+)
 
 router = APIRouter()
 PER_PAGE = 25
@@ -131,6 +148,9 @@ class Filters:
     created_to: str = ""
     q: str = ""
     channel: str = ""
+    view: str = ""
+    sort: str = ""
+    dir: str = ""
 
     def where(self) -> CaseFilter:
         """The filter, or a 400 saying which value is wrong."""
@@ -151,6 +171,35 @@ class Filters:
             channel=_choice("channel", self.channel, Channel),
         )
 
+    def queue(self) -> str | None:
+        """The saved view asked for, or None (all cases)."""
+        return _choice("view", self.view, View)
+
+    def order(self) -> Sort:
+        """The sort asked for, else the view's own (deadline first in a work queue)."""
+        key = _choice("sort", self.sort, SortKey)
+        if self.dir not in ("", "asc", "desc"):
+            raise _bad("The direction must be asc or desc.")
+        if key is None:
+            return VIEW_SORT.get(self.view, NEWEST_FIRST)
+        descending = self.dir == "desc" if self.dir else key in DESCENDING_FIRST
+        return Sort(SortKey(key), descending)
+
+    def sorted_by(self, key: str) -> str:
+        """The query string that sorts by `key`: the other way when it is the current one."""
+        current = self.order()
+        descending = key in DESCENDING_FIRST
+        if current.key == key:
+            descending = not current.descending
+        return self.query(sort=key, dir="desc" if descending else "asc")
+
+    def aria_sort(self, key: str) -> str:
+        """The header's aria-sort value for column `key`."""
+        current = self.order()
+        if current.key != key:
+            return "none"
+        return "descending" if current.descending else "ascending"
+
     def query(self, **extra: Any) -> str:
         """The query string of these filters (and `extra`), for links that keep them."""
         values = {key: value for key, value in asdict(self).items() if value}
@@ -168,9 +217,23 @@ def filters(
     created_to: Field = "",
     q: Field = "",
     channel: Field = "",
+    view: Field = "",
+    sort: Field = "",
+    dir: Field = "",
 ) -> Filters:
     return Filters(
-        status, category, severity, province, committee, created_from, created_to, q, channel
+        status,
+        category,
+        severity,
+        province,
+        committee,
+        created_from,
+        created_to,
+        q,
+        channel,
+        view,
+        sort,
+        dir,
     )
 
 
@@ -186,32 +249,115 @@ def age(created_at: datetime, now: datetime) -> str:
     return "now"
 
 
-def _list_view(runtime: Runtime, where: CaseFilter, page: int) -> dict[str, Any]:
-    now = utcnow()
+class View(StrEnum):
+    """The saved views of the case list (the work queues)."""
+
+    MINE = "mine"  # held by the viewer's committees (those of the scope, or under its place)
+    OVERDUE = "overdue"  # open and past the deadline of the stage they are at
+    WAITING = "waiting"  # waiting for the committee: not acknowledged, or an action due
+    NEW = "new"  # came in since the viewer last marked their queue seen
+
+
+VIEW_SORT: dict[str, Sort] = {
+    View.MINE: Sort(SortKey.DEADLINE, descending=False),
+    View.OVERDUE: Sort(SortKey.DEADLINE, descending=False),
+    View.WAITING: Sort(SortKey.DEADLINE, descending=False),
+}
+DESCENDING_FIRST = frozenset({SortKey.CREATED})
+VIEW_LABELS = (
+    ("", "All cases"),
+    (View.MINE, "My committees"),
+    (View.OVERDUE, "Overdue"),
+    (View.WAITING, "Waiting for me"),
+    (View.NEW, "New"),
+)
+COLUMNS = (
+    (SortKey.NUMBER, "Number"),
+    (SortKey.CATEGORY, "Category"),
+    (SortKey.SEVERITY, "Severity"),
+    (SortKey.STATUS, "Status"),
+    (SortKey.CHANNEL, "Channel"),
+    (SortKey.PLACE, "Place"),
+    (SortKey.COMMITTEE, "Committee"),
+    (SortKey.DEADLINE, "Deadline"),
+    (SortKey.CREATED, "Created"),
+    (SortKey.AGE, "Age"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """Who looks at the list: their scope, their name (for "new") and the time."""
+
+    scope: Scope
+    username: str
+    now: datetime
+
+
+def _my_committees(session: Session, scope: Scope) -> frozenset[int]:
+    if scope.place_path is None:
+        return scope.committee_ids
+    return committees_under(session=session, path=scope.place_path)
+
+
+def _queue_filter(
+    session: Session, where: CaseFilter, view: str | None, queue: Queue, seen: datetime | None
+) -> CaseFilter:
+    """`where` narrowed to the viewer's scope and to the saved view asked for."""
+    where = replace(where, scope=queue.scope)
+    if view == View.MINE:
+        return replace(where, held_by=_my_committees(session, queue.scope))
+    if view == View.WAITING:
+        return replace(where, waiting_on=queue.now.date())
+    if view == View.NEW:
+        return replace(where, created_after=seen or datetime.min.replace(tzinfo=UTC))
+    if view == View.OVERDUE:
+        found = clauses(session, where)
+        ids = overdue_ids(session=session, conditions=found or [], now=queue.now)
+        return replace(where, ids=ids)
+    return where
+
+
+def _row(
+    case: Case, held: list[str], due: Deadline | None, now: datetime, seen: datetime | None
+) -> dict[str, Any]:
+    return {
+        "number": case.number,
+        "category": case.category,
+        "severity": case.severity,
+        "status": case.status,
+        "outcome": case.outcome,
+        "channel": case.channel,
+        "place": None if case.location is None else case.location.name,
+        "committees": held,
+        "created_at": case.created_at,
+        "age": age(case.created_at, now),
+        "deadline": due,
+        "overdue": due is not None and due.at <= now,
+        "new": seen is None or case.created_at > seen,
+    }
+
+
+def _list_view(runtime: Runtime, chosen: Filters, page: int, queue: Queue) -> dict[str, Any]:
     with runtime.sessions() as session:
+        seen = queue_seen(session=session, username=queue.username)
+        where = _queue_filter(session, chosen.where(), chosen.queue(), queue, seen)
         found, total = list_cases(
-            session=session, where=where, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
+            session=session,
+            where=where,
+            offset=(page - 1) * PER_PAGE,
+            limit=PER_PAGE,
+            sort=chosen.order(),
         )
-        held = committees_of(session=session, case_ids=[case.id for case in found])
-        rows = [
-            {
-                "number": case.number,
-                "category": case.category,
-                "severity": case.severity,
-                "status": case.status,
-                "outcome": case.outcome,
-                "channel": case.channel,
-                "place": None if case.location is None else case.location.name,
-                "committees": held.get(case.id, []),
-                "created_at": case.created_at,
-                "age": age(case.created_at, now),
-            }
-            for case in found
-        ]
+        ids = [case.id for case in found]
+        held = committees_of(session=session, case_ids=ids)
+        due = deadlines(session=session, conditions=[Case.id.in_(ids)])
+        rows = [_row(c, held.get(c.id, []), due.get(c.id), queue.now, seen) for c in found]
         committees = [(c.code, c.name) for c in list_committees(session=session)]
         return {
             "rows": rows,
             "total": total,
+            "seen": seen,
             "provinces": provinces(session=session),
             "committees": committees,
         }
@@ -222,11 +368,15 @@ async def case_list(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
+    scope: ScopeDep,
     chosen: FiltersDep,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
-    """List cases, newest first, with filters, a case number search and pages of 25."""
-    view = await runtime.db(_list_view, runtime, chosen.where(), page)
+    """List the cases in the viewer's scope (newest first, or sorted by any column), with
+    filters, saved views (the work queues), a case number search and pages of 25."""
+    chosen.where(), chosen.queue(), chosen.order()  # a bad value is a 400 before any read
+    queue = Queue(scope=scope, username=viewer.username, now=utcnow())
+    view = await runtime.db(_list_view, runtime, chosen, page, queue)
     pages = max((view["total"] + PER_PAGE - 1) // PER_PAGE, 1)
     return await render(
         request,
@@ -239,42 +389,55 @@ async def case_list(
         categories=list(Category),
         severities=list(Severity),
         channels=list(Channel),
+        views=VIEW_LABELS,
+        columns=COLUMNS,
+        scope=scope,
         may_export_text=viewer.role in FREE_TEXT_ROLES,
         **view,
     )
+
+
+def _mark_seen(runtime: Runtime, viewer: Viewer) -> None:
+    now = utcnow()
+    with runtime.sessions.begin() as session:
+        mark_queue_seen(session=session, username=viewer.username, now=now)
+        audit(
+            session=session,
+            actor=viewer.username,
+            action="queue.seen",
+            ip_hash=viewer.ip_hash,
+            now=now,
+        )
+
+
+@router.post("/cases/seen")
+async def mark_seen(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> RedirectResponse:
+    """Mark every case in the viewer's queue seen: "New" starts again from now."""
+    await runtime.db(_mark_seen, runtime, viewer)
+    await flash(request, viewer, "ok", "Every case so far is marked seen.")
+    return back("/admin/cases?view=new")
 
 
 @router.get("/cases/export.csv", response_class=StreamingResponse)
 async def export(
     runtime: RuntimeDep,
     viewer: Annotated[Viewer, Depends(allow("exports"))],
+    scope: ScopeDep,
     chosen: FiltersDep,
     include_text: Annotated[bool, Query()] = False,
 ) -> StreamingResponse:
-    """Download the listed cases as CSV (free text only for admins and coordinators who ask)."""
+    """Download the listed cases of the viewer's scope as CSV (free text only for admins and
+    coordinators who ask)."""
     return await csv_export(
         runtime,
         username=viewer.username,
         role=viewer.role,
-        where=chosen.where(),
+        where=replace(chosen.where(), scope=scope),
         include_text=include_text,
         ip_hash=viewer.ip_hash,
     )
 
 
-# What a timeline shows of an event's structured data: codes, never personal text.
-EVENT_DETAILS = (
-    "committee",
-    "reason",
-    "from",
-    "to",
-    "outcome",
-    "channel",
-    "severity",
-    "state",
-    "with",
-    "duplicate_of",
-)
 _MEMBER = re.compile(r"member:(\d+)")
 
 
@@ -290,17 +453,6 @@ def _who(actor: str, names: dict[int, str]) -> str:
     if actor.startswith("user:"):
         return actor.removeprefix("user:") + " (console or API)"
     return actor
-
-
-def _details(data: dict[str, Any]) -> str:
-    shown = []
-    for key in EVENT_DETAILS:
-        value = data.get(key)
-        if value in (None, "", []):
-            continue
-        text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        shown.append(f"{key}: {text}")
-    return "; ".join(shown)
 
 
 SAID = {Satisfaction.SOLVED: "solved", Satisfaction.NOT_SOLVED: "not solved"}
@@ -335,13 +487,16 @@ def _answers_by_closing(events: list[CaseEvent]) -> dict[int, CaseEvent]:
     return found
 
 
-def _closing_answer(event: CaseEvent, case: Case, answer: CaseEvent | None, now: datetime) -> str:
+def _closing_answer(
+    event: CaseEvent, case: Case, answer: CaseEvent | None, now: datetime, zone: tzinfo
+) -> str:
     """The reporter's answer to one closing, as its timeline line says it."""
     if answer is not None:
         said = SAID[_ANSWER_KINDS[EventKind(answer.kind)]]
-        return f"Reporter's answer: {said}, {answer.at:%Y-%m-%d %H:%M}."
+        return f"Reporter's answer: {said}, {words.when(answer.at, zone)}."
     if case.closed_at == event.at and awaits_answer(case, now):
-        return f"Waiting for the reporter's answer until {event.at + ANSWER_WINDOW:%Y-%m-%d}."
+        until = words.when(event.at + ANSWER_WINDOW, zone, "%Y-%m-%d")
+        return f"Waiting for the reporter's answer until {until}."
     return "The reporter did not answer."
 
 
@@ -350,6 +505,7 @@ def _event_row(
     names: dict[int, str],
     crypto: Crypto | None,
     said: str | None = None,
+    sentence: str = "",
 ) -> dict[str, Any]:
     body = None
     if crypto is not None and event.body_enc is not None:
@@ -358,7 +514,7 @@ def _event_row(
         "at": event.at,
         "kind": event.kind,
         "who": _who(event.actor, names),
-        "details": "" if event.kind in _ANSWER_KINDS else _details(event.data or {}),
+        "details": sentence,
         "said": said,
         "body": recordings.readable(body),
     }
@@ -370,8 +526,10 @@ def _timeline(
     crypto: Crypto | None,
     committees: dict[str, str],
     now: datetime,
+    zone: tzinfo,
 ) -> list[dict[str, Any]]:
-    """The case's events, the reporter's answers spelled out and each closing with its answer."""
+    """The case's events in sentences, the reporter's answers spelled out and each closing
+    with its answer."""
     answers = _answers_by_closing(case.events)
     rows = []
     for event in case.events:
@@ -379,8 +537,9 @@ def _timeline(
         if event.kind in _ANSWER_KINDS:
             said = _answer_line(event, committees)
         elif event.kind == EventKind.CLOSED:
-            said = _closing_answer(event, case, answers.get(event.id), now)
-        rows.append(_event_row(event, names, crypto, said))
+            said = _closing_answer(event, case, answers.get(event.id), now, zone)
+        sentence = words.event_sentence(event.kind, event.data, committees, case)
+        rows.append(_event_row(event, names, crypto, said, sentence))
     return rows
 
 
@@ -401,7 +560,33 @@ def satisfaction_view(case: Case, now: datetime) -> dict[str, Any]:
     }
 
 
-def _assignment_row(assignment: CaseAssignment, case: Case, now: datetime) -> dict[str, Any]:
+def _acknowledgements(case: Case, names: dict[int, str]) -> dict[str | None, dict[str, Any]]:
+    """Who acknowledged the case first for each committee (None: for the case, from the
+    console or the API), and when."""
+    found: dict[str | None, dict[str, Any]] = {}
+    for event in case.events:
+        if event.kind == EventKind.ACKNOWLEDGED:
+            code = (event.data or {}).get("committee")
+            found.setdefault(code, {"who": _who(event.actor, names), "at": event.at})
+    return found
+
+
+def _first_acknowledgement(
+    case: Case, acks: dict[str | None, dict[str, Any]], committees: dict[str, str]
+) -> dict[str, Any] | None:
+    """The acknowledgement that stopped the case's deadline, with the committee it was for."""
+    if case.acknowledged_at is None or not acks:
+        return None
+    code, first = min(acks.items(), key=lambda item: item[1]["at"])
+    return {**first, "committee": None if code is None else committees.get(code, code)}
+
+
+def _assignment_row(
+    assignment: CaseAssignment,
+    case: Case,
+    now: datetime,
+    acks: dict[str | None, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     committee = assignment.committee
     due = assignment.assigned_at + ack_deadline(committee, case.severity)
     waiting = assignment.active and assignment.acknowledged_at is None
@@ -414,6 +599,7 @@ def _assignment_row(assignment: CaseAssignment, case: Case, now: datetime) -> di
         "active": assignment.active,
         "assigned_at": assignment.assigned_at,
         "acknowledged_at": assignment.acknowledged_at,
+        "acknowledged_by": (acks or {}).get(committee.code, {}).get("who"),
         "escalated_at": assignment.escalated_at,
         "due_at": due,
         "overdue": waiting and assignment.escalated_at is None and due <= now,
@@ -447,10 +633,7 @@ def _actions_view(session: Session, case: Case, crypto: Crypto | None) -> list[d
     return [_action_row(action, names, crypto) for action in found]
 
 
-LINKED_HOW = {
-    LinkState.SUGGESTED: "suggested: same category and place, within the window",
-    LinkState.CONFIRMED: "confirmed",
-}
+LINKED_HOW = words.LINK_STATES
 
 
 def _link_row(link: IncidentCase, case: Case, names: dict[int, str]) -> dict[str, Any]:
@@ -515,13 +698,15 @@ def case_page_view(runtime: Runtime, number: str, viewer: Viewer) -> dict[str, A
             return None
         names = member_names(session=session, member_ids=_member_ids(case.events))
         committees = [(c.code, c.name) for c in list_committees(session=session)]
+        acks, zone = _acknowledgements(case, names), runtime.settings.zone
         view: dict[str, Any] = {
             "case": case,
             "assignments": [
-                _assignment_row(a, case, now)
+                _assignment_row(a, case, now, acks)
                 for a in assignments_of(session=session, case_id=case.id)
             ],
-            "events": _timeline(case, names, crypto, dict(committees), now),
+            "events": _timeline(case, names, crypto, dict(committees), now, zone),
+            "first_ack": _first_acknowledgement(case, acks, dict(committees)),
             "text": None if crypto is None else _free_text(case, crypto),
             "recordings": []
             if crypto is None
@@ -536,7 +721,8 @@ def case_page_view(runtime: Runtime, number: str, viewer: Viewer) -> dict[str, A
             "duplicates": duplicate_view(session, case),
         }
         if crypto is not None:
-            audit(
+            # One entry per visit: not again on the landing back after an action (docs/security.md).
+            audit_view(
                 session=session,
                 actor=viewer.username,
                 action="case.view_text",
@@ -554,12 +740,37 @@ def _canonical(number: str) -> str:
     return canonical
 
 
+def _in_scope(runtime: Runtime, username: str, number: str, others: tuple[str, ...]) -> bool:
+    """The case is in the user's scope, and so is every other case named that exists (one
+    that does not is for the action to refuse, with its own words)."""
+    with runtime.sessions() as session:
+        scope = user_scope(session=session, username=username)
+        if not in_scope(session=session, scope=scope, number=number):
+            return False
+        return all(
+            in_scope(session=session, scope=scope, number=other)
+            or case_by_number(session=session, number=other) is None
+            for other in others
+        )
+
+
+async def _reachable(runtime: Runtime, viewer: Viewer, number: str, *others: str) -> str:
+    """The canonical number of a case in the viewer's scope; else 404, as for a number no
+    case has (every case route, pages and actions alike, asks this first). `others` are
+    cases the action names (the case to link with): out of scope, the same 404."""
+    canonical = _canonical(number)
+    named = tuple(found for other in others if (found := casenumber.parse(other)) is not None)
+    if not await runtime.db(_in_scope, runtime, viewer.username, canonical, named):
+        raise HTTPException(404, detail="No case has this number.")
+    return canonical
+
+
 @router.get("/cases/{number}", response_class=HTMLResponse)
 async def case_page(
     number: str, request: Request, runtime: RuntimeDep, viewer: ViewerDep
 ) -> HTMLResponse:
     """Show a case: its fields, committees, timeline, and the actions open to the viewer."""
-    canonical = _canonical(number)
+    canonical = await _reachable(runtime, viewer, number)
     view = await runtime.db(case_page_view, runtime, canonical, viewer)
     if view is None:
         raise HTTPException(404, detail="No case has this number.")
@@ -591,7 +802,7 @@ async def recording(number: str, ref: str, runtime: RuntimeDep, viewer: ViewerDe
     request audited."""
     if viewer.role not in FREE_TEXT_ROLES:
         raise HTTPException(403, detail="Recordings are for admins and coordinators only.")
-    canonical = _canonical(number)
+    canonical = await _reachable(runtime, viewer, number)
     audio = None
     if recordings.is_ref(ref):
         audio = await runtime.db(_listen, runtime, canonical, ref, viewer)
@@ -605,7 +816,7 @@ async def _act(
     request: Request, runtime: Runtime, viewer: Viewer, number: str, action: ActionRequest
 ) -> RedirectResponse:
     """Run one action and come back to the case page with what happened."""
-    canonical = _canonical(number)
+    canonical = await _reachable(runtime, viewer, number, action.other)
     try:
         done = await perform(
             runtime,
@@ -879,7 +1090,7 @@ async def change_level(
     reason: TextField = "",
 ) -> RedirectResponse:
     """Change the case's ITSCI level (1 is copied up to every level); a reason is required."""
-    canonical = _canonical(number)
+    canonical = await _reachable(runtime, viewer, number)
     if level not in LEVEL_CHOICES:
         raise HTTPException(422, detail="Choose ITSCI level 1, 2 or 3.")
     if not reason.strip():

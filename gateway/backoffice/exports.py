@@ -3,13 +3,15 @@
 Everyone who may export gets the anonymised columns. Free-text columns (description, typed
 place) come only to admins and coordinators who ask with `include_text=1`; an analyst who
 asks is refused (403) rather than silently given less. Each export is audited with its
-filters and row count, never with any of its content.
+filters, the exporter's scope and the row count, never with any of its content. The
+filter given carries the exporter's scope (`CaseFilter.scope`): a scoped coordinator's
+export holds their cases only.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import HTTPException, status
@@ -28,10 +30,18 @@ NO_TEXT_FOR_ROLE = "your role may not export free text: leave out include_text"
 def _filter_data(where: CaseFilter) -> dict[str, Any]:
     """The filters as the audit log keeps them: codes, digits and times, never free text."""
     values = {key: value for key, value in asdict(where).items() if value is not None}
-    return {
-        key: value.isoformat() if isinstance(value, datetime) else value
-        for key, value in values.items()
-    }
+    values.pop("scope", None)
+    if where.scope is not None and not where.scope.everything:
+        values["scope"] = where.scope.label
+    return {key: _plain(value) for key, value in values.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, frozenset):
+        return sorted(value)
+    return value
 
 
 def _audit_export(

@@ -45,7 +45,7 @@ from storage.models.outbox import (
 from storage.models.places import PARENT_LEVEL, Level, Location
 from storage.models.prefs import NumberPrefs
 from storage.models.recordings import CallRecording, RecordingStatus
-from storage.models.users import FREE_TEXT_ROLES, AuditEntry, Role, User
+from storage.models.users import FREE_TEXT_ROLES, AuditEntry, Role, User, UserScope
 from storage.models.voice import PromptSource, PromptStatus, VoicePrompt
 
 __all__ = [
@@ -98,5 +98,6 @@ __all__ = [
     "SignalStatus",
     "Status",
     "User",
+    "UserScope",
     "VoicePrompt",
 ]

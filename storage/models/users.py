@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, String, true
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.db import Base, UtcDateTime, one_of
@@ -30,7 +30,8 @@ class User(Base):
 
     Lifecycle: created by `sauti admin create-user`; `last_login_at` is set at each
     successful login; deactivated (never deleted: the audit log names them) to revoke access.
-    Only an Argon2 hash of the password is stored.
+    Only an Argon2 hash of the password is stored. `queue_seen_at` is when the user last
+    opened their work queue (the cases list), so the list can mark what came in since.
     """
 
     __tablename__ = "users"
@@ -43,6 +44,29 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    queue_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class UserScope(Base):
+    """One part of what a coordinator or analyst may see: a committee, or a place and
+    everything under it (exactly one of the two per row).
+
+    A user without rows sees everything (a national coordinator); a user's rows are all
+    committees or one place, never a mix (`storage.users.set_scope` keeps it so). Admins
+    are never scoped. Set by `sauti admin create-user` and `sauti admin scope`.
+    """
+
+    __tablename__ = "user_scopes"
+    __table_args__ = (
+        CheckConstraint(
+            "(committee_id IS NULL) <> (location_id IS NULL)", name="committee_or_place"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    committee_id: Mapped[int | None] = mapped_column(ForeignKey("committees.id"))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
 
 
 class AuditEntry(Base):
