@@ -339,15 +339,33 @@ def _read_password() -> str:
     return password
 
 
+def _scope_data(committees: tuple[str, ...], place: str | None) -> dict[str, object]:
+    """What the audit log keeps of a scope: the codes, as given."""
+    if place is not None:
+        return {"place": place}
+    return {"committees": list(committees)} if committees else {}
+
+
+_COMMITTEE_HELP = (
+    "Limit the user to the cases held by this committee (its code); repeat for several."
+)
+_PLACE_HELP = "Limit the user to the cases of this place (its code) and everything under it."
+
+
 @admin.command("create-user")
 @click.argument("name")
 @click.option(
     "--role", required=True, type=click.Choice(["admin", "coordinator", "analyst"]), help="Role."
 )
-def admin_create_user(name: str, role: str) -> None:
-    """Create a user; the password comes from standard input or a prompt (12+ characters)."""
+@click.option("--committee", "committees", multiple=True, metavar="CODE", help=_COMMITTEE_HELP)
+@click.option("--place", metavar="CODE", default=None, help=_PLACE_HELP)
+def admin_create_user(name: str, role: str, committees: tuple[str, ...], place: str | None) -> None:
+    """Create a user; the password comes from standard input or a prompt (12+ characters).
+
+    Without --committee or --place the user sees every case; admins always do.
+    """
     from storage.migrate import upgrade
-    from storage.users import InvalidUser, audit, check_password, create_user
+    from storage.users import InvalidUser, audit, check_password, create_user, set_scope
 
     settings = _settings()
     password = _read_password()
@@ -355,18 +373,55 @@ def admin_create_user(name: str, role: str) -> None:
         check_password(password)
         upgrade(settings.db_url)
         with database(settings) as sessions, sessions.begin() as session:
-            create_user(session=session, username=name, password=password, role=role, now=_now())
+            user = create_user(
+                session=session, username=name, password=password, role=role, now=_now()
+            )
+            scope = set_scope(session=session, user=user, committees=committees, place=place)
             audit(
                 session=session,
                 actor="cli",
                 action="user.create",
                 target=name,
                 now=_now(),
-                data={"role": role},
+                data={"role": role, **_scope_data(committees, place)},
             )
     except InvalidUser as exc:
         raise click.ClickException(f"no user created: {exc}") from exc
-    click.echo(f"created {role} {name}")
+    click.echo(f"created {role} {name}, who sees {scope.label}")
+
+
+@admin.command("scope")
+@click.argument("name")
+@click.option("--committee", "committees", multiple=True, metavar="CODE", help=_COMMITTEE_HELP)
+@click.option("--place", metavar="CODE", default=None, help=_PLACE_HELP)
+@click.option("--clear", is_flag=True, help="Remove the scope: the user sees every case.")
+def admin_scope(name: str, committees: tuple[str, ...], place: str | None, clear: bool) -> None:
+    """Set which cases a coordinator or analyst sees: some committees, or a place and
+    everything under it (the new scope replaces the old one); --clear: every case."""
+    from storage.migrate import upgrade
+    from storage.users import InvalidUser, audit, find_user, set_scope
+
+    if clear == bool(committees or place):
+        raise click.UsageError("give --committee or --place, or --clear alone")
+    settings = _settings()
+    upgrade(settings.db_url)
+    try:
+        with database(settings) as sessions, sessions.begin() as session:
+            user = find_user(session=session, username=name)
+            if user is None:
+                raise InvalidUser(f"no user is named {name!r}")
+            scope = set_scope(session=session, user=user, committees=committees, place=place)
+            audit(
+                session=session,
+                actor="cli",
+                action="user.scope",
+                target=name,
+                now=_now(),
+                data=_scope_data(committees, place) or {"cleared": True},
+            )
+    except InvalidUser as exc:
+        raise click.ClickException(f"scope not changed: {exc}") from exc
+    click.echo(f"{name} now sees {scope.label}")
 
 
 # -- retention and keys -------------------------------------------------------------------------

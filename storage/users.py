@@ -127,11 +127,8 @@ def scope_of(*, session: Session, user: User) -> Scope:
 
 
 def _committee_ids(session: Session, codes: Sequence[str]) -> list[int]:
-    found = dict(
-        session.execute(
-            select(Committee.code, Committee.id).where(Committee.code.in_(codes))
-        ).tuples()
-    )
+    query = select(Committee.code, Committee.id).where(Committee.code.in_(codes))
+    found: dict[str, int] = dict(session.execute(query).all())
     unknown = [code for code in codes if code not in found]
     if unknown:
         raise InvalidUser(f"no committee has the code {unknown[0]!r}")
