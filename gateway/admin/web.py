@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -20,6 +19,7 @@ import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from gateway.admin import words
 from gateway.admin.sessions import COOKIE, ConsoleSession, SessionStore
 from gateway.backoffice.access import MENU, SECTIONS, may
 from gateway.backoffice.dashboards import CHANNEL_LABELS
@@ -49,10 +49,6 @@ class CsrfFailed(Exception):
     """An unsafe request without the session's CSRF token."""
 
 
-def _date(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return "" if value is None else value.strftime(fmt)
-
-
 def channel_name(code: str) -> str:
     """How the console names a channel reports come by (USSD, SMS, WhatsApp, Voice, Web)."""
     return CHANNEL_LABELS.get(code, code)
@@ -67,8 +63,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["case_number"] = casenumber.display
-    env.filters["when"] = _date
-    env.filters["channel_name"] = channel_name
+    words.register(env)
     env.globals["may"] = may
     return env
 
@@ -181,11 +176,12 @@ async def render(
 ) -> HTMLResponse:
     """A page of the console, with the menu, the CSRF token and any flash messages."""
     flash: tuple[tuple[str, str], ...] = ()
+    runtime: Runtime = request.app.state.runtime
     if viewer is not None:
-        runtime: Runtime = request.app.state.runtime
         flash = await session_store(request, runtime).pop_flash(viewer.token, viewer.session)
     html = ENV.get_template(template).render(
         request=request,
+        zone=runtime.settings.zone,
         viewer=viewer,
         csrf=viewer.csrf if viewer else "",
         menu=_menu(viewer),

@@ -53,7 +53,7 @@ def test_answers_and_appeals_show_in_the_timeline_and_the_facts(
 
     answer(db, number, "not_solved", "sms")
     page = user.get(f"/admin/cases/{number}").text
-    assert '<span class="badge appealed">appealed</span>' in page
+    assert '<span class="badge appealed">Appealed</span>' in page
     assert (
         f"The reporter said not solved, by SMS: appealed from {WALIKALE} to {NORTH_KIVU}." in page
     )
@@ -116,7 +116,7 @@ def test_the_list_filters_appealed_cases(
     page = user.get("/admin/cases?status=appealed")
     assert page.status_code == 200
     assert listed(page.text) == [appealed]
-    assert '<option value="appealed" selected>appealed</option>' in page.text
+    assert '<option value="appealed" selected>Appealed</option>' in page.text
     assert other in listed(user.get("/admin/cases?status=routed").text)
 
 

@@ -43,7 +43,7 @@ def test_the_box_lists_the_incident_reports_and_a_person_confirms(
     first, second = file_case(place=BISIE), file_case(place=BISIE)
     coordinator = browser("coordinator")
     page = coordinator.get(f"/admin/cases/{second}").text
-    assert f"Incident {display(first)}: illegal tax at Bisie, 2 reports." in page
+    assert f"Incident {display(first)}: Illegal tax at Bisie, 2 reports." in page
     assert f'<a href="/admin/cases/{first}">{display(first)}</a>' in page
     assert "suggested: same category and place" in page
     assert f"/admin/cases/{second}/link/confirm" in page

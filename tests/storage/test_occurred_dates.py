@@ -1,4 +1,4 @@
-""""When it happened" kept as days fixed at submission, in the reporters' zone: each answer
+"""When it happened kept as days fixed at submission, in the reporters' zone: each answer
 to its range, the day read across a zone boundary, a filed report carrying its days, and
 revision 0019 filling them for cases filed before it, in place, on SQLite and PostgreSQL."""
 
@@ -113,9 +113,7 @@ def test_0019_fills_existing_cases_in_place_and_goes(empty_url: str) -> None:  #
     assert current(empty_url) == _head()
     engine = make_engine(empty_url)
     with engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT occurred_from, occurred_to FROM cases ORDER BY id")
-        ).all()
+        rows = conn.execute(text("SELECT occurred_from, occurred_to FROM cases ORDER BY id")).all()
         events = conn.scalar(text("SELECT count(*) FROM case_events"))
     assert [(_day(a), _day(b)) for a, b in rows] == [(f, t) for _, _, f, t in EXISTING]
     assert events == len(EXISTING)  # nothing deleted by cascade
