@@ -3,10 +3,11 @@
 Run from the repository's root: `.venv/bin/python docs/console/shoot.py`. It serves the
 app on loopback with a throw-away database and an embedded Redis, loads the demo places
 and committees, files the demo cases the browser test uses (tests/browser/console_pages.py:
-every kind of event, an incident, signals), signs in and saves one PNG per page and
-width here (`<page>-1366.png`, `<page>-360.png`), each at most 2,000 px high, reduced to
-a 256-colour palette. It needs the distribution's Chromium (`SAUTI_CHROMIUM` to point
-elsewhere). Nothing leaves the machine.
+every kind of event, an incident, signals), signs in as North Kivu's provincial
+coordinator for the pages a coordinator sees and as an admin for the others, and saves
+one PNG per page and width here (`<page>-1366.png`, `<page>-360.png`), each at most
+2,000 px high, reduced to a 256-colour palette. It needs the distribution's Chromium
+(`SAUTI_CHROMIUM` to point elsewhere). Nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -40,7 +41,13 @@ from gateway.channels.registry import senders  # noqa: E402
 from gateway.release import database, prepare  # noqa: E402
 from storage.settings import Settings  # noqa: E402
 from storage.users import create_user  # noqa: E402
-from tests.browser.console_pages import ConsolePage, pages, seed  # noqa: E402
+from tests.browser.console_pages import (  # noqa: E402
+    FORM_PAGES,
+    ConsolePage,
+    pages,
+    scope_to_north_kivu,
+    seed,
+)
 from workers import context, queues  # noqa: E402
 
 WIDTHS = ((1366, 900), (360, 740))
@@ -118,15 +125,32 @@ def _sign_in(page: Page, username: str) -> None:
     page.wait_for_url("**/admin/")
 
 
+def _shot_as(visit: ConsolePage) -> str:
+    """North Kivu's provincial coordinator where a coordinator may look, else an admin."""
+    return "coordinator" if "coordinator" in visit.roles else "admin"
+
+
+def _sign_out(page: Page) -> None:
+    page.goto("/admin/")
+    if not page.get_by_role("button", name="Sign out").is_visible():
+        page.locator("header.top details.menu > summary").click()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/admin/login")
+
+
 def _shoot(page: Page, visit: ConsolePage, width: int) -> int:
     page.goto(visit.path)
+    return _picture(page, visit.name, width)
+
+
+def _picture(page: Page, name: str, width: int) -> int:
     page.wait_for_load_state("load")
     if page.locator("#map").count():
         page.locator("#map[data-ready]").wait_for(state="attached")
     height = min(page.evaluate("document.documentElement.scrollHeight"), MAX_HEIGHT)
     clip = {"x": 0, "y": 0, "width": width, "height": height}
     png = page.screenshot(full_page=True, clip=clip, animations="disabled")
-    return _save(png, HERE / f"{visit.name}-{width}.png")
+    return _save(png, HERE / f"{name}-{width}.png")
 
 
 def _shots(base: str, shown: list[ConsolePage]) -> int:
@@ -142,9 +166,16 @@ def _shots(base: str, shown: list[ConsolePage]) -> int:
             page = context_.new_page()
             page.goto("/admin/login")
             total += _shoot(page, ConsolePage("login", "/admin/login"), width)
-            _sign_in(page, USERS["admin"])
-            for visit in shown:
-                total += _shoot(page, visit, width)
+            for role in ("coordinator", "admin"):
+                _sign_in(page, USERS[role])
+                for visit in shown:
+                    if _shot_as(visit) == role:
+                        total += _shoot(page, visit, width)
+                if role == "admin":
+                    for name, send in FORM_PAGES:
+                        send(page)
+                        total += _picture(page, name, width)
+                _sign_out(page)
             context_.close()
         browser.close()
     return total
@@ -169,10 +200,12 @@ def main() -> None:
                             now=datetime.now(UTC),
                         )
                 seeded = seed(settings, sessions, _jobs(settings, client))
-            shown = [p for p in pages(seeded) if "admin" in p.roles]
+                scope_to_north_kivu(sessions, USERS["coordinator"])
+            shown = [p for p in pages(seeded) if "admin" in p.roles or p.name == "forbidden"]
             with _serving(settings) as base:
                 total = _shots(base, shown)
-            print(f"{2 * (len(shown) + 1)} screenshots, {total / 1e6:.1f} MB, in {HERE}")
+            count = 2 * (len(shown) + 1 + len(FORM_PAGES))
+            print(f"{count} screenshots, {total / 1e6:.1f} MB, in {HERE}")
         finally:
             server.stop()
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from playwright.sync_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,7 +35,7 @@ from storage.models import (
 )
 from storage.settings import Settings
 from storage.signals import raise_absolute
-from storage.users import audit
+from storage.users import audit, find_user, set_scope
 
 REPORTER = "+243990000042"
 DESCRIPTION = "Soldiers take 2000 francs at the barrier"
@@ -191,6 +192,49 @@ def pages(seeded: Seeded) -> list[ConsolePage]:
         ConsolePage("not-found", "/admin/cases/000-000-0000"),
         ConsolePage("forbidden", "/admin/audit", ("coordinator",)),
     ]
+
+
+def _flows_upload(page: Page) -> None:
+    page.goto("/admin/flows")
+    page.locator("input[name=file]").first.set_input_files(
+        files=[{"name": "other.yaml", "mimeType": "text/yaml", "buffer": b"id: other\n"}]
+    )
+    page.get_by_role("button", name="Save as a draft").first.click()
+
+
+def _translation_preview(page: Page) -> None:
+    po = page.request.get("/admin/translations/sw.po").body()
+    page.goto("/admin/translations/sw")
+    page.locator("input[name=file]").set_input_files(
+        files=[{"name": "sw.po", "mimeType": "text/x-gettext-translation", "buffer": po}]
+    )
+    page.get_by_role("button", name="Check the file").click()
+
+
+def _voice_upload(page: Page) -> None:
+    page.goto("/admin/voice/sw")
+    page.locator("input[name=file]").first.set_input_files(
+        files=[{"name": "nothing.wav", "mimeType": "audio/wav", "buffer": b"not audio"}]
+    )
+    page.get_by_role("button", name="Upload as drafts").click()
+
+
+# The pages a form answers, as an admin: a new draft's version page (its lint and diff),
+# a translation's preview, a voice upload's refusals. Each function fills and sends the form.
+FORM_PAGES: tuple[tuple[str, Callable[[Page], None]], ...] = (
+    ("flows-upload", _flows_upload),
+    ("translation-preview", _translation_preview),
+    ("voice-upload", _voice_upload),
+)
+
+
+def scope_to_north_kivu(sessions: sessionmaker[Session], username: str) -> None:
+    """Make `username` a provincial coordinator of North Kivu: their scope is the province
+    and everything under it."""
+    with sessions.begin() as session:
+        user = find_user(session=session, username=username)
+        assert user is not None
+        set_scope(session=session, user=user, place="cd-nk")
 
 
 def _report(

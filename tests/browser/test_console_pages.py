@@ -1,6 +1,7 @@
 """Every console page in a real browser, at a desktop's width and at a phone's.
 
-For each page, as each role that sees it: the page is no wider than the viewport (nothing
+For each page, as each role that sees it (the coordinator is North Kivu's provincial
+coordinator: their scope is the province): the page is no wider than the viewport (nothing
 sticks out of it except inside a box that scrolls), no script fails (console errors,
 uncaught exceptions, refused resources), and the visible text shows no internal code
 (category or event codes, committee codes, raw `reason:` details, timestamps with
@@ -21,11 +22,13 @@ from storage.settings import Settings
 from tests.browser.conftest import PASSWORD
 from tests.browser.console_pages import (
     CHECK,
+    FORM_PAGES,
     INTERNAL_CODES,
     SECONDARY_CODES,
     ConsolePage,
     Seeded,
     pages,
+    scope_to_north_kivu,
     seed,
 )
 from tests.gateway import conftest as gateway_fixtures
@@ -88,7 +91,9 @@ def seeded(
     accounts: dict[str, str],
     run_jobs: Callable[[], None],
 ) -> Seeded:
-    return seed(live_settings, live_db, run_jobs)
+    seeded = seed(live_settings, live_db, run_jobs)
+    scope_to_north_kivu(live_db, accounts["coordinator"])
+    return seeded
 
 
 @pytest.fixture(params=sorted(WIDTHS))
@@ -125,38 +130,14 @@ def _visit(page: Page, findings: Findings, visit: ConsolePage, role: str) -> Non
     findings.check(page, name)
 
 
-def _uploads(page: Page, findings: Findings, seeded: Seeded) -> None:
-    """The pages a form answers: a draft's version page, a translation's preview, a refused
-    voice upload."""
-    findings.where = "flows-upload (admin)"
-    page.goto("/admin/flows")
-    document = page.request.get(f"/admin/flows/{seeded.version}/documents/main").text()
-    assert "<textarea" in document
-    page.locator("input[name=file]").first.set_input_files(
-        files=[{"name": "other.yaml", "mimeType": "text/yaml", "buffer": b"id: other\n"}]
-    )
-    page.get_by_role("button", name="Save as a draft").first.click()
-    page.wait_for_load_state("load")
-    findings.check(page, "flows-upload (admin)")
-
-    findings.where = "translation-preview (admin)"
-    po = page.request.get("/admin/translations/sw.po").body()
-    page.goto("/admin/translations/sw")
-    page.locator("input[name=file]").set_input_files(
-        files=[{"name": "sw.po", "mimeType": "text/x-gettext-translation", "buffer": po}]
-    )
-    page.get_by_role("button", name="Check the file").click()
-    page.wait_for_load_state("load")
-    findings.check(page, "translation-preview (admin)")
-
-    findings.where = "voice-upload (admin)"
-    page.goto("/admin/voice/sw")
-    page.locator("input[name=file]").first.set_input_files(
-        files=[{"name": "nothing.wav", "mimeType": "audio/wav", "buffer": b"not audio"}]
-    )
-    page.get_by_role("button", name="Upload as drafts").click()
-    page.wait_for_load_state("load")
-    findings.check(page, "voice-upload (admin)")
+def _forms(page: Page, findings: Findings) -> None:
+    """The pages a form answers (a draft's version page, a translation's preview, a voice
+    upload's refusals)."""
+    for name, send in FORM_PAGES:
+        findings.where = f"{name} (admin)"
+        send(page)
+        page.wait_for_load_state("load")
+        findings.check(page, findings.where)
 
 
 def _menu_opens_on_a_phone(page: Page, findings: Findings) -> None:
@@ -187,7 +168,7 @@ def test_every_page_fits_and_speaks_in_words(
             if role in visit.roles:
                 _visit(page, findings, visit, role)
         if role == "admin":
-            _uploads(page, findings, seeded)
+            _forms(page, findings)
             if page.viewport_size and page.viewport_size["width"] < 700:
                 _menu_opens_on_a_phone(page, findings)
         _sign_out(page)
