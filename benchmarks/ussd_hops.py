@@ -87,6 +87,8 @@ class Tally:
     reports: int = 0
     errors: int = 0
     seconds: float = 0.0
+    # The server's own CPU time (user + system) over the phase, in seconds.
+    cpu: float = 0.0
 
     def add(self, other: Tally) -> None:
         self.latencies += other.latencies
@@ -96,6 +98,12 @@ class Tally:
         self.reports += other.reports
         self.errors += other.errors
         self.seconds += other.seconds
+        self.cpu += other.cpu
+
+    @property
+    def cpu_per_hop(self) -> float:
+        """Server CPU µs a hop: unlike hops/s, barely moved by other load on the machine."""
+        return self.cpu / self.hops * 1e6 if self.hops else 0.0
 
     @property
     def rate(self) -> float:
@@ -225,10 +233,28 @@ async def bare_loop(client: aiohttp.ClientSession, url: str, tally: Tally, until
         await post(client, url, {**form, "text": "1*2"}, tally, "bare")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (uvicorn workers), seconds."""
+    total = 0.0
+    pending = [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(OSError):
+            # Fields after the command name (which may hold spaces) start at "state".
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+    return total
+
+
 async def run_phase(
     rung: Rung, seconds: float, connections: int, rate: float | None = None
 ) -> Tally:
     tally = Tally()
+    assert rung.server is not None
+    cpu_before = cpu_seconds(rung.server.pid)
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector) as client:
         until = time.monotonic() + seconds
@@ -248,6 +274,7 @@ async def run_phase(
             tasks.append(pace.feed())
         await asyncio.gather(*tasks)
         tally.seconds = time.monotonic() - started
+    tally.cpu = cpu_seconds(rung.server.pid) - cpu_before
     rung.submitted += tally.reports
     return tally
 
@@ -322,13 +349,13 @@ def report(rungs: dict[str, Rung], args: argparse.Namespace, memory: dict[str, f
     print()
     print(f"Full speed, {args.rounds} interleaved rounds of {args.seconds:g} s per rung:")
     print(f"  {'rung':<34} {'hops/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} "
-          f"{'errors':>6} {'×bare':>6} {'×+redis':>8}")  # fmt: skip
+          f"{'errors':>6} {'×bare':>6} {'×+redis':>8} {'server CPU µs/hop':>18}")  # fmt: skip
     for name, rung in rungs.items():
         to_bare, to_redis = ratio(rungs, name, "bare"), ratio(rungs, name, "+redis")
         print(
             f"  {rung.label:<34} {rung.full.rate:8.0f} {rung.full.ms(50):6.2f}ms "
             f"{rung.full.ms(95):6.2f}ms {rung.full.ms(99):6.2f}ms {rung.full.errors:6d} "
-            f"{to_bare or 0:6.2f} {to_redis or 0:8.2f}"
+            f"{to_bare or 0:6.2f} {to_redis or 0:8.2f} {rung.full.cpu_per_hop:18.0f}"
         )
     for name, rung in rungs.items():
         if not rung.sauti:
@@ -338,7 +365,8 @@ def report(rungs: dict[str, Rung], args: argparse.Namespace, memory: dict[str, f
         print(
             f"{rung.label}, paced at {args.rate:g} hops/s for {args.paced_seconds:g} s: "
             f"{paced.rate:.0f} hops/s, p50 {paced.ms(50):.2f} ms, p95 {paced.ms(95):.2f} ms, "
-            f"p99 {paced.ms(99):.2f} ms, errors {paced.errors}"
+            f"p99 {paced.ms(99):.2f} ms, errors {paced.errors}, "
+            f"server CPU {paced.cpu_per_hop:.0f} µs/hop"
         )
         worst = 0.0
         parts = []
@@ -365,7 +393,10 @@ def report(rungs: dict[str, Rung], args: argparse.Namespace, memory: dict[str, f
                 f"{rung.label}: reports submitted {rung.submitted}, stored {stored}, "
                 f"lost {lost} ({'MET' if lost == 0 else 'MISSED'}: zero lost)"
             )
-    if memory:
+    if memory and "after" not in memory:
+        print()
+        print(f"RSS of the SQLite rung's web process: idle {memory['idle']:.1f} MiB")
+    elif memory:
         print()
         print(
             f"RSS of the SQLite rung's web process: idle {memory['idle']:.1f} MiB, "
