@@ -253,10 +253,14 @@ def _committee_of(code: object, committees: Mapping[str, str]) -> str:
 
 
 def _why_copied(case: Any) -> str:
-    if getattr(case, "itsci_level", None) == 1:
-        return "because the case is ITSCI level 1 (copied to every level)"
+    """Why routing copied the case up (storage/routing.py): its severity, its ITSCI level."""
+    why = []
     severity = getattr(case, "severity", "")
-    return f"because the case is {label(SEVERITIES, severity).lower() or 'urgent'}"
+    if severity in (Severity.CRITICAL, Severity.HIGH):
+        why.append(label(SEVERITIES, severity).lower())
+    if getattr(case, "itsci_level", None) == 1:
+        why.append("ITSCI level 1, sent to every level")
+    return "because the case is " + " and ".join(why) if why else "by the routing rules"
 
 
 def _routed(data: Mapping[str, Any], committees: Mapping[str, str], case: Any) -> str:
