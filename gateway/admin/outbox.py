@@ -1,16 +1,21 @@
 """Console pages: the SMS outbox (statuses, failures, retry, cancel) and the STOP list.
 
 A reporter's number is never shown: a reporter's message says "reporter" only, a member's
-shows the member's masked number. Bodies are free text, so they appear only on a message's
-own page, and each such view is audited. The STOP list is shown by pseudonym prefix.
+shows the member's masked number. Bodies are free text: the list shows the first
+`PREVIEW_LENGTH` characters of each to roles that read free text (one audit entry,
+"outbox.previews", names the messages of the page), and a message's own page shows the
+whole text (audited as "outbox.view_text", once per visit: not again on the landing back
+after a retry or a cancel). The STOP list is shown by pseudonym prefix.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 
 from gateway.admin.web import Viewer, allow, back, flash, record, render
 from gateway.deps import RuntimeDep
@@ -25,7 +30,18 @@ from gateway.outboxadmin import (
     remove_opt_out,
     retry,
 )
-from storage.models import MessageChannel, MessageKind, OutboxStatus, Provider, RecipientKind
+from gateway.runtime import Runtime
+from storage.db import utcnow
+from storage.models import (
+    FREE_TEXT_ROLES,
+    MessageChannel,
+    MessageKind,
+    OutboxMessage,
+    OutboxStatus,
+    Provider,
+    RecipientKind,
+)
+from storage.users import audit, audit_view
 
 router = APIRouter()
 PER_PAGE = 50
@@ -35,6 +51,81 @@ Pseudonym = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Choice = Annotated[str, Query(max_length=64)]
 Staff = Annotated[Viewer, Depends(allow("outbox"))]
+PREVIEW_LENGTH = 60
+
+# Each kind, status, recipient and channel in words; the code stays as secondary text.
+KIND_WORDS = {
+    MessageKind.ALERT: "Alert",
+    MessageKind.DIGEST: "Daily digest",
+    MessageKind.COMMAND_REPLY: "Command reply",
+    MessageKind.REPORTER_MESSAGE: "Message to the reporter",
+    MessageKind.CLOSING: "Closing",
+    MessageKind.ESCALATION: "Escalation",
+    MessageKind.CONFIRMATION: "Confirmation",
+    MessageKind.INFO_ALERT: "Information alert",
+    MessageKind.REPLY: "Reply",
+    MessageKind.INCIDENT_REPORT: "Incident report",
+    MessageKind.SIGNAL: "Signal",
+}
+STATUS_WORDS = {
+    OutboxStatus.QUEUED: "Queued",
+    OutboxStatus.SENDING: "Sending",
+    OutboxStatus.SENT: "Sent",
+    OutboxStatus.DELIVERED: "Delivered",
+    OutboxStatus.FAILED: "Failed",
+    OutboxStatus.UNDELIVERED: "Undelivered",
+    OutboxStatus.CANCELLED: "Cancelled",
+}
+RECIPIENT_WORDS = {RecipientKind.MEMBER: "Committee member", RecipientKind.REPORTER: "Reporter"}
+CHANNEL_WORDS = {MessageChannel.SMS: "SMS", MessageChannel.WHATSAPP: "WhatsApp"}
+
+
+def _short(body: str) -> str:
+    flat = " ".join(body.split())
+    return flat if len(flat) <= PREVIEW_LENGTH else flat[: PREVIEW_LENGTH - 1].rstrip() + "…"
+
+
+def previews(runtime: Runtime, viewer: Viewer, ids: Sequence[int]) -> dict[int, str]:
+    """The start of each message's text, for roles that read free text, with one audit
+    entry naming the messages shown; nothing (and no entry) for any other role."""
+    if viewer.role not in FREE_TEXT_ROLES or not ids:
+        return {}
+    with runtime.sessions.begin() as session:
+        query = select(OutboxMessage.id, OutboxMessage.body_enc).where(OutboxMessage.id.in_(ids))
+        shown = {
+            message_id: _short(runtime.crypto.decrypt(body))
+            for message_id, body in session.execute(query)
+        }
+        audit(
+            session=session,
+            actor=viewer.username,
+            action="outbox.previews",
+            data={"messages": sorted(shown)},
+            ip_hash=viewer.ip_hash,
+            now=utcnow(),
+        )
+    return shown
+
+
+def _viewed(runtime: Runtime, viewer: Viewer, message_id: int) -> None:
+    with runtime.sessions.begin() as session:
+        audit_view(
+            session=session,
+            actor=viewer.username,
+            action="outbox.view_text",
+            target=str(message_id),
+            ip_hash=viewer.ip_hash,
+            now=utcnow(),
+        )
+
+
+def _words() -> dict[str, Any]:
+    return {
+        "kind_words": {k.value: v for k, v in KIND_WORDS.items()},
+        "status_words": {k.value: v for k, v in STATUS_WORDS.items()},
+        "recipient_words": {k.value: v for k, v in RECIPIENT_WORDS.items()},
+        "channel_words": {k.value: v for k, v in CHANNEL_WORDS.items()},
+    }
 
 
 @router.get("/outbox", response_class=HTMLResponse)
@@ -55,12 +146,16 @@ async def messages(
     """List outbound messages, newest first, with counts by status and filters."""
     filters = Filters(status_, kind, recipient, committee, date_from, date_to, channel, provider)
     found = await runtime.db(listing, runtime, filters, page, PER_PAGE)
+    shown = await runtime.db(previews, runtime, viewer, [row.id for row in found.rows])
     query = {k: v for k, v in request.query_params.items() if k != "page" and v}
     return await render(
         request,
         "outbox_list.html",
         viewer,
         listing=found,
+        previews=shown,
+        may_preview=viewer.role in FREE_TEXT_ROLES,
+        **_words(),
         filters=filters,
         page=page,
         pages=max(1, -(-found.total // PER_PAGE)),
@@ -128,8 +223,8 @@ async def message(
 ) -> HTMLResponse:
     """Show one message with its text (an audited view)."""
     detail = await runtime.db(message_detail, runtime, message_id)
-    await runtime.db(record, runtime, viewer, "outbox.view_text", str(message_id), {})
-    return await render(request, "outbox_message.html", viewer, detail=detail)
+    await runtime.db(_viewed, runtime, viewer, message_id)
+    return await render(request, "outbox_message.html", viewer, detail=detail, **_words())
 
 
 @router.post("/outbox/{message_id}/retry", response_model=None)
