@@ -32,8 +32,11 @@ from storage.models import (
     CaseAssignment,
     Committee,
     CommitteeMember,
+    Incident,
+    IncidentCase,
     Level,
     Location,
+    Signal,
     Status,
 )
 from storage.users import Scope
@@ -106,6 +109,29 @@ def held_by_clause(committee_ids: Iterable[int]) -> ColumnElement[bool]:
         CaseAssignment.case_id == Case.id,
         CaseAssignment.active.is_(True),
         CaseAssignment.committee_id.in_(ids),
+    )
+
+
+def signal_scope_clause(scope: Scope | None) -> ColumnElement[bool] | None:
+    """A signal is in a place scope when its territory is that place or under it, and in a
+    committee scope when it was raised to one of those committees; None: every signal."""
+    if scope is None or scope.everything:
+        return None
+    if scope.place_path is not None:
+        below = select(Location.id).where(
+            Location.path.startswith(scope.place_path, autoescape=True)
+        )
+        return Signal.territory_id.in_(below)
+    return Signal.committee_id.in_(list(scope.committee_ids))
+
+
+def incident_scope_clause(scope: Scope | None) -> ColumnElement[bool] | None:
+    """An incident is in scope when one of its cases is; None: every incident."""
+    condition = scope_clause(scope)
+    if condition is None:
+        return None
+    return exists().where(
+        IncidentCase.incident_id == Incident.id, IncidentCase.case_id == Case.id, condition
     )
 
 

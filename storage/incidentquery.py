@@ -15,7 +15,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from storage.casequery import incident_scope_clause, scope_clause
 from storage.models import Case, CaseDuplicate, Incident, IncidentCase, Status
+from storage.users import Scope
 
 __all__ = [
     "CaseGrouping",
@@ -86,7 +88,9 @@ def groupings(*, session: Session, case_ids: Sequence[int]) -> dict[int, CaseGro
     return found
 
 
-def _views(session: Session, incidents: Sequence[Incident]) -> list[IncidentView]:
+def _views(
+    session: Session, incidents: Sequence[Incident], scope: Scope | None = None
+) -> list[IncidentView]:
     views = {
         incident.id: IncidentView(
             number=incident.number,
@@ -105,6 +109,9 @@ def _views(session: Session, incidents: Sequence[Incident]) -> list[IncidentView
         .where(IncidentCase.incident_id.in_(list(views)))
         .order_by(Case.created_at, Case.id)
     )
+    in_scope = scope_clause(scope)
+    if in_scope is not None:  # a scoped viewer learns nothing of cases outside the scope
+        query = query.where(in_scope)
     for incident_id, number, status in session.execute(query):
         views[incident_id].cases.append(number)
         statuses[incident_id][status] += 1
@@ -114,10 +121,19 @@ def _views(session: Session, incidents: Sequence[Incident]) -> list[IncidentView
 
 
 def list_incidents(
-    *, session: Session, offset: int, limit: int, category: str | None = None
+    *,
+    session: Session,
+    offset: int,
+    limit: int,
+    category: str | None = None,
+    scope: Scope | None = None,
 ) -> tuple[list[IncidentView], int]:
-    """Return one page of incidents, the latest report first, and how many there are."""
+    """Return one page of incidents (of `scope`: those with a case in it, counting those
+    cases only), the latest report first, and how many there are."""
     where = [] if category is None else [Incident.category == category]
+    in_scope = incident_scope_clause(scope)
+    if in_scope is not None:
+        where.append(in_scope)
     total = session.scalar(select(func.count()).select_from(Incident).where(*where)) or 0
     query = (
         select(Incident)
@@ -127,24 +143,38 @@ def list_incidents(
         .offset(offset)
         .limit(limit)
     )
-    return _views(session, session.scalars(query).all()), total
+    return _views(session, session.scalars(query).all(), scope), total
 
 
-def incident_by_number(*, session: Session, number: str) -> IncidentView | None:
-    """Return the incident with this canonical number (its first case's), or None."""
+def incident_by_number(
+    *, session: Session, number: str, scope: Scope | None = None
+) -> IncidentView | None:
+    """Return the incident with this canonical number (its first case's), or None (also
+    when none of its cases is in `scope`)."""
     query = (
         select(Incident).where(Incident.number == number).options(selectinload(Incident.location))
     )
+    in_scope = incident_scope_clause(scope)
+    if in_scope is not None:
+        query = query.where(in_scope)
     incident = session.scalar(query)
-    return None if incident is None else _views(session, [incident])[0]
+    return None if incident is None else _views(session, [incident], scope)[0]
 
 
-def open_incident_views(*, session: Session, limit: int = 20) -> list[IncidentView]:
-    """Return the incidents holding at least one open case, the latest report first."""
+def open_incident_views(
+    *, session: Session, limit: int = 20, scope: Scope | None = None
+) -> list[IncidentView]:
+    """Return the incidents holding at least one open case (of `scope`), the latest report
+    first."""
+    in_scope = scope_clause(scope)
     holding = (
         select(IncidentCase.incident_id)
         .join(Case, Case.id == IncidentCase.case_id)
-        .where(Case.status != Status.CLOSED, Case.is_test.is_(False))
+        .where(
+            Case.status != Status.CLOSED,
+            Case.is_test.is_(False),
+            *([] if in_scope is None else [in_scope]),
+        )
     )
     query = (
         select(Incident)
@@ -153,4 +183,4 @@ def open_incident_views(*, session: Session, limit: int = 20) -> list[IncidentVi
         .order_by(Incident.last_report_at.desc(), Incident.id.desc())
         .limit(limit)
     )
-    return _views(session, session.scalars(query).all())
+    return _views(session, session.scalars(query).all(), scope)

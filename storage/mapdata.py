@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
+from storage.casequery import scope_clause, signal_scope_clause
 from storage.models import (
     Case,
     Incident,
@@ -27,6 +28,7 @@ from storage.models import (
     SignalStatus,
     Status,
 )
+from storage.users import Scope
 
 __all__ = [
     "MAX_NUMBERS",
@@ -55,6 +57,7 @@ class MapFilter:
     start: datetime
     end: datetime
     category: str | None = None
+    scope: Scope | None = None  # the viewer's: their cases, incidents and signals only
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,9 @@ def _in_range(query: _Query, where: MapFilter) -> _Query:
     query = query.where(
         Case.is_test.is_(False), Case.created_at >= where.start, Case.created_at < where.end
     )
+    in_scope = scope_clause(where.scope)
+    if in_scope is not None:
+        query = query.where(in_scope)
     return query if where.category is None else query.where(Case.category == where.category)
 
 
@@ -159,6 +165,9 @@ def _incident_markers(session: Session, places: _Places, where: MapFilter) -> li
         .where(Incident.id.in_(wanted.scalar_subquery()), Case.is_test.is_(False))
         .order_by(Incident.id, Case.created_at, Case.id)
     )
+    in_scope = scope_clause(where.scope)
+    if in_scope is not None:
+        query = query.where(in_scope)
     grouped: dict[int, tuple[Incident, list[Case]]] = {}
     for incident, case in session.execute(query):
         grouped.setdefault(incident.id, (incident, []))[1].append(case)
@@ -207,6 +216,9 @@ def _signal_markers(session: Session, places: _Places, where: MapFilter) -> list
     )
     if where.category is not None:
         query = query.where(Signal.category == where.category)
+    in_scope = signal_scope_clause(where.scope)
+    if in_scope is not None:
+        query = query.where(in_scope)
     return [_signal_marker(places, signal) for signal in session.scalars(query)]
 
 

@@ -46,6 +46,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from storage.assignments import covering_committees, is_national_for
+from storage.casequery import signal_scope_clause
 from storage.cases import InvalidAction
 from storage.db import expire_loaded
 from storage.models import (
@@ -61,6 +62,7 @@ from storage.models import (
 )
 from storage.privacy import Crypto
 from storage.settings import Settings, spike_absolute_rules
+from storage.users import Scope
 
 __all__ = [
     "SignalFilter",
@@ -408,11 +410,13 @@ def check_since(
     return [signal for signal in raised if signal is not None]
 
 
-def get_signal(*, session: Session, signal_id: int) -> Signal | None:
-    """Return a signal with its territory, committee and cases loaded."""
+def get_signal(*, session: Session, signal_id: int, scope: Scope | None = None) -> Signal | None:
+    """Return a signal with its territory, committee and cases loaded (None also when it is
+    outside `scope`)."""
+    in_scope = signal_scope_clause(scope)
     query = (
         select(Signal)
-        .where(Signal.id == signal_id)
+        .where(Signal.id == signal_id, *([] if in_scope is None else [in_scope]))
         .options(
             selectinload(Signal.territory),
             selectinload(Signal.committee),
@@ -430,9 +434,13 @@ class SignalFilter:
     status: str | None = None
     category: str | None = None
     province: str | None = None
+    scope: Scope | None = None  # the viewer's (storage.casequery.signal_scope_clause)
 
 
 def _filtered(query: Select[Any], where: SignalFilter) -> Select[Any]:
+    scope = signal_scope_clause(where.scope)
+    if scope is not None:
+        query = query.where(scope)
     if where.status is not None:
         query = query.where(Signal.status == where.status)
     if where.category is not None:
@@ -484,12 +492,13 @@ def rule_in_words(signal: Signal) -> str:
     )
 
 
-def open_signals(*, session: Session, limit: int = 20) -> list[Signal]:
+def open_signals(*, session: Session, limit: int = 20, scope: Scope | None = None) -> list[Signal]:
     """Return the signals nobody has closed yet (open, then acknowledged), newest first in
-    each, with their territory and committee loaded: what a dashboard shows."""
+    each, with their territory and committee loaded: what a dashboard shows (of `scope`)."""
+    in_scope = signal_scope_clause(scope)
     query = (
         select(Signal)
-        .where(Signal.status != SignalStatus.CLOSED)
+        .where(Signal.status != SignalStatus.CLOSED, *([] if in_scope is None else [in_scope]))
         .options(selectinload(Signal.territory), selectinload(Signal.committee))
         .order_by(
             sql_case(_STATUS_ORDER, value=Signal.status, else_=3),

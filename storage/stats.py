@@ -25,8 +25,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session
 
+from storage.casequery import committees_under, scope_clause
 from storage.inbox import overdue_assignments
 from storage.models import Case, CaseAssignment, Category, Committee, Level, Location, Status
+from storage.users import Scope
 
 SUPPRESS_BELOW = 5
 UNKNOWN_PROVINCE = ""
@@ -41,6 +43,7 @@ class StatsFilter:
     category: str | None = None
     province: str | None = None
     committee: str | None = None
+    scope: Scope | None = None  # the viewer's (storage.casequery.scope_clause)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +159,20 @@ def _clauses(session: Session, where: StatsFilter) -> list[ColumnElement[bool]]:
         clauses.append(_province_clause(session, where.province))
     if where.committee is not None:
         clauses.append(_committee_clause(session, where.committee))
+    scope = scope_clause(where.scope)
+    if scope is not None:
+        clauses.append(scope)
     return clauses
+
+
+def scope_committees(*, session: Session, scope: Scope | None) -> frozenset[int] | None:
+    """The committees a scoped viewer's tables show (those of the scope, or those whose place
+    is under the scope's place); None: every committee."""
+    if scope is None or scope.everything:
+        return None
+    if scope.place_path is not None:
+        return committees_under(session=session, path=scope.place_path)
+    return scope.committee_ids
 
 
 def _in_range(where: StatsFilter) -> list[ColumnElement[bool]]:
@@ -297,8 +313,11 @@ def committee_stats(
     """Each committee holding cases: open and overdue now, and its median times to
     acknowledge and to close, measured from when the case reached its inbox."""
     inboxes: dict[int, _Inbox] = defaultdict(_Inbox)
+    shown = scope_committees(session=session, scope=where.scope)
     for row in session.execute(_assignment_query(_clauses(session, where))):
         committee_id, case_id = row[0], row[1]
+        if shown is not None and committee_id not in shown:
+            continue
         _tally(inboxes[committee_id], row, where, overdue.get(case_id) == committee_id)
     if not inboxes:
         return []

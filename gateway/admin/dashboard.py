@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from gateway.admin import charts
 from gateway.admin.map import data_url, signal_words
+from gateway.admin.scopes import ScopeDep
 from gateway.admin.web import Viewer, allow, channel_name, record, render
 from gateway.backoffice.dashboards import (
     CATEGORY_LABELS,
@@ -34,6 +35,7 @@ from storage import casenumber, stats
 from storage.db import utcnow
 from storage.incidentquery import open_incident_views
 from storage.signals import open_signals
+from storage.users import Scope
 
 router = APIRouter()
 
@@ -58,8 +60,9 @@ def _charts(board: Dashboard) -> dict[str, Any]:
 WATCH = 10
 
 
-def _watch(runtime: Runtime) -> dict[str, Any]:
-    """The open signals and open incidents, as the dashboard lists them."""
+def _watch(runtime: Runtime, scope: Scope) -> dict[str, Any]:
+    """The open signals and open incidents of the viewer's scope, as the dashboard lists
+    them (an incident by its first case in the scope)."""
     with runtime.sessions() as session:
         signals = [
             {
@@ -71,18 +74,18 @@ def _watch(runtime: Runtime) -> dict[str, Any]:
                 "status": signal.status,
                 "raised_at": signal.raised_at,
             }
-            for signal in open_signals(session=session, limit=WATCH)
+            for signal in open_signals(session=session, limit=WATCH, scope=scope)
         ]
         incidents = [
             {
                 "number": casenumber.display(view.number),
-                "href": f"/admin/cases/{view.number}",
+                "href": f"/admin/cases/{view.cases[0] if view.cases else view.number}",
                 "category": CATEGORY_LABELS.get(view.category, view.category),
                 "place": view.place_name or "",
                 "reports": len(view.cases),
                 "last_report_at": view.last_report_at,
             }
-            for view in open_incident_views(session=session, limit=WATCH)
+            for view in open_incident_views(session=session, limit=WATCH, scope=scope)
         ]
     return {"open_signals": signals, "open_incidents": incidents}
 
@@ -91,6 +94,7 @@ def _watch(runtime: Runtime) -> dict[str, Any]:
 async def dashboard(
     request: Request,
     viewer: Annotated[Viewer, Depends(allow("dashboard"))],
+    scope: ScopeDep,
     start: Annotated[str, Query(alias="from", max_length=FIELD)] = "",
     end: Annotated[str, Query(alias="to", max_length=FIELD)] = "",
     category: Text = "",
@@ -100,9 +104,15 @@ async def dashboard(
     """Show open and overdue counts, medians and charts for a date range."""
     runtime: Runtime = request.app.state.runtime
     board = await board_for(
-        runtime, start=start, end=end, category=category, province=province, committee=committee
+        runtime,
+        start=start,
+        end=end,
+        category=category,
+        province=province,
+        committee=committee,
+        scope=scope,
     )
-    watch = await runtime.db(_watch, runtime)
+    watch = await runtime.db(_watch, runtime, scope)
     filters = {"from": board.first.isoformat(), "to": board.last.isoformat(), "category": category}
     return await render(
         request,
@@ -117,6 +127,7 @@ async def dashboard(
         duration=duration,
         province_label=province_label,
         data_url=data_url(filters),
+        scope=scope,
         compact=True,
         **watch,
         **_charts(board),
@@ -143,6 +154,7 @@ def _csv(rows: list[tuple[Any, str, int]]) -> str:
 async def dashboard_csv(
     request: Request,
     viewer: Annotated[Viewer, Depends(allow("dashboard"))],
+    scope: ScopeDep,
     start: Annotated[str, Query(alias="from", max_length=FIELD)] = "",
     end: Annotated[str, Query(alias="to", max_length=FIELD)] = "",
     category: Text = "",
@@ -158,6 +170,7 @@ async def dashboard_csv(
         province=province,
         committee=committee,
         today=utcnow().date(),
+        scope=scope,
     )
     rows = await runtime.db(_trend, runtime, where)
     used = [name for name in ("category", "province", "committee") if getattr(where, name)]

@@ -9,6 +9,7 @@ reporter typed is on the page or in its JSON (`storage.mapdata`), for any role.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -25,6 +26,7 @@ from storage import casenumber
 from storage.db import utcnow
 from storage.mapdata import MapData, MapFilter, Marker, MarkerKind, Spot, map_data
 from storage.models import SignalRule
+from storage.users import user_scope
 
 router = APIRouter()
 Everyone = Annotated[Viewer, Depends(allow("map"))]
@@ -93,20 +95,23 @@ def marker_json(marker: Marker) -> dict[str, Any]:
     }
 
 
-def _read(runtime: Runtime, where: MapFilter) -> MapData:
+def _read(runtime: Runtime, where: MapFilter, username: str) -> MapData:
     with runtime.sessions() as session:
-        return map_data(session=session, where=where)
+        scope = user_scope(session=session, username=username)
+        return map_data(session=session, where=replace(where, scope=scope))
 
 
 async def load(
-    request: Request, *, start: str, end: str, category: str
+    request: Request, *, start: str, end: str, category: str, username: str
 ) -> tuple[MapData, dict[str, Any]]:
-    """The markers for the page's filters, and the filters as read (400 when unreadable)."""
+    """The markers for the page's filters in the viewer's scope, and the filters as read
+    (400 when unreadable)."""
     runtime: Runtime = request.app.state.runtime
     where, first, last = stats_filter(
         start=start, end=end, category=category, province="", committee="", today=utcnow().date()
     )
-    data = await runtime.db(_read, runtime, MapFilter(where.start, where.end, where.category))
+    found = MapFilter(where.start, where.end, where.category)
+    data = await runtime.db(_read, runtime, found, username)
     filters = {"from": first.isoformat(), "to": last.isoformat(), "category": category}
     return data, filters
 
@@ -134,7 +139,9 @@ async def map_page(
     category: Text = "",
 ) -> HTMLResponse:
     """Show incidents, open cases and open signals on the map and in a table."""
-    data, filters = await load(request, start=start, end=end, category=category)
+    data, filters = await load(
+        request, start=start, end=end, category=category, username=viewer.username
+    )
     return await render(
         request,
         "map.html",
@@ -156,7 +163,9 @@ async def map_data_json(
     category: Text = "",
 ) -> JSONResponse:
     """The map's markers and sites for the page's filters, as JSON."""
-    data, filters = await load(request, start=start, end=end, category=category)
+    data, filters = await load(
+        request, start=start, end=end, category=category, username=viewer.username
+    )
     return JSONResponse(map_json(data, filters, utcnow()))
 
 

@@ -8,7 +8,7 @@ is free text: shown to admins and coordinators only, each view audited, never to
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -24,7 +24,7 @@ from storage.cases import InvalidAction
 from storage.db import utcnow
 from storage.models import FREE_TEXT_ROLES, Category, Signal, SignalStatus
 from storage.signals import MAX_NOTE, SignalFilter
-from storage.users import audit
+from storage.users import audit, audit_view, user_scope
 
 router = APIRouter()
 PER_PAGE = 50
@@ -91,10 +91,11 @@ def row(signal: Signal) -> dict[str, Any]:
     }
 
 
-def _list_view(runtime: Runtime, chosen: Filters, page: int) -> dict[str, Any]:
+def _list_view(runtime: Runtime, chosen: Filters, page: int, username: str) -> dict[str, Any]:
     with runtime.sessions() as session:
         known = provinces(session=session)
-        where = chosen.where({code for code, _ in known})
+        scope = user_scope(session=session, username=username)
+        where = replace(chosen.where({code for code, _ in known}), scope=scope)
         found = signals.list_signals(
             session=session, where=where, limit=PER_PAGE, offset=(page - 1) * PER_PAGE
         )
@@ -111,7 +112,7 @@ async def signal_list(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     """List signals, open first, then acknowledged, then closed, with filters."""
-    view = await runtime.db(_list_view, runtime, chosen, page)
+    view = await runtime.db(_list_view, runtime, chosen, page, viewer.username)
     pages = max((view["total"] + PER_PAGE - 1) // PER_PAGE, 1)
     return await render(
         request,
@@ -139,13 +140,14 @@ def page_view(runtime: Runtime, signal_id: int, viewer: Viewer) -> dict[str, Any
     text (each such view audited)."""
     now = utcnow()
     with runtime.sessions.begin() as session:
-        signal = signals.get_signal(session=session, signal_id=signal_id)
+        scope = user_scope(session=session, username=viewer.username)
+        signal = signals.get_signal(session=session, signal_id=signal_id, scope=scope)
         if signal is None:
             return None
         note = None
         if signal.note_enc is not None and viewer.role in FREE_TEXT_ROLES:
             note = signals.closing_note(crypto=runtime.crypto, signal=signal)
-            audit(
+            audit_view(
                 session=session,
                 actor=viewer.username,
                 action="signal.view_text",
@@ -194,7 +196,8 @@ def _change(runtime: Runtime, signal_id: int, viewer: Viewer, note: str | None) 
     now = utcnow()
     actor = f"user:{viewer.username}"
     with runtime.sessions.begin() as session:
-        signal = session.get(Signal, signal_id)
+        scope = user_scope(session=session, username=viewer.username)
+        signal = signals.get_signal(session=session, signal_id=signal_id, scope=scope)
         if signal is None:
             raise HTTPException(404, detail=NO_SIGNAL)
         if note is None:

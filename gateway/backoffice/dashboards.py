@@ -1,7 +1,9 @@
 """The dashboard's figures and filters, shared by the console page and the stats API.
 
 Kept apart from the page (no import of the console's plumbing) so that the JSON API can
-use it too. Bad filter values raise HTTPException 400 with a message that says why.
+use it too. Bad filter values raise HTTPException 400 with a message that says why. The
+figures keep to the viewer's scope (`stats.StatsFilter.scope`): a scoped coordinator's
+counts, charts and committee table are of their cases and their committees only.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import HTTPException, Query, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gateway.runtime import Runtime
 from storage import stats
 from storage.db import utcnow
-from storage.models import Category
+from storage.models import Category, Committee
+from storage.users import Scope
 
 DEFAULT_WEEKS = 12
 MAX_DAYS = 3 * 366 + 7
@@ -88,7 +93,14 @@ def _code(value: str, name: str) -> str | None:
 
 
 def stats_filter(
-    *, start: str, end: str, category: str, province: str, committee: str, today: date
+    *,
+    start: str,
+    end: str,
+    category: str,
+    province: str,
+    committee: str,
+    today: date,
+    scope: Scope | None = None,
 ) -> tuple[stats.StatsFilter, date, date]:
     """Read the dashboard's query parameters; an empty value means "all"."""
     first, last = date_range(start, end, today)
@@ -100,6 +112,7 @@ def stats_filter(
         category=category or None,
         province=_code(province, "province"),
         committee=_code(committee, "committee"),
+        scope=scope,
     )
     return where, first, last
 
@@ -132,6 +145,7 @@ def _load(
                 category=where.category,
                 province=where.province,
                 committee=where.committee,
+                scope=where.scope,
             )
             this_week = stats.count_received(session=session, where=week)
         except stats.UnknownFilter as exc:
@@ -144,12 +158,29 @@ def _load(
             figures=figures,
             this_week=this_week,
             provinces=stats.provinces(session=session),
-            committees=stats.committees(session=session),
+            committees=_committees(session, where.scope),
         )
 
 
+def _committees(session: Session, scope: Scope | None) -> dict[str, str]:
+    """The committees to choose from and to show: a scoped viewer's own, else every one."""
+    names = stats.committees(session=session)
+    shown = stats.scope_committees(session=session, scope=scope)
+    if shown is None:
+        return names
+    codes = set(session.scalars(select(Committee.code).where(Committee.id.in_(shown))))
+    return {code: name for code, name in names.items() if code in codes}
+
+
 async def board_for(
-    runtime: Runtime, *, start: str, end: str, category: str, province: str, committee: str
+    runtime: Runtime,
+    *,
+    start: str,
+    end: str,
+    category: str,
+    province: str,
+    committee: str,
+    scope: Scope | None = None,
 ) -> Dashboard:
     """Read the dashboard's query parameters and load its figures; 400 for a bad filter."""
     now = utcnow()
@@ -160,6 +191,7 @@ async def board_for(
         province=province,
         committee=committee,
         today=now.date(),
+        scope=scope,
     )
     return await runtime.db(_load, runtime, where, first, last, now)
 
