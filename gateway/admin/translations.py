@@ -8,6 +8,7 @@ An upload is checked and its changes shown first; the checked text waits in Redi
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -16,6 +17,7 @@ from starlette.datastructures import UploadFile
 
 from gateway import translationadmin
 from gateway.admin.web import Viewer, allow, back, flash, render
+from gateway.admin.words import language_name
 from gateway.deps import RuntimeDep
 from gateway.flowadmin import FlowAdminError
 from gateway.runtime import Runtime
@@ -26,6 +28,21 @@ TranslationsViewer = Annotated[Viewer, Depends(allow("translations"))]
 PENDING_PREFIX = "sauti:po-upload:"
 PENDING_TTL = 900
 MAX_FORM_BYTES = translationadmin.MAX_PO_BYTES + 64 * 1024
+# What each part of the catalog is called on the pages: the flows by what they do, the
+# texts every flow shows, and the service's own SMS and replies.
+PART_NAMES = {
+    "main": "Main menu",
+    "report": "Report a problem",
+    "status": "Check a report",
+    "add_info": "Add information",
+    translationadmin.SHARED_GROUP: "Texts on every screen",
+    translationadmin.CODE_GROUP: "SMS and replies",
+}
+
+
+def part_name(group: str) -> str:
+    """A part of the catalog by name; a flow without one by its id, in words."""
+    return PART_NAMES.get(group, group.replace("_", " ").capitalize())
 
 
 def _pending_key(viewer: Viewer, language: str) -> str:
@@ -46,7 +63,7 @@ async def translations_index(
 ) -> Response:
     """Show the coverage of every language, per flow."""
     found = translationadmin.coverage(runtime)
-    groups = [g.group for g in found[0].groups] if found else []
+    groups = [part_name(g.group) for g in found[0].groups] if found else []
     return await render(request, "translations_index.html", viewer, found=found, groups=groups)
 
 
@@ -64,10 +81,10 @@ async def translations_download(
     )
 
 
-def _history(runtime: Runtime, language: str) -> list[tuple[int, str, str]]:
+def _history(runtime: Runtime, language: str) -> list[tuple[int, str, datetime]]:
     with runtime.sessions() as session:
         rows = translations.uploads(session=session, language=language)
-        return [(row.id, row.uploaded_by, row.uploaded_at.isoformat()) for row in rows]
+        return [(row.id, row.uploaded_by, row.uploaded_at) for row in rows]
 
 
 @router.get("/translations/{language}", response_class=HTMLResponse)
@@ -78,7 +95,14 @@ async def translations_language(
     _language(runtime, language)
     found = next(c for c in translationadmin.coverage(runtime) if c.language == language)
     history = await runtime.db(_history, runtime, language)
-    return await render(request, "translations_language.html", viewer, lang=found, history=history)
+    return await render(
+        request,
+        "translations_language.html",
+        viewer,
+        lang=found,
+        history=history,
+        part_name=part_name,
+    )
 
 
 async def _uploaded(request: Request) -> bytes:
@@ -151,6 +175,7 @@ async def translations_apply(
             request,
             viewer,
             "ok",
-            f"Applied: {len(check.changes)} message(s) changed in {language}; in use now.",
+            f"Applied: {len(check.changes)} message(s) changed in {language_name(language)};"
+            " in use now.",
         )
     return back(f"/admin/translations/{language}")

@@ -206,10 +206,15 @@ def zone_name(zone: tzinfo | None) -> str:
     return str(getattr(chosen, "key", None) or chosen.tzname(None) or "UTC")
 
 
-def when(value: datetime | date | None, zone: tzinfo | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A time in the viewer's zone, to the minute (or as `fmt` says); a date as it is."""
-    if value is None:
+def when(
+    value: datetime | date | str | None, zone: tzinfo | None, fmt: str = "%Y-%m-%d %H:%M"
+) -> str:
+    """A time in the viewer's zone, to the minute (or as `fmt` says); a date as it is; an
+    ISO string (a map marker's) read first."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if not isinstance(value, datetime):
         return value.strftime("%Y-%m-%d")
     return local(value, zone).strftime(fmt)
@@ -224,7 +229,9 @@ def when_zoned(value: datetime | None, zone: tzinfo | None) -> str:
 
 @jinja2.pass_context
 def _when_filter(
-    context: jinja2.runtime.Context, value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M"
+    context: jinja2.runtime.Context,
+    value: datetime | date | str | None,
+    fmt: str = "%Y-%m-%d %H:%M",
 ) -> str:
     return when(value, context.get("zone"), fmt)
 
