@@ -18,7 +18,7 @@ from playwright.sync_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import actions, appeals, routing
+from storage import actions, appeals, prefs, routing
 from storage import cases as store
 from storage.casenumber import display
 from storage.flowstore import published_bundle
@@ -140,7 +140,7 @@ class Seeded:
     signal: int
     message: int
     version: str
-    pseudonym: str
+    pseudonym: str  # a number on the STOP list
     numbers: list[str] = field(default_factory=list)
 
 
@@ -151,6 +151,7 @@ class ConsolePage:
     name: str
     path: str
     roles: tuple[str, ...] = ("admin", "coordinator", "analyst")
+    status: int = 200
 
 
 STAFF = ("admin", "coordinator")
@@ -189,8 +190,8 @@ def pages(seeded: Seeded) -> list[ConsolePage]:
         ConsolePage("voice-language", "/admin/voice/sw", ADMIN),
         ConsolePage("audit", "/admin/audit", ADMIN),
         ConsolePage("public-stats", "/public/stats"),
-        ConsolePage("not-found", "/admin/cases/000-000-0000"),
-        ConsolePage("forbidden", "/admin/audit", ("coordinator",)),
+        ConsolePage("not-found", "/admin/cases/000-000-0000", status=404),
+        ConsolePage("forbidden", "/admin/audit", ("coordinator",), status=403),
     ]
 
 
@@ -474,6 +475,8 @@ def seed(
         signal = _signal(session, critical, now)
         numbers = [case.number, critical.number, later.number]
         _audit_trail(session, numbers, now)
+        stopped = crypto.pseudonym("+243990000077")
+        prefs.set_opted_out(session=session, pseudonym=stopped, opted_out=True, now=now)
         member = session.scalars(
             select(CommitteeMember.id)
             .join(Committee)
@@ -494,6 +497,6 @@ def seed(
             signal=signal,
             message=message,
             version=bundle.version,
-            pseudonym=crypto.pseudonym("+243990000077"),
+            pseudonym=stopped,
             numbers=numbers,
         )
