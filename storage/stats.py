@@ -370,3 +370,8 @@ def public_cells(*, session: Session, start: datetime, end: datetime) -> list[Pu
         for (province, category, month), count in counts.items()
     ]
     return sorted(cells, key=lambda c: (c.province_name, c.province, c.month, c.category))
+
+
+def first_report_at(*, session: Session) -> datetime | None:
+    """When the first real report was received (test reports left out), or None."""
+    return session.scalar(select(func.min(Case.created_at)).where(Case.is_test.is_(False)))

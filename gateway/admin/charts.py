@@ -156,3 +156,62 @@ def week_chart(
         parts.append(_tick(n, step, day, every))
     height = COLUMN_TOP + COLUMN_PLOT_HEIGHT + COLUMN_MARGIN_BOTTOM
     return _svg(width + VALUE_WIDTH // 2, height, title, parts)
+
+
+MONTH_PLOT_WIDTH = 240
+_HIDDEN_COLUMN = Markup(
+    '<g class="column hidden"><title>{label}</title>'
+    '<text class="value hidden" x="{middle:.1f}" y="{value_y}" text-anchor="middle">{value}</text>'
+    "</g>"
+)
+
+
+def _month_column(
+    index: int, step: float, month: str, value: int | None, top: int, hidden: str
+) -> Markup:
+    bottom = COLUMN_TOP + COLUMN_PLOT_HEIGHT
+    middle = COLUMN_MARGIN_LEFT + index * step + step / 2
+    if value is None:
+        label = f"{month}: {hidden} reports, withheld"
+        return _HIDDEN_COLUMN.format(label=label, middle=middle, value_y=bottom - 2, value=hidden)
+    height = round(COLUMN_PLOT_HEIGHT * value / top) if top else 0
+    width = min(step * 0.8, COLUMN_MAX_WIDTH)
+    x = middle - width / 2
+    y = bottom - height
+    return _COLUMN.format(
+        label=f"{month}: {_count(value, 'reports')}",
+        x=x,
+        y=y,
+        width=width,
+        height=height,
+        middle=middle,
+        value_y=y - 2,
+        value=value,
+    )
+
+
+def month_chart(
+    months: Sequence[tuple[str, int | None]],
+    *,
+    title: str,
+    hidden: str,
+    axis_label: str = "Month",
+) -> Markup:
+    """A column per month ("2026-11"), oldest first, with its count above it; a count that
+    is withheld (None) has no column and says `hidden` ("<5") in its place."""
+    if not months:
+        return _empty(title, "No months in this range.")
+    top = max((value for _, value in months if value is not None), default=0)
+    plot = max(MONTH_PLOT_WIDTH, len(months) * 24)
+    step = plot / len(months)
+    every = max(1, round(len(months) / 6))
+    width = COLUMN_MARGIN_LEFT + plot
+    parts = _column_axes(width, top, axis_label)
+    y = COLUMN_TOP + COLUMN_PLOT_HEIGHT + 14
+    for n, (month, value) in enumerate(months):
+        parts.append(_month_column(n, step, month, value, top, hidden))
+        if n % every == 0:
+            x = round(COLUMN_MARGIN_LEFT + n * step + step / 2, 1)
+            parts.append(_TEXT.format(kind="tick", x=x, y=y, anchor="middle", text=month))
+    height = COLUMN_TOP + COLUMN_PLOT_HEIGHT + COLUMN_MARGIN_BOTTOM
+    return _svg(width + VALUE_WIDTH // 2, height, title, parts)

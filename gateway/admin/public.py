@@ -1,6 +1,11 @@
 """Public statistics, with no sign-in: cases by province, category and month, and the
 mechanism's performance by province and quarter (storage.performance).
 
+Each province's counts are drawn as the dashboard's SVG charts (a chart per category,
+a column per month; a withheld count has no column and says "<5"), with the table of the
+same figures after them. The months are chosen from a list: the last `CHOICE_MONTHS`, and every
+month back to the first report's.
+
 Counts from 1 to 4 are suppressed and no totals are published (the rule is stated in
 `storage.stats` and on the page), so no small group can be singled out. Answers may be
 cached for a few minutes, by browsers and proxies and by this process, so the page costs
@@ -17,7 +22,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup
 
+from gateway.admin import charts
 from gateway.admin.web import ENV
 from gateway.backoffice.dashboards import CATEGORY_LABELS
 from gateway.runtime import Runtime
@@ -29,6 +36,8 @@ router = APIRouter()
 CACHE_SECONDS = 300
 DEFAULT_MONTHS = 12
 MAX_MONTHS = 60
+CHOICE_MONTHS = 24
+MAX_CHOICES = 120
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 RULE = (
     f"Every count from 1 to {stats.SUPPRESS_BELOW - 1} is hidden (shown as "
@@ -59,6 +68,8 @@ class Published:
     generated_at: datetime
     cells: list[stats.PublicCell]
     performance: list[performance.PublicRow]
+    # The months to choose from, newest first ("2026-12").
+    months: list[str]
 
 
 def _month(value: str, name: str) -> date:
@@ -88,9 +99,20 @@ def month_range(start: str | None, end: str | None, today: date) -> tuple[date, 
     return first, last
 
 
+def month_choices(first_report: datetime | None, today: date) -> list[str]:
+    """The last `CHOICE_MONTHS` months, and every month back to the first report's (at most
+    `MAX_CHOICES` in all), newest first."""
+    last = today.replace(day=1)
+    first = _add_months(last, 1 - CHOICE_MONTHS)
+    if first_report is not None:
+        reported = date(first_report.year, first_report.month, 1)
+        first = max(min(first, reported), _add_months(last, 1 - MAX_CHOICES))
+    return [f"{_add_months(last, -n):%Y-%m}" for n in range(_span(first, last))]
+
+
 def _read(
     runtime: Runtime, first: date, last: date
-) -> tuple[list[stats.PublicCell], list[performance.PublicRow]]:
+) -> tuple[list[stats.PublicCell], list[performance.PublicRow], datetime | None]:
     start = datetime(first.year, first.month, 1, tzinfo=UTC)
     after = _add_months(last, 1)
     end = datetime(after.year, after.month, 1, tzinfo=UTC)
@@ -102,7 +124,7 @@ def _read(
             last=performance.Quarter.of(end - timedelta(microseconds=1)),
             now=utcnow(),
         )
-        return cells, rows
+        return cells, rows, stats.first_report_at(session=session)
 
 
 async def published(request: Request, first: date, last: date) -> Published:
@@ -116,8 +138,10 @@ async def published(request: Request, first: date, last: date) -> Published:
     hit = cache.get(key)
     if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1]
-    cells, rows = await runtime.db(_read, runtime, first, last)
-    result = Published(f"{first:%Y-%m}", f"{last:%Y-%m}", utcnow(), cells, rows)
+    cells, rows, first_report = await runtime.db(_read, runtime, first, last)
+    now = utcnow()
+    months = month_choices(first_report, now.date())
+    result = Published(f"{first:%Y-%m}", f"{last:%Y-%m}", now, cells, rows, months)
     if len(cache) > 256:
         cache.clear()
     cache[key] = (time.monotonic(), result)
@@ -162,14 +186,35 @@ async def stats_json(request: Request) -> Response:
     return _cacheable(JSONResponse(body))
 
 
-def _tables(cells: list[stats.PublicCell]) -> list[dict[str, Any]]:
-    """One table per province: its months as rows, the categories as columns."""
+def _months(first: str, last: str) -> list[str]:
+    start, end = _month(first, "from"), _month(last, "to")
+    return [f"{_add_months(start, n):%Y-%m}" for n in range(_span(start, end))]
+
+
+def _charts(table: dict[str, Any], months: list[str]) -> list[Markup]:
+    """A chart per category the province has reports of: a column per month asked for."""
+    drawn = []
+    hidden = f"<{stats.SUPPRESS_BELOW}"
+    for code, label in CATEGORY_LABELS.items():
+        if not any(code in counts for counts in table["months"].values()):
+            continue
+        values = [(month, table["months"].get(month, {}).get(code, 0)) for month in months]
+        title = f"{label} in {table['name']}: reports each month"
+        drawn.append(charts.month_chart(values, title=title, hidden=hidden))
+    return drawn
+
+
+def _tables(cells: list[stats.PublicCell], first: str, last: str) -> list[dict[str, Any]]:
+    """One table per province: its months as rows, the categories as columns, with the
+    charts of the same figures."""
     provinces: dict[str, dict[str, Any]] = {}
     for cell in cells:
         table = provinces.setdefault(cell.province, {"name": cell.province_name, "months": {}})
         table["months"].setdefault(cell.month, {})[cell.category] = cell.count
+    months = _months(first, last)
     for table in provinces.values():
         table["months"] = dict(sorted(table["months"].items()))
+        table["charts"] = _charts(table, months)
     return list(provinces.values())
 
 
@@ -201,14 +246,18 @@ async def stats_page(request: Request) -> Response:
     try:
         first, last = month_range(params.get("from"), params.get("to"), utcnow().date())
     except BadRange as exc:
-        return _page(400, error=str(exc), result=None, tables=[], performance_tables=[])
+        months = month_choices(None, utcnow().date())
+        return _page(
+            400, error=str(exc), result=None, tables=[], performance_tables=[], months=months
+        )
     result = await published(request, first, last)
     return _cacheable(
         _page(
             200,
             error=None,
             result=result,
-            tables=_tables(result.cells),
+            tables=_tables(result.cells, result.first, result.last),
+            months=result.months,
             performance_tables=_performance_tables(result.performance),
         )
     )
