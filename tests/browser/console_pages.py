@@ -22,7 +22,6 @@ from storage import actions, appeals, prefs, routing
 from storage import cases as store
 from storage.casenumber import display
 from storage.flowstore import published_bundle
-from storage.incidents import group_case
 from storage.keys import Crypto, load_crypto
 from storage.models import (
     Case,
@@ -303,13 +302,16 @@ def _background(
     return made
 
 
-def _enqueue_routing(ids: list[int]) -> None:
-    from workers import queues
-    from workers.context import current
+def _route(sessions: sessionmaker[Session], ids: list[int]) -> None:
+    """Route each report as the worker does, a few minutes after it came in."""
     from workers.routing import route_report
 
     for case_id in ids:
-        queues.enqueue(queues.ROUTING, route_report, case_id, connection=current().redis)
+        with sessions() as session:
+            case = session.get(Case, case_id)
+            assert case is not None
+            at = case.created_at + timedelta(minutes=3)
+        route_report(case_id, now=at)
 
 
 def _committee(session: Session, code: str) -> Committee:
@@ -460,7 +462,7 @@ def seed(
         nowhere = _report(session, crypto, rng, now - timedelta(days=1), place_code="")
         ids = [full.id, first.id, second.id, nowhere.id]
     background = _background(sessions, crypto, rng, now)
-    _enqueue_routing(ids + [case.id for case in background])
+    _route(sessions, ids + [case.id for case in background])
     run_jobs()
     with sessions.begin() as session:
         case = session.get(Case, full.id)
@@ -470,8 +472,6 @@ def seed(
         assert critical is not None
         assert later is not None
         _follow_up(session, crypto, case, now)
-        group_case(session=session, case=critical, now=critical.created_at)
-        group_case(session=session, case=later, now=later.created_at)
         signal = _signal(session, critical, now)
         numbers = [case.number, critical.number, later.number]
         _audit_trail(session, numbers, now)
