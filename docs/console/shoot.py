@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 import redis  # noqa: E402
 import uvicorn  # noqa: E402
 from PIL import Image  # noqa: E402
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import FloatRect, Page, sync_playwright  # noqa: E402
 from rq import SimpleWorker  # noqa: E402
 
 from gateway import embedded_redis  # noqa: E402
@@ -148,7 +148,7 @@ def _picture(page: Page, name: str, width: int) -> int:
     if page.locator("#map").count():
         page.locator("#map[data-ready]").wait_for(state="attached")
     height = min(page.evaluate("document.documentElement.scrollHeight"), MAX_HEIGHT)
-    clip = {"x": 0, "y": 0, "width": width, "height": height}
+    clip = FloatRect(x=0, y=0, width=width, height=height)
     png = page.screenshot(full_page=True, clip=clip, animations="disabled")
     return _save(png, HERE / f"{name}-{width}.png")
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from playwright.sync_api import Page
+from playwright.sync_api import FilePayload, Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +22,7 @@ from storage import actions, appeals, prefs, routing
 from storage import cases as store
 from storage.casenumber import display
 from storage.flowstore import published_bundle
-from storage.keys import Crypto, load_crypto
+from storage.keys import load_crypto
 from storage.models import (
     Case,
     Committee,
@@ -32,6 +32,7 @@ from storage.models import (
     Signal,
     SignalRule,
 )
+from storage.privacy import Crypto
 from storage.settings import Settings
 from storage.signals import raise_absolute
 from storage.users import audit, find_user, set_scope
@@ -197,7 +198,7 @@ def pages(seeded: Seeded) -> list[ConsolePage]:
 def _flows_upload(page: Page) -> None:
     page.goto("/admin/flows")
     page.locator("input[name=file]").first.set_input_files(
-        files=[{"name": "other.yaml", "mimeType": "text/yaml", "buffer": b"id: other\n"}]
+        files=[FilePayload(name="other.yaml", mimeType="text/yaml", buffer=b"id: other\n")]
     )
     page.get_by_role("button", name="Save as a draft").first.click()
 
@@ -206,7 +207,7 @@ def _translation_preview(page: Page) -> None:
     po = page.request.get("/admin/translations/sw.po").body()
     page.goto("/admin/translations/sw")
     page.locator("input[name=file]").set_input_files(
-        files=[{"name": "sw.po", "mimeType": "text/x-gettext-translation", "buffer": po}]
+        files=[FilePayload(name="sw.po", mimeType="text/x-gettext-translation", buffer=po)]
     )
     page.get_by_role("button", name="Check the file").click()
 
@@ -214,7 +215,7 @@ def _translation_preview(page: Page) -> None:
 def _voice_upload(page: Page) -> None:
     page.goto("/admin/voice/sw")
     page.locator("input[name=file]").first.set_input_files(
-        files=[{"name": "nothing.wav", "mimeType": "audio/wav", "buffer": b"not audio"}]
+        files=[FilePayload(name="nothing.wav", mimeType="audio/wav", buffer=b"not audio")]
     )
     page.get_by_role("button", name="Upload as drafts").click()
 
