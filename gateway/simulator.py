@@ -3,7 +3,9 @@
 A simulated session walks the same `flows.engine` and `flows.render` as a caller does, with
 the service's places and catalogs, but its effects are answered here and touch nothing: a
 report is not filed (the screen shows the test number `TEST_CASE`), nothing is routed or
-sent, no language preference is stored, a case lookup finds nothing. Its state lives in
+sent, no language preference is stored, a case lookup finds nothing. The phone calls from
+one of the demo countries (`COUNTRIES`: the number's prefix picks the country, as a real
+caller's does, and the report's first place menu starts in it) or from none. Its state lives in
 Redis under `PREFIX`, keyed by a hash of its owner (the console session, or an API user
 and the session id they chose), and expires after `TTL` seconds.
 """
@@ -27,6 +29,12 @@ PREFIX = "sauti:sim:"
 TTL = 1800
 TEST_CASE = "TEST-000-000"
 MAX_INPUT = 1000
+# The countries the simulated phone may call from: code -> (name, number prefix).
+COUNTRIES: dict[str, tuple[str, str]] = {
+    "cd": ("DR Congo", "+243"),
+    "rw": ("Rwanda", "+250"),
+    "bi": ("Burundi", "+257"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class SimScreen:
     version: str
     language: str
     test: bool = True
+    country: str | None = None
 
 
 def owner_key(*parts: str) -> str:
@@ -69,12 +78,29 @@ async def compiled(runtime: Runtime, version: str) -> Bundle:
     return bundle
 
 
-def _context(runtime: Runtime, lang: str) -> Context:
+def checked_country(country: str | None) -> str | None:
+    """A demo country's code, None for a phone of no known country; refused otherwise."""
+    if not country:
+        return None
+    if country not in COUNTRIES:
+        raise FlowAdminError(f"unknown country {country[:16]!r}: use one of {', '.join(COUNTRIES)}")
+    return country
+
+
+def default_country(runtime: Runtime) -> str:
+    """The country the simulated phone calls from unless one is chosen: the service's
+    default region when it is a demo country, else DR Congo."""
+    region = (runtime.settings.sauti_default_region or "").lower()
+    return region if region in COUNTRIES else "cd"
+
+
+def _context(runtime: Runtime, lang: str, country: str | None = None) -> Context:
     settings = runtime.settings
     return Context(
         lang=lang,
         translators=runtime.catalogs.translator,
         places=runtime.places,
+        country=country,
         channel="ussd",
         languages=settings.languages,
         service_code=settings.sauti_service_code,
@@ -109,15 +135,16 @@ def _language(runtime: Runtime, language: str) -> str:
     return language
 
 
-async def _saved(runtime: Runtime, key: str) -> tuple[State, bool] | None:
-    """The saved state and whether its session has ended."""
+async def _saved(runtime: Runtime, key: str) -> tuple[State, bool, str | None] | None:
+    """The saved state, whether its session has ended, and the country it calls from."""
     raw = await runtime.aredis.get(key)
     if raw is None:
         return None
     try:
         data = json.loads(raw)
-        return State.from_dict(data["s"]), bool(data["end"])
-    except (KeyError, TypeError, ValueError):
+        country = data.get("c")
+        return State.from_dict(data["s"]), bool(data["end"]), country if country else None
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
@@ -128,30 +155,36 @@ async def run(
     version: str,
     language: str,
     text: str | None,
+    country: str | None = None,
 ) -> SimScreen:
-    """Dial (when `text` is None, or the saved session is of another version or language)
-    or press `text` on the simulated phone of `key`; return the screen."""
+    """Dial from `country` (when `text` is None, or the saved session is of another
+    version) or press `text` on the simulated phone of `key`; return the screen."""
     bundle = await compiled(runtime, version)
     lang = _language(runtime, language)
+    country = checked_country(country)
     if text is not None and len(text) > MAX_INPUT:
         raise FlowAdminError(f"an input is at most {MAX_INPUT} characters")
     saved = await _saved(runtime, key) if text is not None else None
     state = saved[0] if saved is not None and not saved[1] else None
     if state is not None and state.version != version:
         state = None
-    ctx = _context(runtime, lang if state is None else state.lang)
+    if state is not None and saved is not None:
+        country = saved[2]
+    ctx = _context(runtime, lang if state is None else state.lang, country)
     if state is None or text is None:
         step = engine.start(bundle, ctx, has_language=True)
     else:
         step = engine.step(bundle, state, text, ctx)
     state, screen = _settle(bundle, step, ctx)
-    await _store(runtime, key, state, screen)
-    return SimScreen(screen.text, screen.final, version, state.lang)
+    await _store(runtime, key, state, screen, country)
+    return SimScreen(screen.text, screen.final, version, state.lang, country=country)
 
 
-async def _store(runtime: Runtime, key: str, state: State, screen: Screen) -> None:
-    """Keep the state, and whether it ended (the next key then dials again)."""
-    data: dict[str, Any] = {"s": state.to_dict(), "end": screen.final}
+async def _store(
+    runtime: Runtime, key: str, state: State, screen: Screen, country: str | None
+) -> None:
+    """Keep the state, whether it ended (the next key then dials again) and the country."""
+    data: dict[str, Any] = {"s": state.to_dict(), "end": screen.final, "c": country}
     await runtime.aredis.set(key, json.dumps(data), ex=TTL)
 
 
@@ -164,12 +197,14 @@ async def last_screen(runtime: Runtime, key: str) -> SimScreen | None:
     saved = await _saved(runtime, key)
     if saved is None:
         return None
-    state = saved[0]
+    state, country = saved[0], saved[2]
     try:
         bundle = await compiled(runtime, state.version)
-        step = engine.render_step(bundle, state, _context(runtime, state.lang))
+        step = engine.render_step(bundle, state, _context(runtime, state.lang, country))
     except (FlowAdminError, FlowError):
         return None
     if step.screen is None:
         return None
-    return SimScreen(step.screen.text, step.screen.final, state.version, state.lang)
+    return SimScreen(
+        step.screen.text, step.screen.final, state.version, state.lang, country=country
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -9,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.datastructures import FormData, UploadFile
 
 from gateway import flowadmin, simulator, voicesim
+from gateway.admin import words
 from gateway.admin.web import Viewer, allow, back, flash, local_path, render
 from gateway.deps import RuntimeDep
 from gateway.flowadmin import FlowAdminError
@@ -47,14 +49,52 @@ def _field(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+# How the simulator's list of versions names each state of a version.
+VERSION_STATES = {"published": "in use", "retired": "published before", "draft": "draft"}
+
+
+def _version_label(info: flowadmin.VersionInfo, zone: tzinfo) -> str:
+    """ "In use, published 2026-12-06 14:03 (17826e76404e)"."""
+    state = VERSION_STATES.get(info.status, info.status)
+    if info.published_at:
+        at = f"published {words.when(info.published_at, zone)}"
+    else:
+        at = f"saved {words.when(info.created_at, zone)}"
+    return f"{state.capitalize()}, {at} ({info.short})"
+
+
+def sim_versions(
+    versions: list[flowadmin.VersionInfo], chosen: str, zone: tzinfo
+) -> list[tuple[str, str]]:
+    """The versions the simulator offers, with their dates: the one in use first, then the
+    ones published before (newest first), then the chosen one if it is a draft."""
+    current = [v for v in versions if v.status == "published"]
+    before = sorted(
+        (v for v in versions if v.status == "retired"),
+        key=lambda v: v.published_at or "",
+        reverse=True,
+    )
+    drafts = [v for v in versions if v.status == "draft" and v.version == chosen]
+    listed = [*current, *before, *drafts]
+    return [(v.version, _version_label(v, zone)) for v in listed]
+
+
 async def _sim_context(runtime: Runtime, viewer: Viewer, version: str) -> dict[str, Any]:
+    versions = await runtime.db(flowadmin.list_versions, runtime)
+    offered = sim_versions(versions, version, runtime.settings.zone)
+    if not any(code == version for code, _ in offered):
+        offered.insert(0, (version, f"Shipped with the service ({version[:12]})"))
     return {
         "sim": await simulator.last_screen(runtime, sim_key(viewer)),
         "voice_sim": await voicesim.last_screen(runtime, voice_key(viewer)),
         "sim_version": version,
+        "sim_versions": offered,
         "languages": runtime.settings.languages,
         "voice_languages": runtime.settings.voice_languages,
         "default_language": runtime.settings.sauti_default_language,
+        "countries": simulator.COUNTRIES,
+        "default_country": simulator.default_country(runtime),
+        "calling_from": calling_from,
         "test_case": simulator.TEST_CASE,
     }
 
@@ -220,7 +260,12 @@ async def flows_simulator(request: Request, viewer: FlowsViewer, runtime: Runtim
         else:
             text = None if action == "dial" else _field(form, "input")
             shown = await simulator.run(
-                runtime, key=key, version=version, language=language, text=text
+                runtime,
+                key=key,
+                version=version,
+                language=language,
+                text=text,
+                country=_field(form, "country"),
             )
     except FlowAdminError as exc:
         if wants_json:
@@ -238,8 +283,19 @@ def _sim_json(shown: simulator.SimScreen) -> dict[str, Any]:
         "ended": shown.ended,
         "version": shown.version,
         "language": shown.language,
+        "language_name": words.language_name(shown.language),
+        "country": shown.country,
+        "calling_from": calling_from(shown.country),
         "test": True,
     }
+
+
+def calling_from(country: str | None) -> str:
+    """Where the simulated phone calls from, as its state line says it."""
+    if country is None:
+        return "a number of no known country"
+    name, prefix = simulator.COUNTRIES[country]
+    return f"{prefix} ({name})"
 
 
 VOICE_ACTIONS = frozenset({"dial", "press", "silence", "hangup"})
@@ -279,5 +335,8 @@ async def flows_voice_simulator(
         raise refused(exc) from exc
     if wants_json:
         body = {"screen": "", "ended": True, "prompts": []} if shown is None else shown.to_json()
+        if shown is not None:
+            body["language_name"] = words.language_name(shown.language)
+            body["waiting_for"] = words.label(words.VOICE_WAITS, shown.waits)
         return JSONResponse(body)
     return back(local_path(_field(form, "return"), "/admin/flows") + "#voice-simulator")

@@ -144,6 +144,15 @@ ESCALATION_REASONS: Mapping[str, str] = {
     "requested": "on request",
     "action_missed": "because an action missed its due date",
 }
+# What a voice call waits for (flows.voice), as the voice simulator says it.
+VOICE_WAITS: Mapping[str, str] = {
+    "keys": "a key",
+    "key": "a key",
+    "digits": "a number ended with #",
+    "record": "a spoken answer",
+    "go_on": "any key to go on",
+    "final": "nothing: the call ends",
+}
 TRIAGE_REASONS: Mapping[str, str] = {
     "no_place": "because the report names no place on the list",
     "no_committee": "because no committee covers its place and category",
@@ -456,6 +465,7 @@ def register(env: jinja2.Environment) -> None:
         "signal_rule": SIGNAL_RULES,
         "signal_status": SIGNAL_STATUSES,
         "action_status": ACTION_STATUSES,
+        "voice_waits": VOICE_WAITS,
     }
     for name, table in tables.items():
         env.filters[name] = _labeller(table)

@@ -31,7 +31,8 @@
         state.textContent = "No session.";
       } else {
         state.textContent = body.ended ? "Session ended: Dial to start again."
-          : "Session open (" + body.version.slice(0, 12) + ", " + body.language + ").";
+          : "Session open in " + (body.language_name || body.language) +
+            ", calling from " + body.calling_from + ".";
       }
       input.value = "";
       input.focus();

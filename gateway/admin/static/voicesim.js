@@ -80,8 +80,8 @@
       } else if (body.ended) {
         state.textContent = "Call ended: Call to start again.";
       } else {
-        state.textContent = "On a call (" + body.version.slice(0, 12) + ", " + body.language +
-          "), waiting for " + waits.replace("_", " ") + ".";
+        state.textContent = "On a call in " + (body.language_name || body.language) +
+          ", waiting for " + (body.waiting_for || waits) + ".";
       }
       keys.value = "";
       play(body.prompts);
