@@ -6,7 +6,11 @@
   function label(table) {
     var heads = table.querySelectorAll("thead th");
     if (!heads.length) { return; }
-    var names = Array.prototype.map.call(heads, function (th) { return th.textContent.trim(); });
+    var names = Array.prototype.map.call(heads, function (th) {
+      var copy = th.cloneNode(true);  // without what is hidden from screen readers (sort arrows)
+      copy.querySelectorAll('[aria-hidden="true"]').forEach(function (el) { el.remove(); });
+      return copy.textContent.trim();
+    });
     table.querySelectorAll("tbody tr").forEach(function (row) {
       var column = 0;
       Array.prototype.forEach.call(row.cells, function (cell) {
