@@ -42,6 +42,9 @@ COLUMNS = (
     "incident",
     "incident_link",
     "duplicate_of",
+    "occurred",
+    "occurred_from",
+    "occurred_to",
 )
 TEXT_COLUMNS = ("description", "place_text")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -84,6 +87,9 @@ def _row(
         display(grouping.incident) if grouping.incident else "",
         grouping.incident_link or "",
         display(grouping.duplicate_of) if grouping.duplicate_of else "",
+        case.occurred,
+        "" if case.occurred_from is None else case.occurred_from.isoformat(),
+        "" if case.occurred_to is None else case.occurred_to.isoformat(),
     ]
     if crypto is not None:
         for value in (case.description_enc, case.place_text_enc):

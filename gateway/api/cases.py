@@ -9,13 +9,14 @@ Contacts are never returned, nor who owns or did an action.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from gateway.api.deps import PrincipalDep, api_allow
+from gateway.api.deps import PrincipalDep, ScopeDep, api_allow
 from gateway.backoffice.tokens import Claims
 from gateway.casework import (
     MAX_TEXT,
@@ -32,6 +33,7 @@ from storage.casequery import (
     CaseFilter,
     InvalidSearch,
     case_with_events,
+    in_scope,
     list_cases,
     number_prefix,
 )
@@ -47,12 +49,13 @@ from storage.models import (
     Category,
     EventKind,
     LinkState,
+    Occurred,
     Outcome,
     Satisfaction,
     Severity,
     Status,
 )
-from storage.users import audit
+from storage.users import audit, user_scope
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 100_000
@@ -98,6 +101,14 @@ class CaseSummary(BaseModel):
     )
     duplicate_of: str | None = Field(
         default=None, description="the case this one was closed as a duplicate of"
+    )
+    occurred: Occurred = Field(description="when it happened, as the reporter answered")
+    occurred_from: date | None = Field(
+        default=None,
+        description="the first day it may have happened (the reporters' zone); null: earlier",
+    )
+    occurred_to: date | None = Field(
+        default=None, description="the last day it may have happened, fixed at submission"
     )
 
 
@@ -166,10 +177,14 @@ def _summary_fields(case: Case, grouping: CaseGrouping | None = None) -> dict[st
         "incident": _number(grouping.incident),
         "incident_link": grouping.incident_link,
         "duplicate_of": _number(grouping.duplicate_of),
+        "occurred": case.occurred,
+        "occurred_from": case.occurred_from,
+        "occurred_to": case.occurred_to,
     }
 
 
 def _page(runtime: Runtime, where: CaseFilter, page: int, per_page: int) -> CasePage:
+    """One page of the cases `where` matches (its scope, the caller's, among its filters)."""
     with runtime.sessions() as session:
         cases, total = list_cases(
             session=session, where=where, offset=(page - 1) * per_page, limit=per_page
@@ -215,12 +230,14 @@ def api_filters(
 async def cases(
     runtime: RuntimeDep,
     principal: PrincipalDep,
+    scope: ScopeDep,
     where: Annotated[CaseFilter, Depends(api_filters)],
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 25,
 ) -> CasePage:
-    """List cases, newest first, with filters, a case number search and pagination."""
-    return await runtime.db(_page, runtime, where, page, per_page)
+    """List the cases in the caller's scope, newest first, with filters, a case number
+    search and pagination."""
+    return await runtime.db(_page, runtime, replace(where, scope=scope), page, per_page)
 
 
 def _event(event: CaseEvent, runtime: Runtime, free_text: bool) -> EventOut:
@@ -263,6 +280,9 @@ def _decrypt(runtime: Runtime, value: bytes | None) -> str | None:
 def _detail(runtime: Runtime, number: str, principal: Claims) -> CaseDetail | None:
     free_text = principal.role in FREE_TEXT_ROLES
     with runtime.sessions.begin() as session:
+        scope = user_scope(session=session, username=principal.username)
+        if not in_scope(session=session, scope=scope, number=number):
+            return None  # outside the caller's scope: the same 404 as no such case
         case = case_with_events(session=session, number=number)
         if case is None:
             return None
@@ -327,12 +347,18 @@ class CloseIn(BaseModel):
     ] = None
 
 
+def _reachable(runtime: Runtime, number: str, principal: Claims) -> bool:
+    with runtime.sessions() as session:
+        scope = user_scope(session=session, username=principal.username)
+        return in_scope(session=session, scope=scope, number=number)
+
+
 async def _act(
     runtime: Runtime, number: str, principal: Claims, request: ActionRequest
 ) -> CaseDetail:
     """Do one action and answer with the case as it now is (404, 409 or 422 when refused)."""
     canonical = casenumber.parse(number)
-    if canonical is None:
+    if canonical is None or not await runtime.db(_reachable, runtime, canonical, principal):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no case has this number")
     try:
         await perform(runtime, number=canonical, username=principal.username, request=request)

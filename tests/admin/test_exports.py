@@ -56,6 +56,9 @@ def test_export_has_the_anonymised_columns(
         "incident": "",
         "incident_link": "",
         "duplicate_of": "",
+        "occurred": "today",  # fixed at submission: 10:00 in Walikale that day
+        "occurred_from": "2026-10-01",
+        "occurred_to": "2026-10-01",
     }
 
 

@@ -51,6 +51,9 @@ def test_list_items_have_the_anonymised_fields(
         "incident": None,
         "incident_link": None,
         "duplicate_of": None,
+        "occurred": "today",  # fixed at submission: 10:00 in Walikale that day
+        "occurred_from": "2026-10-01",
+        "occurred_to": "2026-10-01",
     }
     assert len(number) == 10
     assert item["number"] == f"{number[:3]}-{number[3:6]}-{number[6:]}"
