@@ -51,6 +51,7 @@ from storage.cases import InvalidAction
 from storage.db import expire_loaded
 from storage.models import (
     Case,
+    Category,
     Committee,
     CommitteeLevel,
     Level,
@@ -477,10 +478,14 @@ def count_signals(*, session: Session, where: SignalFilter = SignalFilter()) -> 
     return int(session.scalar(query) or 0)
 
 
+# A category as a sentence says it, where its code read as words would not do.
+_CATEGORY_WORDS: dict[str, str] = {Category.OHS_HAZARD: "site hazard (OHS)"}
+
+
 def rule_in_words(signal: Signal) -> str:
     """The rule that raised a signal, for people: "7 reports in a day, above the usual 0-1
     (threshold 2.4)", or "a sexual violence report: a signal by itself"."""
-    category = signal.category.replace("_", " ")
+    category = _CATEGORY_WORDS.get(signal.category, signal.category.replace("_", " "))
     if signal.rule == SignalRule.ABSOLUTE or signal.threshold is None:
         return f"a {category} report: a signal by itself"
     low, high = usual_range(signal.baseline_mean or 0.0, signal.baseline_sd or 0.0)
