@@ -164,6 +164,7 @@ _HIDDEN_COLUMN = Markup(
     '<text class="value hidden" x="{middle:.1f}" y="{value_y}" text-anchor="middle">{value}</text>'
     "</g>"
 )
+_EMPTY_COLUMN = Markup('<g class="column empty"><title>{label}</title></g>')
 
 
 def _month_column(
@@ -174,6 +175,8 @@ def _month_column(
     if value is None:
         label = f"{month}: {hidden} reports, withheld"
         return _HIDDEN_COLUMN.format(label=label, middle=middle, value_y=bottom - 2, value=hidden)
+    if value == 0:
+        return _EMPTY_COLUMN.format(label=f"{month}: no report")
     height = round(COLUMN_PLOT_HEIGHT * value / top) if top else 0
     width = min(step * 0.8, COLUMN_MAX_WIDTH)
     x = middle - width / 2
@@ -197,16 +200,19 @@ def month_chart(
     hidden: str,
     axis_label: str = "Month",
 ) -> Markup:
-    """A column per month ("2026-11"), oldest first, with its count above it; a count that
-    is withheld (None) has no column and says `hidden` ("<5") in its place."""
+    """A column per month ("2026-11"), oldest first, with its count above it; a month
+    without reports has none, and a count that is withheld (None) has no column and says
+    `hidden` ("<5") in its place."""
     if not months:
         return _empty(title, "No months in this range.")
     top = max((value for _, value in months if value is not None), default=0)
     plot = max(MONTH_PLOT_WIDTH, len(months) * 24)
     step = plot / len(months)
-    every = max(1, round(len(months) / 6))
+    every = max(1, round(len(months) / 4))
     width = COLUMN_MARGIN_LEFT + plot
     parts = _column_axes(width, top, axis_label)
+    if not top:
+        del parts[2]  # every count withheld or none: the axis says 0 once, at the bottom
     y = COLUMN_TOP + COLUMN_PLOT_HEIGHT + 14
     for n, (month, value) in enumerate(months):
         parts.append(_month_column(n, step, month, value, top, hidden))

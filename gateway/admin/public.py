@@ -191,7 +191,7 @@ def _months(first: str, last: str) -> list[str]:
     return [f"{_add_months(start, n):%Y-%m}" for n in range(_span(start, end))]
 
 
-def _charts(table: dict[str, Any], months: list[str]) -> list[Markup]:
+def _charts(table: dict[str, Any], months: list[str]) -> list[tuple[str, Markup]]:
     """A chart per category the province has reports of: a column per month asked for."""
     drawn = []
     hidden = f"<{stats.SUPPRESS_BELOW}"
@@ -200,7 +200,7 @@ def _charts(table: dict[str, Any], months: list[str]) -> list[Markup]:
             continue
         values = [(month, table["months"].get(month, {}).get(code, 0)) for month in months]
         title = f"{label} in {table['name']}: reports each month"
-        drawn.append(charts.month_chart(values, title=title, hidden=hidden))
+        drawn.append((label, charts.month_chart(values, title=title, hidden=hidden)))
     return drawn
 
 

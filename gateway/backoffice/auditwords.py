@@ -103,9 +103,9 @@ def _escalate(entry: _Entry) -> Sentence:
 
 
 def _close(entry: _Entry) -> Sentence:
-    outcome = str(entry.data.get("outcome") or "closed")
+    outcome = entry.data.get("outcome")
     original = entry.data.get("duplicate_of")
-    tail = f" as {outcome}"
+    tail = f" as {outcome}" if isinstance(outcome, str) and outcome else ""
     if isinstance(original, str) and original:
         tail = f" as a duplicate of case {display(original)}"
     if entry.data.get("by_sms"):
@@ -146,6 +146,8 @@ def _link(entry: _Entry) -> Sentence:
 
 def _level(entry: _Entry) -> Sentence:
     before, after = entry.data.get("from"), entry.data.get("to")
+    if after is None:
+        return entry.case("Changed the ITSCI level of ")
     start = "no level" if before is None else f"level {before}"
     return entry.case("Changed the ITSCI level of ", f" from {start} to level {after}")
 

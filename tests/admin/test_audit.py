@@ -136,7 +136,11 @@ def test_no_route_changes_the_log(browser: Callable[[str], Browser], method: str
 
 
 def test_storage_offers_no_way_to_change_an_entry() -> None:
-    names = [name for name, _ in inspect.getmembers(users, inspect.isfunction)]
+    names = [
+        name
+        for name, function in inspect.getmembers(users, inspect.isfunction)
+        if function.__module__ == users.__name__  # not what it imports (sqlalchemy's delete)
+    ]
     for word in ("update", "delete", "remove", "edit", "purge", "erase", "change"):
         assert not [name for name in names if word in name], word
 
