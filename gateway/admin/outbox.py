@@ -31,6 +31,7 @@ from gateway.outboxadmin import (
     retry,
 )
 from gateway.runtime import Runtime
+from storage.committees import list_committees
 from storage.db import utcnow
 from storage.models import (
     FREE_TEXT_ROLES,
@@ -119,6 +120,11 @@ def _viewed(runtime: Runtime, viewer: Viewer, message_id: int) -> None:
         )
 
 
+def _committee_names(runtime: Runtime) -> dict[str, str]:
+    with runtime.sessions() as session:
+        return {c.code: c.name for c in list_committees(session=session, active_only=False)}
+
+
 def _words() -> dict[str, Any]:
     return {
         "kind_words": {k.value: v for k, v in KIND_WORDS.items()},
@@ -155,6 +161,7 @@ async def messages(
         listing=found,
         previews=shown,
         may_preview=viewer.role in FREE_TEXT_ROLES,
+        committee_names=await runtime.db(_committee_names, runtime),
         **_words(),
         filters=filters,
         page=page,
@@ -224,7 +231,10 @@ async def message(
     """Show one message with its text (an audited view)."""
     detail = await runtime.db(message_detail, runtime, message_id)
     await runtime.db(_viewed, runtime, viewer, message_id)
-    return await render(request, "outbox_message.html", viewer, detail=detail, **_words())
+    names = await runtime.db(_committee_names, runtime)
+    return await render(
+        request, "outbox_message.html", viewer, detail=detail, committee_names=names, **_words()
+    )
 
 
 @router.post("/outbox/{message_id}/retry", response_model=None)

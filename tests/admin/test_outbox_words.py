@@ -71,6 +71,8 @@ def test_the_list_names_kinds_in_words(
             assert f">{kind.value}<" not in page
     filtered = browser("coordinator").get("/admin/outbox?kind=info_alert").text
     assert '<option value="info_alert" selected>Information alert</option>' in filtered
+    # Committees are chosen by name.
+    assert '<option value="walikale-local">Walikale local stakeholder committee</option>' in page
 
 
 @pytest.mark.parametrize("role", ["admin", "coordinator"])
@@ -124,10 +126,11 @@ def test_analysts_get_no_preview(
     assert _previews(db) == []
 
 
-def test_a_message_page_names_its_kind_with_the_code_beside(
+def test_a_message_page_names_its_kind_in_words(
     browser: Callable[[str], Browser], db: sessionmaker[Session], settings: Settings
 ) -> None:
     message_id = _queue(db, settings, "reporter_message", "We visited the site.", 1)
     page = browser("coordinator").get(f"/admin/outbox/{message_id}").text
-    assert 'Message to the reporter <code class="muted">reporter_message</code>' in page
+    assert "<td>Message to the reporter</td>" in page
+    assert "reporter_message" not in page
     assert "We visited the site." in page
