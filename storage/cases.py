@@ -15,7 +15,9 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, exists, select, update
+from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -171,10 +173,6 @@ def _encrypt(crypto: Crypto, text: str | None) -> bytes | None:
     return None if text is None else crypto.encrypt(text)
 
 
-def _number_taken(session: Session, number: str) -> bool:
-    return bool(session.scalar(select(exists().where(Case.number == number))))
-
-
 def _submitted(session: Session, key: str | None) -> Case | None:
     if key is None:
         return None
@@ -187,22 +185,30 @@ def _insert_with_new_number(
     """Insert a case under a fresh number, drawing again while the number is taken; return
     it and True, or the case its submission key already filed and False.
 
-    Each attempt builds a new object: one whose INSERT failed is not reusable.
+    One `INSERT ... ON CONFLICT DO NOTHING RETURNING` a draw: a number or submission key
+    already taken (by a committed report, or by one committing at the same time, which
+    PostgreSQL waits for) inserts nothing and fails nothing, so the transaction goes on
+    without a savepoint around each attempt.
     """
+    conflict_free = _insert_ignoring_conflicts(session)
+    key = fields.get("submission_key")
     for _ in range(NUMBER_ATTEMPTS):
-        case = Case(number=casenumber.new_number(rng), **fields)
-        try:
-            with session.begin_nested():
-                session.add(case)
-        except IntegrityError:
-            earlier = _submitted(session, fields.get("submission_key"))
-            if earlier is not None:
-                return earlier, False
-            if not _number_taken(session, case.number):
-                raise
-            continue
-        return case, True
+        number = casenumber.new_number(rng)
+        statement = conflict_free(Case).values(number=number, **fields)
+        case = session.scalars(statement.on_conflict_do_nothing().returning(Case)).first()
+        if case is not None:
+            return case, True
+        earlier = _submitted(session, key)
+        if earlier is not None:
+            return earlier, False
     raise NoFreeNumber(f"no free case number after {NUMBER_ATTEMPTS} draws")
+
+
+def _insert_ignoring_conflicts(session: Session) -> Any:
+    """The dialect's INSERT that can skip a row conflicting with a unique constraint."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert
+    return sqlite_insert
 
 
 def occurred_dates(occurred: str, at: datetime, zone: tzinfo) -> tuple[date | None, date]:
@@ -296,7 +302,9 @@ def create_report(
     }
     if report.place_code is not None and location_id is None:
         data["unknown_place_code"] = report.place_code
-    session.add(_event(case.id, EventKind.RECEIVED, at=now, actor=REPORTER, data=data))
+    # No object is needed for the event: one plain INSERT, without the unit of work.
+    received = {"case_id": case.id, "at": now, "kind": EventKind.RECEIVED, "actor": REPORTER}
+    session.execute(insert(CaseEvent).values(**received, body_enc=None, data=data))
     recordings.link(
         session=session,
         case_id=case.id,

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
@@ -66,6 +66,7 @@ def _report(
     rng: random.Random | None = None,
     contact: str | None = None,
     base: Mapping[str, str] = ANSWERS,
+    submission_key: str | None = None,
     **answers: str,
 ) -> Case:
     return create_report(
@@ -79,6 +80,7 @@ def _report(
         flow_version="v1",
         rng=rng or random.Random(),
         now=now,
+        submission_key=submission_key,
     )
 
 
@@ -217,6 +219,46 @@ def test_numbers_running_out_raises(session: Session, crypto: Crypto, now: datet
 
     with pytest.raises(NoFreeNumber):
         _report(session, crypto, now, rng=Stuck())
+
+
+def test_a_repeated_submission_files_one_report(
+    session: Session, crypto: Crypto, now: datetime
+) -> None:
+    first = _report(session, crypto, now, rng=random.Random(5), submission_key="hop-1")
+    again = _report(session, crypto, now, rng=random.Random(5), submission_key="hop-1")
+    other = _report(session, crypto, now, rng=random.Random(5), submission_key="hop-2")
+    session.commit()
+    assert again.id == first.id
+    assert other.id != first.id
+    assert other.number != first.number
+    assert session.scalar(select(func.count()).select_from(Case)) == 2
+    assert len(_events(session, first)) == 1
+
+
+def test_concurrent_submissions_of_one_hop_file_one_report(
+    engine: Engine, crypto: Crypto, now: datetime
+) -> None:
+    factory = make_sessionmaker(engine)
+    threads = 6
+    for round_number in range(3):
+        key = f"send-{round_number}"
+        barrier = threading.Barrier(threads)
+
+        def send(key: str = key, barrier: threading.Barrier = barrier) -> int:
+            barrier.wait(timeout=10)  # (SQLite then runs them one by one: BEGIN IMMEDIATE)
+            with factory() as session:
+                case = _report(session, crypto, now, submission_key=key)
+                session.commit()
+                return case.id
+
+        with ThreadPoolExecutor(threads) as pool:
+            filed = set(pool.map(lambda _: send(), range(threads)))
+        with factory() as session:
+            stored = session.scalars(select(Case.id).where(Case.submission_key == key)).all()
+            assert len(stored) == 1
+            assert filed == set(stored)
+            events = select(func.count()).select_from(CaseEvent)
+            assert session.scalar(events.where(CaseEvent.case_id == stored[0])) == 1
 
 
 def _numbers(*, seed: int, count: int) -> list[str]:
