@@ -560,13 +560,19 @@ def satisfaction_view(case: Case, now: datetime) -> dict[str, Any]:
     }
 
 
+_UNACKNOWLEDGED = frozenset({Status.RECEIVED, Status.ROUTED, Status.APPEALED})
+
+
 def _acknowledgements(case: Case, names: dict[int, str]) -> dict[str | None, dict[str, Any]]:
     """Who acknowledged the case first for each committee (None: for the case, from the
     console or the API), and when."""
     found: dict[str | None, dict[str, Any]] = {}
     for event in case.events:
-        if event.kind == EventKind.ACKNOWLEDGED:
-            code = (event.data or {}).get("committee")
+        data = event.data or {}
+        # Work started on a case nobody had acknowledged acknowledges it (set_in_progress).
+        implied = event.kind == EventKind.IN_PROGRESS and data.get("from") in _UNACKNOWLEDGED
+        if event.kind == EventKind.ACKNOWLEDGED or implied:
+            code = None if implied else data.get("committee")
             found.setdefault(code, {"who": _who(event.actor, names), "at": event.at})
     return found
 

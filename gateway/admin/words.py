@@ -196,7 +196,7 @@ def occurred_range(first: date | None, last: date | None, answer: str = "") -> s
     if last is None:
         return label(OCCURRED, answer) or "not said"
     if first is None:
-        return f"before {last.isoformat()}"
+        return f"on or before {last.isoformat()}"
     if first == last:
         return first.isoformat()
     return f"{first.isoformat()} to {last.isoformat()}"

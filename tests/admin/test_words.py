@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.admin import words
-from storage.cases import add_event, find_case
+from storage.cases import add_event, find_case, set_in_progress
 from storage.models import (
     AssignmentReason,
     Category,
@@ -151,7 +151,7 @@ def test_when_it_happened_reads_as_dates() -> None:
     day = date(2026, 12, 6)
     assert words.occurred_range(day, day, "today") == "2026-12-06"
     assert words.occurred_range(day - timedelta(days=6), day) == "2026-11-30 to 2026-12-06"
-    assert words.occurred_range(None, day, "earlier") == "before 2026-12-06"
+    assert words.occurred_range(None, day, "earlier") == "on or before 2026-12-06"
     assert words.occurred_range(None, None, "week") == "this week"
 
 
@@ -240,3 +240,17 @@ def test_one_acknowledgement_covers_the_case(
     text = visible(coordinator.get(f"/admin/cases/{number}").text)
     assert "covered by cora (console or API)'s acknowledgement" in text
     assert "One acknowledgement covers the case for every committee that holds it." in text
+
+
+def test_work_started_without_an_acknowledgement_covers_the_case(
+    browser: Callable[[str], Browser], file_case: Callable[..., str], db: sessionmaker[Session]
+) -> None:
+    """IN PROGRESS on a case nobody acknowledged acknowledges it: the table says so."""
+    number = file_case(at=T0)
+    with db.begin() as session:
+        case = find_case(session=session, number=number)
+        assert case is not None
+        assert set_in_progress(session=session, case=case, actor="user:ada", now=T0)
+    text = visible(browser("coordinator").get(f"/admin/cases/{number}").text)
+    assert "covered by ada (console or API)'s acknowledgement, 2026-12-06 23:30" in text
+    assert "Work started (it was routed)." in text
