@@ -190,12 +190,11 @@ def _insert_with_new_number(
     PostgreSQL waits for) inserts nothing and fails nothing, so the transaction goes on
     without a savepoint around each attempt.
     """
-    conflict_free = _insert_ignoring_conflicts(session)
+    statement = _NEW_CASE[session.get_bind().dialect.name == "postgresql"]
     key = fields.get("submission_key")
     for _ in range(NUMBER_ATTEMPTS):
-        number = casenumber.new_number(rng)
-        statement = conflict_free(Case).values(number=number, **fields)
-        case = session.scalars(statement.on_conflict_do_nothing().returning(Case)).first()
+        row = {"number": casenumber.new_number(rng), **fields}
+        case = session.scalars(statement, [row]).first()
         if case is not None:
             return case, True
         earlier = _submitted(session, key)
@@ -204,11 +203,13 @@ def _insert_with_new_number(
     raise NoFreeNumber(f"no free case number after {NUMBER_ATTEMPTS} draws")
 
 
-def _insert_ignoring_conflicts(session: Session) -> Any:
-    """The dialect's INSERT that can skip a row conflicting with a unique constraint."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert
-    return sqlite_insert
+# The statements of a new report, built once (PostgreSQL's INSERT, then SQLite's): given
+# their rows as parameters, they skip building and coercing a statement for each report.
+_NEW_CASE = {
+    dialect: insert_(Case).on_conflict_do_nothing().returning(Case)
+    for dialect, insert_ in ((True, postgresql_insert), (False, sqlite_insert))
+}
+_NEW_EVENT = insert(CaseEvent)
 
 
 def occurred_dates(occurred: str, at: datetime, zone: tzinfo) -> tuple[date | None, date]:
@@ -304,7 +305,7 @@ def create_report(
         data["unknown_place_code"] = report.place_code
     # No object is needed for the event: one plain INSERT, without the unit of work.
     received = {"case_id": case.id, "at": now, "kind": EventKind.RECEIVED, "actor": REPORTER}
-    session.execute(insert(CaseEvent).values(**received, body_enc=None, data=data))
+    session.execute(_NEW_EVENT, [{**received, "body_enc": None, "data": data}])
     recordings.link(
         session=session,
         case_id=case.id,
