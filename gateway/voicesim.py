@@ -102,12 +102,13 @@ def owner_key(*parts: str) -> str:
     return PREFIX + simulator.owner_key(*parts).removeprefix(simulator.PREFIX)
 
 
-def _context(runtime: Runtime, lang: str) -> Context:
+def _context(runtime: Runtime, lang: str, country: str | None = None) -> Context:
     settings = runtime.settings
     return Context(
         lang=lang,
         translators=runtime.catalogs.translator,
         places=runtime.places,
+        country=country,
         channel="voice",
         languages=settings.voice_languages,
         service_code=settings.sauti_service_code,
@@ -132,6 +133,7 @@ class _Call:
     lang: str
     speech: str
     ended: bool
+    country: str | None = None
 
     def dumps(self) -> str:
         return json.dumps(
@@ -144,6 +146,7 @@ class _Call:
                 "l": self.lang,
                 "sp": self.speech,
                 "end": self.ended,
+                "cc": self.country,
             }
         )
 
@@ -161,6 +164,7 @@ class _Call:
                 lang=str(data["l"]),
                 speech=str(data["sp"]),
                 ended=bool(data["end"]),
+                country=str(data["cc"]) if data.get("cc") else None,
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -176,7 +180,7 @@ class _TestHop:
     async def hop(self, msg: InboundMessage) -> Screen:
         call = self.call
         lang = call.state.lang if call.state is not None else call.lang
-        ctx = _context(self.runtime, lang)
+        ctx = _context(self.runtime, lang, call.country)
         if call.state is None or not msg.inputs:
             step = engine.start(self.bundle, ctx, has_language=True)
         else:
@@ -202,6 +206,7 @@ async def run(
     language: str,
     action: str,
     pressed: str = "",
+    country: str | None = None,
 ) -> VoiceScreen:
     """Dial (`action` "dial", or any action on no open call), press keys ("press"), or
     let the line hear nothing ("silence"); return what the call says next."""
@@ -213,7 +218,17 @@ async def run(
     if saved is None:
         lang = _language(runtime, language)
         bundle = await simulator.compiled(runtime, version)
-        call = _Call(secrets.token_hex(16), version, None, 0, 0, lang, "", False)
+        call = _Call(
+            secrets.token_hex(16),
+            version,
+            None,
+            0,
+            0,
+            lang,
+            "",
+            False,
+            simulator.checked_country(country),
+        )
         turn = voicecall.Turn(number=0, silences=0, lang=lang)
         keys: str | None = None
     else:

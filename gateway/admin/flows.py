@@ -328,6 +328,7 @@ async def flows_voice_simulator(
                 language=language,
                 action=action,
                 pressed=_field(form, "keys"),
+                country=_field(form, "country"),
             )
     except FlowAdminError as exc:
         if wants_json:

@@ -105,3 +105,43 @@ def test_an_unknown_country_is_refused_in_words(
     assert response.status_code == 400
     assert "unknown country" in response.json()["detail"]
     assert "cd, rw, bi" in response.json()["detail"]
+
+
+WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6"}
+WORDS |= {"seven": "7", "eight": "8", "nine": "9"}
+
+
+def voice(admin: Browser, version: str, action: str, **fields: str) -> dict[str, Any]:
+    admin._use()
+    response = admin.client.post(
+        "/admin/flows/simulator/voice",
+        data={"version": version, "language": "en", "action": action, **fields},
+        headers={"X-CSRF-Token": admin.csrf, "Accept": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def key_for(screen: str, label: str) -> str:
+    found = re.search(rf"{label}[^.\n]*? press (\w+)", screen)
+    assert found is not None, screen
+    return WORDS[found[1]]
+
+
+def test_a_call_from_burundi_is_asked_no_country(admin: Browser, app_client: TestClient) -> None:
+    version = live(app_client)
+    body = voice(admin, version, "dial", country="bi")
+    assert body["language_name"] == "English"
+    body = voice(admin, version, "press", keys=key_for(body["screen"], "Report a problem"))
+    body = voice(admin, version, "press", keys=key_for(body["screen"], "Accident"))
+    assert "Kayanza" in body["screen"]  # Burundi's provinces: the country came from +257
+    assert "DR Congo" not in body["screen"]
+    assert "North Kivu" not in body["screen"]
+    refused = admin.client.post(
+        "/admin/flows/simulator/voice",
+        data={"version": version, "language": "en", "action": "dial", "country": "zz"},
+        headers={"X-CSRF-Token": admin.csrf, "Accept": "application/json"},
+    )
+    assert refused.status_code == 400
+    assert "unknown country" in refused.json()["detail"]
