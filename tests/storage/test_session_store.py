@@ -42,6 +42,16 @@ async def test_a_saved_hop_replays_its_reply(
     assert 290 <= ttls[1] <= 300
 
 
+async def test_a_hop_is_saved_when_redis_has_not_got_the_script(
+    store: SessionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Redis that does not know the script's digest (restarted, or its scripts flushed)
+    gets the script whole, and the hop is saved all the same."""
+    monkeypatch.setattr(store, "_save_sha", "0" * 40)  # a digest no script has
+    await store.save_hop(SESSION, RECORD, 300, "3*1", "CON Describe what happened", 120)
+    assert _pair(await store.load_hop(SESSION, "3*1")) == (RECORD, "CON Describe what happened")
+
+
 async def test_finishing_a_session_keeps_only_the_reply(store: SessionStore) -> None:
     await store.save_hop(SESSION, RECORD, 300, "1", "CON Menu", 300)
     await store.save_hop(SESSION, None, 300, "1*2", "END Thank you", 300)
