@@ -21,8 +21,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, false, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Select, case, exists, false, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from storage import queues
 from storage.models import (
@@ -93,11 +93,15 @@ def scope_clause(scope: Scope | None) -> ColumnElement[bool] | None:
     if scope is None or scope.everything:
         return None
     if scope.place_path is not None:
-        below = select(Location.id).where(
-            Location.path.startswith(scope.place_path, autoescape=True)
-        )
-        return Case.location_id.in_(below)
+        return Case.location_id.in_(_places_below(scope.place_path))
     return held_by_clause(scope.committee_ids)
+
+
+def _places_below(path: str) -> Select[int]:
+    """The ids of the place at `path` and every place under it (an alias of the places, as
+    the outer query may join them itself)."""
+    place = aliased(Location)
+    return select(place.id).where(place.path.startswith(path, autoescape=True))
 
 
 def held_by_clause(committee_ids: Iterable[int]) -> ColumnElement[bool]:
@@ -105,10 +109,9 @@ def held_by_clause(committee_ids: Iterable[int]) -> ColumnElement[bool]:
     ids = list(committee_ids)
     if not ids:
         return false()
+    held = aliased(CaseAssignment)  # the outer query may join assignments itself
     return exists().where(
-        CaseAssignment.case_id == Case.id,
-        CaseAssignment.active.is_(True),
-        CaseAssignment.committee_id.in_(ids),
+        held.case_id == Case.id, held.active.is_(True), held.committee_id.in_(ids)
     )
 
 
@@ -118,10 +121,7 @@ def signal_scope_clause(scope: Scope | None) -> ColumnElement[bool] | None:
     if scope is None or scope.everything:
         return None
     if scope.place_path is not None:
-        below = select(Location.id).where(
-            Location.path.startswith(scope.place_path, autoescape=True)
-        )
-        return Signal.territory_id.in_(below)
+        return Signal.territory_id.in_(_places_below(scope.place_path))
     return Signal.committee_id.in_(list(scope.committee_ids))
 
 
@@ -130,8 +130,10 @@ def incident_scope_clause(scope: Scope | None) -> ColumnElement[bool] | None:
     condition = scope_clause(scope)
     if condition is None:
         return None
-    return exists().where(
-        IncidentCase.incident_id == Incident.id, IncidentCase.case_id == Case.id, condition
+    return (
+        exists()
+        .where(IncidentCase.incident_id == Incident.id, IncidentCase.case_id == Case.id, condition)
+        .correlate(Incident)
     )
 
 

@@ -3,6 +3,10 @@
 The sign-in form is protected from cross-site posts by a double-submit token (a cookie and
 a hidden field that must match); once signed in, the session's own CSRF token guards every
 form. Attempts are throttled and audited by `gateway.signin`, like the API's.
+
+A coordinator who signs in without a page to go back to lands on their work queue: the
+cases waiting for their committees, soonest deadline first. Other roles land on the
+dashboard.
 """
 
 from __future__ import annotations
@@ -28,10 +32,21 @@ from gateway.admin.web import (
 from gateway.deps import RuntimeDep
 from gateway.signin import sign_in, throttled_text
 from storage.db import utcnow
+from storage.models import Role
 
 router = APIRouter()
 LOGIN_COOKIE = "sauti_login"
 MAX_FIELD = 256
+HOME = "/admin/"
+QUEUE = "/admin/cases?view=waiting"
+
+
+def landing(role: Role, next_path: str) -> str:
+    """Where a sign-in goes: the page asked for, else a coordinator's queue or the dashboard."""
+    target = local_path(next_path)
+    if target == HOME and role == Role.COORDINATOR:
+        return QUEUE
+    return target
 
 
 def _set_login_cookie(response: Response, token: str, secure: bool) -> None:
@@ -98,7 +113,7 @@ async def login(
         return await _form(request, runtime, "Wrong username or password.", status_code=401)
     store = session_store(request, runtime)
     token = await store.create(username=username, role=outcome.role, now=now)
-    response = back(local_path(next))
+    response = back(landing(outcome.role, next))
     response.set_cookie(
         COOKIE,
         token,

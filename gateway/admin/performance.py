@@ -3,7 +3,8 @@ and its quarterly report as a page and as a PDF download.
 
 Signed-in users only, so counts are shown whole, as on the dashboard; only structured
 figures (times, statuses, categories, place names, action dates), never a reporter's or a
-committee member's words.
+committee member's words. A scoped viewer chooses among their own committees (those of
+their scope, or those of places under it); any other code is refused as unknown.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gateway.admin import charts
 from gateway.admin.web import Viewer, allow, record, render
@@ -20,8 +23,10 @@ from gateway.backoffice.reports import HEADS, figure_cells, report_html, report_
 from gateway.runtime import Runtime
 from storage import stats
 from storage.db import utcnow
+from storage.models import Committee
 from storage.performance import BadQuarter, Quarter
 from storage.quarterly import QuarterlyReport, quarterly_report
+from storage.users import user_scope
 
 router = APIRouter()
 Code = Annotated[str, Query(max_length=FIELD)]
@@ -36,9 +41,24 @@ def _quarter(value: str) -> Quarter:
         raise bad_request(str(exc)) from exc
 
 
-def _load(runtime: Runtime, committee: str, quarter: Quarter) -> tuple[QuarterlyReport, Any]:
+def _scoped_names(session: Session, username: str) -> dict[str, str]:
+    """The committees the viewer may see the figures of: a scoped viewer's own, else all."""
+    scope = user_scope(session=session, username=username)
+    names = stats.committees(session=session)
+    shown = stats.scope_committees(session=session, scope=scope)
+    if shown is None:
+        return names
+    codes = set(session.scalars(select(Committee.code).where(Committee.id.in_(shown))))
+    return {code: name for code, name in names.items() if code in codes}
+
+
+def _load(
+    runtime: Runtime, committee: str, quarter: Quarter, username: str
+) -> tuple[QuarterlyReport, Any]:
     with runtime.sessions() as session:
-        names = stats.committees(session=session)
+        names = _scoped_names(session, username)
+        if committee not in names:  # unknown, or outside the viewer's scope
+            raise bad_request("No committee has this code.")
         try:
             found = quarterly_report(
                 session=session, committee=committee, quarter=quarter, now=utcnow()
@@ -73,11 +93,11 @@ async def performance_page(
     runtime: Runtime = request.app.state.runtime
     period = _quarter(quarter)
     if not committee:
-        names = await runtime.db(_names, runtime)
+        names = await runtime.db(_names, runtime, viewer.username)
         return await render(
             request, "performance.html", viewer, report=None, names=names, quarter=period
         )
-    report, names = await runtime.db(_load, runtime, committee, period)
+    report, names = await runtime.db(_load, runtime, committee, period, viewer.username)
     return await render(
         request,
         "performance.html",
@@ -91,9 +111,9 @@ async def performance_page(
     )
 
 
-def _names(runtime: Runtime) -> dict[str, str]:
+def _names(runtime: Runtime, username: str) -> dict[str, str]:
     with runtime.sessions() as session:
-        return stats.committees(session=session)
+        return _scoped_names(session, username)
 
 
 @router.get("/performance/report")
@@ -109,7 +129,7 @@ async def performance_report(
     if format not in ("html", "pdf"):
         raise bad_request("'format' is html or pdf.")
     period = _quarter(quarter)
-    report, _names = await runtime.db(_load, runtime, committee, period)
+    report, _names = await runtime.db(_load, runtime, committee, period, viewer.username)
     await runtime.db(
         record,
         runtime,

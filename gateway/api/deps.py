@@ -1,4 +1,6 @@
-"""Annotated dependencies of the JSON API: the signed-in user and their role."""
+"""Annotated dependencies of the JSON API: the signed-in user, their role and their scope
+(`ScopeDep`: every answer that lists, counts or shows cases keeps to it; a case outside
+it is a 404, as for a number no case has)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from gateway.backoffice.tokens import ApiKeys, Claims, get_api_keys, read_token
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
 from storage.db import utcnow
-from storage.users import still_allowed
+from storage.users import Scope, still_allowed, user_scope
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105  (a path, not a secret)
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
@@ -48,6 +50,19 @@ async def get_principal(
 
 
 PrincipalDep = Annotated[Claims, Depends(get_principal)]
+
+
+def _scope(runtime: Runtime, username: str) -> Scope:
+    with runtime.sessions() as session:
+        return user_scope(session=session, username=username)
+
+
+async def get_scope(principal: PrincipalDep, runtime: RuntimeDep) -> Scope:
+    """The caller's scope (admins and unscoped users: everything)."""
+    return await runtime.db(_scope, runtime, principal.username)
+
+
+ScopeDep = Annotated[Scope, Depends(get_scope)]
 
 
 def client_ip(request: Request) -> str | None:

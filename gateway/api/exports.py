@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from gateway.api.cases import api_filters
-from gateway.api.deps import api_allow
+from gateway.api.deps import ScopeDep, api_allow
 from gateway.backoffice.exports import csv_export
 from gateway.backoffice.tokens import Claims
 from gateway.deps import RuntimeDep
@@ -22,14 +23,16 @@ router = APIRouter(tags=["exports"])
 async def export_cases(
     runtime: RuntimeDep,
     principal: Annotated[Claims, Depends(api_allow("exports"))],
+    scope: ScopeDep,
     where: Annotated[CaseFilter, Depends(api_filters)],
     include_text: Annotated[bool, Query()] = False,
 ) -> StreamingResponse:
-    """Export the matching cases as CSV; free text only for admins and coordinators."""
+    """Export the matching cases of the caller's scope as CSV; free text only for admins and
+    coordinators."""
     return await csv_export(
         runtime,
         username=principal.username,
         role=Role(principal.role),
-        where=where,
+        where=replace(where, scope=scope),
         include_text=include_text,
     )

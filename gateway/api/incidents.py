@@ -13,12 +13,13 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from gateway.api.deps import PrincipalDep
+from gateway.api.deps import PrincipalDep, ScopeDep
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
 from storage import casenumber
 from storage.incidentquery import IncidentView, incident_by_number, list_incidents
 from storage.models import Category
+from storage.users import Scope
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 100_000
@@ -65,17 +66,23 @@ def _out(view: IncidentView) -> IncidentOut:
     )
 
 
-def _page(runtime: Runtime, category: str | None, page: int, per_page: int) -> IncidentPage:
+def _page(
+    runtime: Runtime, category: str | None, page: int, per_page: int, scope: Scope
+) -> IncidentPage:
     with runtime.sessions() as session:
         views, total = list_incidents(
-            session=session, offset=(page - 1) * per_page, limit=per_page, category=category
+            session=session,
+            offset=(page - 1) * per_page,
+            limit=per_page,
+            category=category,
+            scope=scope,
         )
     return IncidentPage(items=[_out(v) for v in views], total=total, page=page, per_page=per_page)
 
 
-def _one(runtime: Runtime, number: str) -> IncidentOut | None:
+def _one(runtime: Runtime, number: str, scope: Scope) -> IncidentOut | None:
     with runtime.sessions() as session:
-        view = incident_by_number(session=session, number=number)
+        view = incident_by_number(session=session, number=number, scope=scope)
     return None if view is None else _out(view)
 
 
@@ -83,19 +90,23 @@ def _one(runtime: Runtime, number: str) -> IncidentOut | None:
 async def incidents(
     runtime: RuntimeDep,
     principal: PrincipalDep,
+    scope: ScopeDep,
     category: Category | None = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 25,
 ) -> IncidentPage:
-    """List incidents, the latest report first, optionally of one category."""
-    return await runtime.db(_page, runtime, category, page, per_page)
+    """List incidents, the latest report first, optionally of one category (a scoped
+    caller: those with a case in their scope, with those cases only)."""
+    return await runtime.db(_page, runtime, category, page, per_page, scope)
 
 
 @router.get("/incidents/{number}")
-async def incident(number: str, runtime: RuntimeDep, principal: PrincipalDep) -> IncidentOut:
+async def incident(
+    number: str, runtime: RuntimeDep, principal: PrincipalDep, scope: ScopeDep
+) -> IncidentOut:
     """Show one incident: its cases' numbers, category, place and counts by status."""
     canonical = casenumber.parse(number)
-    found = None if canonical is None else await runtime.db(_one, runtime, canonical)
+    found = None if canonical is None else await runtime.db(_one, runtime, canonical, scope)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no incident has this number")
     return found

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, StringConstraints
 
-from gateway.api.deps import api_allow
+from gateway.api.deps import ScopeDep, api_allow
 from gateway.backoffice.tokens import Claims
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
@@ -23,7 +23,7 @@ from storage.cases import InvalidAction
 from storage.db import utcnow
 from storage.models import FREE_TEXT_ROLES, Category, Signal, SignalRule, SignalStatus
 from storage.signals import MAX_NOTE, SignalFilter
-from storage.users import audit
+from storage.users import audit, user_scope
 
 router = APIRouter(tags=["signals"])
 Everyone = Annotated[Claims, Depends(api_allow("signals"))]
@@ -110,6 +110,7 @@ def _listing(
 async def signal_list(
     runtime: RuntimeDep,
     principal: Everyone,
+    scope: ScopeDep,
     status_: Annotated[SignalStatus | None, Query(alias="status")] = None,
     category: Category | None = None,
     province: ProvinceCode = None,
@@ -118,14 +119,15 @@ async def signal_list(
 ) -> SignalPage:
     """List signals, open first, then acknowledged, then closed, newest first in each;
     filter by status, category and province code (no closing notes here)."""
-    where = SignalFilter(status=status_, category=category, province=province)
+    where = SignalFilter(status=status_, category=category, province=province, scope=scope)
     items, total = await runtime.db(_listing, runtime, where, page, per_page)
     return SignalPage(items=items, total=total, page=page, per_page=per_page)
 
 
 def _detail(runtime: Runtime, signal_id: int, principal: Claims) -> SignalDetail | None:
     with runtime.sessions.begin() as session:
-        signal = signals.get_signal(session=session, signal_id=signal_id)
+        scope = user_scope(session=session, username=principal.username)
+        signal = signals.get_signal(session=session, signal_id=signal_id, scope=scope)
         if signal is None:
             return None
         note = None
@@ -162,7 +164,8 @@ def _change(runtime: Runtime, signal_id: int, principal: Claims, note: str | Non
     now = utcnow()
     actor = f"user:{principal.username}"
     with runtime.sessions.begin() as session:
-        signal = session.get(Signal, signal_id)
+        scope = user_scope(session=session, username=principal.username)
+        signal = signals.get_signal(session=session, signal_id=signal_id, scope=scope)
         if signal is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NO_SIGNAL)
         if note is None:

@@ -8,6 +8,10 @@ committee for each calendar quarter the range touches, counted whole. Admins and
 coordinators get them as they are; any other role gets only their published forms, with the
 public page's suppression (`storage.performance.publish`), so a role that may not read
 reporters' words cannot single out a few of them here either.
+
+A scoped caller's figures are of their cases only; the performance rows are those of their
+committees, and of the provinces wholly inside their place (none for a committee scope, or
+a place below a province), since a province's row counts every case of the province.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from gateway.api.deps import api_allow
+from gateway.api.deps import ScopeDep, api_allow
 from gateway.backoffice.dashboards import (
     CATEGORY_LABELS,
     CHANNEL_LABELS,
@@ -33,9 +39,10 @@ from gateway.backoffice.tokens import Claims
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
 from storage import performance
-from storage.models import FREE_TEXT_ROLES, Role
+from storage.models import FREE_TEXT_ROLES, Level, Location, Role
 from storage.performance import Quarter, Raw
 from storage.stats import SUPPRESS_BELOW
+from storage.users import Scope
 
 PUBLISHED_RULE = (
     f"Published figures: a count from 1 to {SUPPRESS_BELOW - 1} is hidden (null, and "
@@ -185,6 +192,19 @@ def _rows(
     return [_published(row) for row in performance.publish(dict(figures), {}, dict(names))]
 
 
+def _whole_provinces(session: Session, scope: Scope | None) -> set[str] | None:
+    """The codes of the provinces a scoped caller's performance rows may show; None: all."""
+    if scope is None or scope.everything:
+        return None
+    if scope.place_path is None:
+        return set()
+    query = select(Location.code).where(
+        Location.level == Level.PROVINCE,
+        Location.path.startswith(scope.place_path, autoescape=True),
+    )
+    return set(session.scalars(query))
+
+
 def _performance(runtime: Runtime, board: Dashboard, whole: bool) -> PerformanceOut:
     """The figures of every quarter the range touches, by province and by committee (only
     the ones the filter names, when it names a province or a committee)."""
@@ -199,6 +219,9 @@ def _performance(runtime: Runtime, board: Dashboard, whole: bool) -> Performance
         else:
             public = performance.public_rows(session=session, first=first, last=last, now=board.now)
             provinces = [_published(row) for row in public]
+        shown = _whole_provinces(session, where.scope)
+        if shown is not None:
+            provinces = [row for row in provinces if row.code in shown]
         codes = [where.committee] if where.committee else list(board.committees)
         by_committee = {
             (code, quarter): raw
@@ -254,6 +277,7 @@ def _out(board: Dashboard, measured: PerformanceOut) -> StatsOut:
 async def stats(
     runtime: RuntimeDep,
     principal: Annotated[Claims, Depends(api_allow("dashboard"))],
+    scope: ScopeDep,
     start: Annotated[str, Query(alias="from", max_length=FIELD)] = "",
     end: Annotated[str, Query(alias="to", max_length=FIELD)] = "",
     category: Text = "",
@@ -264,7 +288,13 @@ async def stats(
     performance figures by province and committee for each quarter the range touches
     (suppressed as on the public page unless the role reads reporters' words)."""
     board = await board_for(
-        runtime, start=start, end=end, category=category, province=province, committee=committee
+        runtime,
+        start=start,
+        end=end,
+        category=category,
+        province=province,
+        committee=committee,
+        scope=scope,
     )
     whole = Role(principal.role) in FREE_TEXT_ROLES
     return _out(board, await runtime.db(_performance, runtime, board, whole))
