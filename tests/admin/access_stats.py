@@ -8,6 +8,7 @@ ROWS = [
     Row("GET", "/admin/performance", ALL),
     Row("GET", "/admin/performance/report", ALL),
     Row("GET", "/admin/audit", ADMINS),
+    Row("GET", "/admin/audit/export.csv", ADMINS),
     Row("GET", "/api/v1/stats", ALL),
     Row("GET", "/api/v1/audit", ADMINS),
 ]
