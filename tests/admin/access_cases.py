@@ -6,6 +6,7 @@ ROWS = [
     Row("GET", "/admin/cases", ALL),
     Row("GET", "/admin/cases/{case}", ALL),
     Row("GET", "/admin/cases/export.csv", ALL),
+    Row("POST", "/admin/cases/seen", ALL),
     Row("POST", "/admin/cases/{case}/note", STAFF, {"text": "Called the site chief"}),
     Row("POST", "/admin/cases/{case}/acknowledge", STAFF),
     Row("POST", "/admin/cases/{case}/message", STAFF, {"text": "We are looking into it"}),

@@ -8,6 +8,10 @@ version), `{language}` (a language code), `{message}` (an outbox message id),
 `{flow}` (a flow document name), `{member}` (a member id of `{committee}`), `{pseudonym}`
 (a pseudonym with no preferences), `{file}` (a voice prompt file name no language has),
 `{ref}` (a spoken answer's ref no recording has), `{signal}` (an open signal's id).
+
+The scoped-coordinator column: a coordinator scoped to South Kivu, while `{case}` and
+`{signal}` are in North Kivu, gets 404 on every row that names one of them (`out_of_scope`)
+and what any coordinator gets on the others.
 """
 
 from __future__ import annotations
@@ -29,6 +33,13 @@ class Row:
     allowed: frozenset[Role]
     # Form fields (console) or JSON body (API) for unsafe methods; the CSRF token is added.
     data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def out_of_scope(self) -> int | None:
+        """What the scoped coordinator gets on a case or signal outside their scope."""
+        if Role.COORDINATOR in self.allowed and ("{case}" in self.path or "{signal}" in self.path):
+            return 404
+        return None
 
     @property
     def api(self) -> bool:
