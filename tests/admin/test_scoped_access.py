@@ -41,9 +41,7 @@ def _user(db: sessionmaker[Session], name: str, role: str, **scope: object) -> N
 
 
 @pytest.fixture
-def cases(
-    file_case: Callable[..., str], users: dict[str, str], db: sessionmaker[Session]
-) -> Cases:
+def cases(file_case: Callable[..., str], users: dict[str, str], db: sessionmaker[Session]) -> Cases:
     """A case in each Kivu; `nk` coordinates North Kivu, `wk` analyses for Walikale's
     committee, `sk` coordinates South Kivu."""
     found = Cases(north=file_case(place=NORTH_KIVU_SITE), south=file_case(place=SOUTH_KIVU_SITE))
@@ -215,9 +213,7 @@ def test_signals_keep_to_the_scope(
     assert answer.status_code == 404
 
 
-def test_the_api_answers_only_with_the_cases_in_scope(
-    app_client: TestClient, cases: Cases
-) -> None:
+def test_the_api_answers_only_with_the_cases_in_scope(app_client: TestClient, cases: Cases) -> None:
     auth = _token(app_client, "nk")
     page = app_client.get("/api/v1/cases", headers=auth).json()
     assert [item["number"] for item in page["items"]] == [display(cases.north)]
