@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import random
 import re
@@ -204,8 +205,13 @@ def new_form(phone: str) -> dict[str, str]:
             "phoneNumber": phone, "networkCode": "63001", "text": ""}  # fmt: skip
 
 
+# Every report session dials from a number never used before in the run (a number that
+# chose its language is offered the main menu instead of the language list).
+_NUMBERS = itertools.count(random.randrange(10**6))
+
+
 def new_phone() -> str:
-    return f"+24381{random.randrange(10**7):07d}"
+    return f"+24381{next(_NUMBERS) % 10**7:07d}"
 
 
 async def report_session(
