@@ -157,7 +157,8 @@ def sign_in(page: Page, accounts: dict[str, str]) -> Callable[[str], Page]:
         page.get_by_label("Username").fill(accounts[role])
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/admin/")
+        # Each role lands on its own page: the dashboard, or a coordinator's queue.
+        page.wait_for_url(lambda url: "/admin/login" not in url)
         return page
 
     return go

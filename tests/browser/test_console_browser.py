@@ -87,7 +87,7 @@ def test_a_coordinator_acts_on_a_case_and_sees_the_timeline(
 ) -> None:
     number = _file_report(live_settings, live_db)
     page = sign_in("coordinator")
-    page.get_by_role("link", name="Cases").click()
+    page.get_by_role("link", name="Cases", exact=True).click()
     page.get_by_label("Case number").fill(number.replace("-", ""))
     page.get_by_role("button", name="Show").click()
     page.get_by_role("link", name=number).first.click()
@@ -98,12 +98,12 @@ def test_a_coordinator_acts_on_a_case_and_sees_the_timeline(
     expect(page.get_by_role("region", name="Timeline")).to_contain_text("Called the site chief")
 
     page.get_by_role("button", name="Acknowledge").first.click()
-    expect(page.get_by_role("region", name="Case", exact=True)).to_contain_text("acknowledged")
+    expect(page.get_by_role("region", name="Case", exact=True)).to_contain_text("Acknowledged")
 
     page.get_by_label("Outcome").select_option("resolved")
     page.get_by_role("button", name="Close the case").click()
-    expect(page.get_by_role("region", name="Case", exact=True)).to_contain_text("closed")
-    expect(page.get_by_role("region", name="Timeline")).to_contain_text("close")
+    expect(page.get_by_role("region", name="Case", exact=True)).to_contain_text("Closed")
+    expect(page.get_by_role("region", name="Timeline")).to_contain_text("Closed")
     expect(page.get_by_role("button", name="Add note")).to_have_count(0)
 
 

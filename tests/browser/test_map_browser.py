@@ -155,6 +155,7 @@ def test_the_dashboard_draws_the_small_map(
 ) -> None:
     _seed(live_settings, live_db)
     page = sign_in("coordinator")
+    page.goto("/admin/")
     expect(page.locator("#map[data-ready]")).to_have_attribute("data-ready", "3")
     assert page.locator("#map.compact").count() == 1
     assert page.locator("path.map-incident").count() == 1
