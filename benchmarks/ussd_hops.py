@@ -138,12 +138,7 @@ class Rung:
         return f"http://127.0.0.1:{self.port}/healthz"
 
     def start(self, workers: int) -> None:
-        command = [
-            sys.executable, "-m", "uvicorn", self.app, "--factory", "--host", "127.0.0.1",
-            "--port", str(self.port), "--log-level", "warning", "--no-access-log",
-            "--loop", "uvloop", "--http", "httptools", "--workers", str(workers),
-        ]  # fmt: skip
-        self.server = subprocess.Popen(command, env=self.env, cwd=ROOT)  # noqa: S603
+        self.server = serve(self.app, self.port, self.env, workers)
 
     def stop(self) -> None:
         if self.server is not None and self.server.poll() is None:
@@ -152,6 +147,27 @@ class Rung:
                 self.server.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.server.kill()
+
+
+def serve(app: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+    """A uvicorn server of the app factory `app` on 127.0.0.1 (the bench's settings)."""
+    command = [
+        sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
+        "--port", str(port), "--log-level", "warning", "--no-access-log",
+        "--loop", "uvloop", "--http", "httptools", "--workers", str(workers),
+    ]  # fmt: skip
+    return subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
+
+
+async def pacer(rate: float, queue: asyncio.Queue[None], until: float) -> None:
+    """Put a token in `queue` `rate` times a second until `until` (monotonic)."""
+    started, sent = time.monotonic(), 0
+    while time.monotonic() < until:
+        due = int((time.monotonic() - started) * rate)
+        for _ in range(due - sent):
+            queue.put_nowait(None)
+        sent = max(sent, due)
+        await asyncio.sleep(0.001)
 
 
 def pick(screen: str, label: str) -> str:
@@ -182,13 +198,7 @@ class Pace:
         self.rate, self.until = rate, until
 
     async def feed(self) -> None:
-        started, sent = time.monotonic(), 0
-        while time.monotonic() < self.until:
-            due = int((time.monotonic() - started) * self.rate)
-            for _ in range(due - sent):
-                self.queue.put_nowait(None)
-            sent = max(sent, due)
-            await asyncio.sleep(0.001)
+        await pacer(self.rate, self.queue, self.until)
 
     async def take(self) -> bool:
         try:
@@ -288,7 +298,7 @@ async def run_phase(
 async def warm_up(rung: Rung, connections: int) -> None:
     """Imports, caches and connection pools warmed outside the count (reports counted)."""
     if rung.sauti:
-        rung.stored_before = stored_reports(rung)
+        rung.stored_before = stored_in(rung)
     tally = await run_phase(rung, 1.0, min(4, connections))
     if tally.errors:
         raise RuntimeError(f"{rung.label}: {tally.errors} errors while warming up")
@@ -333,14 +343,19 @@ def rss_mib(pid: int) -> float:
     return total / 1024
 
 
-def stored_reports(rung: Rung) -> int:
+def stored_reports(settings: Settings) -> int:
+    """How many cases the database of `settings` holds."""
     from sqlalchemy import func, select
 
     from storage.models import Case
 
-    assert rung.settings is not None
-    with database(rung.settings) as sessions, sessions() as session:
+    with database(settings) as sessions, sessions() as session:
         return int(session.scalar(select(func.count()).select_from(Case)) or 0)
+
+
+def stored_in(rung: Rung) -> int:
+    assert rung.settings is not None
+    return stored_reports(rung.settings)
 
 
 def ratio(rungs: dict[str, Rung], name: str, reference: str) -> float | None:
@@ -392,7 +407,7 @@ def report(rungs: dict[str, Rung], args: argparse.Namespace, memory: dict[str, f
     print()
     for rung in rungs.values():
         if rung.sauti:
-            stored = stored_reports(rung) - rung.stored_before
+            stored = stored_in(rung) - rung.stored_before
             lost = rung.submitted - stored
             met_all &= lost == 0
             print(
