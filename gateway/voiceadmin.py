@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import posixpath
+import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -71,6 +72,9 @@ def fallback_of(runtime: Runtime, language: str) -> str | None:
 # -- what a language has -------------------------------------------------------------------
 
 
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
 @dataclass(frozen=True, slots=True)
 class PromptRow:
     """One needed prompt as the language page lists it."""
@@ -83,6 +87,12 @@ class PromptRow:
     source: str | None  # of the published audio
     duration_ms: int | None
     draft_ms: int | None  # the duration of a draft waiting, if any
+
+    @property
+    def reference(self) -> str:
+        """The English text it stands for, a value's place shown as "…" (a placeholder's
+        name is the flow's own code, not words)."""
+        return _PLACEHOLDER.sub("…", self.message_id)
 
     @property
     def fallback(self) -> str | None:
