@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from gateway.admin.web import Viewer, allow, back, flash, render
+from gateway.backoffice.signalwork import SignalNotFound, change_signal
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
 from storage import signals
@@ -24,7 +25,7 @@ from storage.cases import InvalidAction
 from storage.db import utcnow
 from storage.models import FREE_TEXT_ROLES, Category, Signal, SignalStatus
 from storage.signals import MAX_NOTE, SignalFilter
-from storage.users import audit, audit_view, user_scope
+from storage.users import audit_view, user_scope
 
 router = APIRouter()
 PER_PAGE = 50
@@ -193,36 +194,10 @@ async def signal_page(
 
 def _change(runtime: Runtime, signal_id: int, viewer: Viewer, note: str | None) -> bool:
     """Acknowledge (`note` None) or close a signal, with its audit entry when it changed."""
-    now = utcnow()
-    actor = f"user:{viewer.username}"
-    with runtime.sessions.begin() as session:
-        scope = user_scope(session=session, username=viewer.username)
-        signal = signals.get_signal(session=session, signal_id=signal_id, scope=scope)
-        if signal is None:
-            raise HTTPException(404, detail=NO_SIGNAL)
-        if note is None:
-            changed = signals.acknowledge_signal(
-                session=session, signal=signal, actor=actor, now=now
-            )
-        else:
-            changed = signals.close_signal(
-                session=session,
-                crypto=runtime.crypto,
-                signal=signal,
-                actor=actor,
-                note=note,
-                now=now,
-            )
-        if changed:
-            audit(
-                session=session,
-                actor=viewer.username,
-                action="signal.acknowledge" if note is None else "signal.close",
-                target=str(signal.id),
-                ip_hash=viewer.ip_hash,
-                now=now,
-            )
-        return changed
+    try:
+        return change_signal(runtime, signal_id, viewer.username, note, viewer.ip_hash)
+    except SignalNotFound as exc:
+        raise HTTPException(404, detail=NO_SIGNAL) from exc
 
 
 @router.post("/signals/{signal_id}/acknowledge")

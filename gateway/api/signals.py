@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, StringConstraints
 
 from gateway.api.deps import ScopeDep, api_allow
+from gateway.backoffice.signalwork import SignalNotFound, change_signal
 from gateway.backoffice.tokens import Claims
 from gateway.deps import RuntimeDep
 from gateway.runtime import Runtime
@@ -161,36 +162,10 @@ async def signal_detail(
 
 
 def _change(runtime: Runtime, signal_id: int, principal: Claims, note: str | None) -> bool:
-    now = utcnow()
-    actor = f"user:{principal.username}"
-    with runtime.sessions.begin() as session:
-        scope = user_scope(session=session, username=principal.username)
-        signal = signals.get_signal(session=session, signal_id=signal_id, scope=scope)
-        if signal is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NO_SIGNAL)
-        if note is None:
-            changed = signals.acknowledge_signal(
-                session=session, signal=signal, actor=actor, now=now
-            )
-        else:
-            changed = signals.close_signal(
-                session=session,
-                crypto=runtime.crypto,
-                signal=signal,
-                actor=actor,
-                note=note,
-                now=now,
-            )
-        if changed:
-            action = "signal.acknowledge" if note is None else "signal.close"
-            audit(
-                session=session,
-                actor=principal.username,
-                action=action,
-                target=str(signal.id),
-                now=now,
-            )
-        return changed
+    try:
+        return change_signal(runtime, signal_id, principal.username, note)
+    except SignalNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NO_SIGNAL) from exc
 
 
 @router.post("/signals/{signal_id}/acknowledge")
