@@ -1,7 +1,8 @@
 """CSV exports of cases: anonymised columns for everyone, free text only when asked for.
 
 Each row says the incident its case is grouped in (the incident's number, and whether the
-link is suggested or confirmed) and the case it was closed as a duplicate of.
+link is suggested or confirmed), the case it was closed as a duplicate of, and the signals
+it is behind (their ids, as the console's and the API's signal pages name them).
 
 Rows are read in batches of `BATCH` cases by id (keyset pages, each in its own short
 session), so an export of any size holds one batch in memory and no long transaction.
@@ -24,6 +25,7 @@ from storage.casequery import CaseFilter, clauses, committees_of
 from storage.incidentquery import CaseGrouping, groupings
 from storage.models import Case
 from storage.privacy import Crypto
+from storage.signals import signals_of_cases
 
 BATCH = 500
 COLUMNS = (
@@ -42,6 +44,7 @@ COLUMNS = (
     "incident",
     "incident_link",
     "duplicate_of",
+    "signals",
     "occurred",
     "occurred_from",
     "occurred_to",
@@ -68,7 +71,11 @@ def _province(case: Case) -> str:
 
 
 def _row(
-    case: Case, committees: Sequence[str], grouping: CaseGrouping | None, crypto: Crypto | None
+    case: Case,
+    committees: Sequence[str],
+    grouping: CaseGrouping | None,
+    signal_ids: Sequence[int],
+    crypto: Crypto | None,
 ) -> list[str]:
     grouping = grouping or CaseGrouping()
     row = [
@@ -87,6 +94,7 @@ def _row(
         display(grouping.incident) if grouping.incident else "",
         grouping.incident_link or "",
         display(grouping.duplicate_of) if grouping.duplicate_of else "",
+        " ".join(str(signal_id) for signal_id in signal_ids),
         case.occurred,
         "" if case.occurred_from is None else case.occurred_from.isoformat(),
         "" if case.occurred_to is None else case.occurred_to.isoformat(),
@@ -133,8 +141,17 @@ def csv_chunks(
             ids = [case.id for case in batch]
             held = committees_of(session=session, case_ids=ids)
             grouped = groupings(session=session, case_ids=ids)
+            behind = signals_of_cases(session=session, case_ids=ids)
             chunk = "".join(
-                _line(_row(case, held.get(case.id, []), grouped.get(case.id), crypto))
+                _line(
+                    _row(
+                        case,
+                        held.get(case.id, []),
+                        grouped.get(case.id),
+                        behind.get(case.id, []),
+                        crypto,
+                    )
+                )
                 for case in batch
             )
         if not batch:

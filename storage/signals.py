@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, cast
@@ -574,3 +574,18 @@ def erase_closing_notes(*, session: Session, before: datetime) -> int:
 def closing_note(*, crypto: Crypto, signal: Signal) -> str | None:
     """Return the signal's closing note in clear (for roles that read free text)."""
     return None if signal.note_enc is None else crypto.decrypt(signal.note_enc)
+
+
+def signals_of_cases(*, session: Session, case_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The ids of the signals each case is behind (oldest first), for the cases export."""
+    found: dict[int, list[int]] = {}
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start : start + 500]
+        rows = session.execute(
+            select(SignalCase.case_id, SignalCase.signal_id)
+            .where(SignalCase.case_id.in_(chunk))
+            .order_by(SignalCase.signal_id)
+        )
+        for case_id, signal_id in rows:
+            found.setdefault(case_id, []).append(signal_id)
+    return found

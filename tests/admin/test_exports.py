@@ -56,6 +56,7 @@ def test_export_has_the_anonymised_columns(
         "incident": "",
         "incident_link": "",
         "duplicate_of": "",
+        "signals": "",
         "occurred": "today",  # fixed at submission: 10:00 in Walikale that day
         "occurred_from": "2026-10-01",
         "occurred_to": "2026-10-01",
@@ -257,3 +258,23 @@ def test_bad_export_parameters_are_4xx(
     browser: Callable[[str], Browser], query: str, status: int
 ) -> None:
     assert browser("admin").get(f"/admin/cases/export.csv?{query}").status_code == status
+
+
+def test_export_names_the_signals_a_case_is_behind(
+    browser: Callable[[str], Browser],
+    file_case: Callable[..., str],
+    db: sessionmaker[Session],
+) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Signal
+
+    alone = file_case(at=T0)
+    # Sexual violence is a signal by itself: routing raised it.
+    grave = file_case(category="sexual_violence", at=T0 + timedelta(hours=1))
+    with db() as session:
+        signal_id = session.scalar(select(Signal.id).where(Signal.category == "sexual_violence"))
+        assert signal_id is not None
+    found = {row["number"]: row["signals"] for row in rows(browser("analyst").get(
+        "/admin/cases/export.csv").text)}  # fmt: skip
+    assert found == {display(alone): "", display(grave): str(signal_id)}
