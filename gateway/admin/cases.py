@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.admin import words
@@ -61,6 +62,7 @@ from storage.casequery import (
     member_names,
     number_prefix,
     provinces,
+    scope_clause,
 )
 from storage.cases import InvalidAction, duplicates_of, find_case, original_of
 from storage.committees import ack_deadline, list_committees
@@ -656,14 +658,27 @@ def _link_row(link: IncidentCase, case: Case, names: dict[int, str]) -> dict[str
     }
 
 
-def incident_view(session: Session, case: Case) -> dict[str, Any] | None:
+def _visible(session: Session, scope: Scope | None, case_ids: list[int]) -> set[int]:
+    """Which of these cases the viewer's scope covers."""
+    condition = scope_clause(scope)
+    if condition is None or not case_ids:
+        return set(case_ids)
+    return set(session.scalars(select(Case.id).where(Case.id.in_(case_ids), condition)))
+
+
+def incident_view(
+    session: Session, case: Case, scope: Scope | None = None
+) -> dict[str, Any] | None:
     """The incident box: the incident's number, category and place, and each of its reports
-    with how it was linked; None for a case in no incident."""
+    in the viewer's scope with how it was linked (`outside`: how many others are not);
+    None for a case in no incident."""
     link = incidents.link_of(session, case.id)
     if link is None:
         return None
     incident = link.incident
-    links = incidents.links_of(session, incident.id)
+    every = incidents.links_of(session, incident.id)
+    shown = _visible(session, scope, [item.case_id for item in every]) | {case.id}
+    links = [item for item in every if item.case_id in shown]
     ids = [int(m[1]) for item in links if (m := _MEMBER.fullmatch(item.linked_by))]
     names = member_names(session=session, member_ids=ids)
     return {
@@ -672,15 +687,22 @@ def incident_view(session: Session, case: Case) -> dict[str, Any] | None:
         "place": None if incident.location is None else incident.location.name,
         "suggested": link.state == LinkState.SUGGESTED,
         "reports": [_link_row(item, case, names) for item in links],
+        "size": len(every),
+        "outside": len(every) - len(links),
     }
 
 
-def duplicate_view(session: Session, case: Case) -> dict[str, Any]:
-    """The case this one duplicates, and the cases that duplicate it (numbers only)."""
+def duplicate_view(session: Session, case: Case, scope: Scope | None = None) -> dict[str, Any]:
+    """The case this one duplicates, and the cases in the viewer's scope that duplicate it
+    (numbers only); the original is named only when the scope covers it."""
     original = original_of(session=session, case=case)
+    if original is not None and original.id not in _visible(session, scope, [original.id]):
+        original = None
+    by = duplicates_of(session=session, case_id=case.id)
+    seen = _visible(session, scope, [c.id for c in by])
     return {
         "of": None if original is None else original.number,
-        "by": [c.number for c in duplicates_of(session=session, case_id=case.id)],
+        "by": [c.number for c in by if c.id in seen],
     }
 
 
@@ -702,6 +724,7 @@ def case_page_view(runtime: Runtime, number: str, viewer: Viewer) -> dict[str, A
         case = case_with_events(session=session, number=number)
         if case is None:
             return None
+        scope = user_scope(session=session, username=viewer.username)
         names = member_names(session=session, member_ids=_member_ids(case.events))
         committees = [(c.code, c.name) for c in list_committees(session=session)]
         acks, zone = _acknowledgements(case, names), runtime.settings.zone
@@ -723,8 +746,8 @@ def case_page_view(runtime: Runtime, number: str, viewer: Viewer) -> dict[str, A
             "by_sms": will_text_reporter(case),
             "closed": case.status == Status.CLOSED,
             "age": age(case.created_at, now),
-            "incident": incident_view(session, case),
-            "duplicates": duplicate_view(session, case),
+            "incident": incident_view(session, case, scope),
+            "duplicates": duplicate_view(session, case, scope),
         }
         if crypto is not None:
             # One entry per visit: not again on the landing back after an action (docs/security.md).

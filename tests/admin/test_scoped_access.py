@@ -260,3 +260,19 @@ def test_admins_are_never_scoped(db: sessionmaker[Session], cases: Cases) -> Non
         admin = session.query(User).filter_by(username="ada").one()
         with pytest.raises(InvalidUser, match="an admin sees everything"):
             set_scope(session=session, user=admin, place="cd-nk")
+
+
+def test_the_incident_box_lists_only_the_reports_in_scope(
+    scoped: Callable[[str], Browser],
+    browser: Callable[[str], Browser],
+    cases: Cases,
+) -> None:
+    """Two cases linked across provinces: each province's coordinator sees the incident's
+    size, but only their own report's number; an admin sees both."""
+    admin = browser("admin")
+    linked = admin.post(f"/admin/cases/{cases.north}/link", {"other": display(cases.south)})
+    assert linked.status_code == 303, linked.text
+    page = scoped("nk").get(f"/admin/cases/{cases.north}").text
+    assert "2 reports (1 outside your scope, not listed)" in page
+    assert display(cases.south) not in page
+    assert display(cases.south) in admin.get(f"/admin/cases/{cases.north}").text
