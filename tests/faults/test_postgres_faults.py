@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Case, CaseEvent, OutboxMessage
@@ -83,23 +84,32 @@ def test_a_crash_inside_the_reports_commit_leaves_nothing_half_written(
     cluster: Cluster,
     db: sessionmaker[Session],
 ) -> None:
-    """The database stops after the report's rows are flushed and before the commit: none
+    """The database stops after the report's rows are written and before the commit: none
     of them stay, the caller is told the report is kept, and the draft it was kept in is
     offered on the next dial and filed once."""
     fill_report(phone)
     runtime = app_client.app.state.runtime  # type: ignore[attr-defined]
     # The webhooks' transactions run on the asyncio engine's sessions, of the plain class.
     sessions = runtime.sessions if runtime.async_sessions is None else Session
+    written: list[str] = []
 
-    def crash_before_commit(session: Session, context: Any) -> None:
-        if any(isinstance(row, Case) for row in session.new):
+    def note_insert(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # The report is filed with Core statements (no ORM flush): watch the SQL itself.
+        if statement.lstrip().upper().startswith("INSERT INTO CASES"):
+            written.append(statement)
+
+    def crash_before_commit(session: Session) -> None:
+        if written:
             cluster.crash()
 
-    event.listen(sessions, "after_flush", crash_before_commit)
+    event.listen(Engine, "after_cursor_execute", note_insert)
+    event.listen(sessions, "before_commit", crash_before_commit)
     try:
         assert phone.choose("Send") == NOT_SENT
     finally:
-        event.remove(sessions, "after_flush", crash_before_commit)
+        event.remove(sessions, "before_commit", crash_before_commit)
+        event.remove(Engine, "after_cursor_execute", note_insert)
+    assert written, "the report's INSERT was never run"
     cluster.start()
     assert counts(db) == (0, 0, 0)
 
