@@ -46,8 +46,8 @@ def test_every_role_sees_a_committee_by_quarter(
 
 
 def test_the_page_fits_a_360_px_screen(browser: Callable[[str], Browser], filed: str) -> None:
-    """No inline style or script, charts that scale (a viewBox; svg.chart is 100% wide), and no fixed
-    width over 360 px in the style sheets the page links."""
+    """No inline style or script, charts that scale (a viewBox; svg.chart is 100% wide), and
+    no fixed width over 360 px in the style sheets the page links."""
     html = browser("analyst").get("/admin/performance?committee=walikale-local").text
     assert 'style="' not in html
     # Scripts only from files (the console's own, under its CSP), none inline.
